@@ -15,7 +15,9 @@ export const ENV = {
 
 export class ConfigurationError extends Error {
   constructor(variable: string) {
-    super(`environment variable ${variable} is not set (serverless.yml sets it on AWS; startLocalStack() sets it locally)`);
+    super(
+      `environment variable ${variable} is not set (serverless.yml sets it on AWS; startLocalStack() sets it locally)`,
+    );
     this.name = 'ConfigurationError';
   }
 }

@@ -20,7 +20,9 @@ function fail(path: string, expected: string, value: unknown): never {
   });
 }
 
-export function string(opts: { minLength?: number; maxLength?: number; pattern?: RegExp } = {}): Schema<string> {
+export function string(
+  opts: { minLength?: number; maxLength?: number; pattern?: RegExp } = {},
+): Schema<string> {
   const { minLength = 0, maxLength = Infinity, pattern } = opts;
   const description = pattern ? `a string matching ${String(pattern)}` : 'a string';
   return {
@@ -131,7 +133,10 @@ export function union<A, B>(a: Schema<A>, b: Schema<B>): Schema<A | B> {
   };
 }
 
-export function record<T>(valueSchema: Schema<T>, opts: { maxKeys?: number } = {}): Schema<Record<string, T>> {
+export function record<T>(
+  valueSchema: Schema<T>,
+  opts: { maxKeys?: number } = {},
+): Schema<Record<string, T>> {
   const { maxKeys = Infinity } = opts;
   const description = `an object of ${valueSchema.description}`;
   return {

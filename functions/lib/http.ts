@@ -1,6 +1,14 @@
 import { gunzipSync } from 'node:zlib';
-import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BuildbotError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../../shared/errors.ts';
+import type {
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
+import {
+  BuildbotError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
 
@@ -9,7 +17,9 @@ import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
  * size limit, resolves the caller, dispatches on the route key and maps errors to status codes.
  * Everything it hands on is plain data; decisions stay in shared/.
  */
-export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext | { role: ''; worker: '' }>;
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<
+  AuthorizerContext | { role: ''; worker: '' }
+>;
 
 export interface HttpRequest {
   principal: Principal;
@@ -34,14 +44,18 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export function decodeBody(event: HttpEvent, maxBodyBytes: number): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  let raw: Buffer = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  let raw: Buffer = event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64')
+    : Buffer.from(event.body, 'utf8');
   const encoding = (event.headers['content-encoding'] ?? '').toLowerCase();
   if (encoding === 'gzip') {
     try {
       raw = gunzipSync(raw, { maxOutputLength: maxBodyBytes + 1 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') raw = Buffer.alloc(maxBodyBytes + 1);
-      else throw new ValidationError('body says Content-Encoding: gzip but is not gzip data', { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        raw = Buffer.alloc(maxBodyBytes + 1);
+      else
+        throw new ValidationError('body says Content-Encoding: gzip but is not gzip data', { cause: error });
     }
   } else if (encoding !== '' && encoding !== 'identity') {
     throw new ValidationError(`unsupported Content-Encoding ${encoding}; send gzip or nothing`);
@@ -107,10 +121,20 @@ export function httpRouter(
     } catch (error) {
       if (error instanceof BuildbotError && error.statusCode < 500) return errorResponse(error);
       // A bug or an AWS fault: log it whole, answer 500 as API Gateway would for a crash.
-      console.error(JSON.stringify({ level: 'error', route: event.routeKey, error: String(error), stack: (error as Error).stack }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          route: event.routeKey,
+          error: String(error),
+          stack: (error as Error).stack,
+        }),
+      );
       return respond({
         statusCode: 500,
-        body: { error: 'InternalError', message: `internal error (request ${event.requestContext.requestId}); see the function's logs` },
+        body: {
+          error: 'InternalError',
+          message: `internal error (request ${event.requestContext.requestId}); see the function's logs`,
+        },
       });
     }
   };

@@ -44,7 +44,11 @@ export class TokenStore {
     const item: TokenItem = { ...tokenKey(hash), role: principal.role, createdAt: Date.now() };
     if (principal.role === ROLES.worker) item.worker = principal.worker;
     await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
     );
     return { token, hash };
   }
@@ -68,7 +72,9 @@ export class TokenStore {
 /** Throws ForbiddenError unless the caller has one of `roles`. */
 export function requireRole(principal: Principal, ...roles: Role[]): void {
   if (!roles.includes(principal.role))
-    throw new ForbiddenError(`this call needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`);
+    throw new ForbiddenError(
+      `this call needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`,
+    );
 }
 
 /** Throws ForbiddenError unless the caller is the worker `name` (worker tokens are bound to one worker). */

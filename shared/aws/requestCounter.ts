@@ -33,7 +33,8 @@ interface CapacityEntry {
 }
 
 function addCapacity(output: unknown): void {
-  const consumed = (output as { ConsumedCapacity?: CapacityEntry | CapacityEntry[] } | undefined)?.ConsumedCapacity;
+  const consumed = (output as { ConsumedCapacity?: CapacityEntry | CapacityEntry[] } | undefined)
+    ?.ConsumedCapacity;
   for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
     tally.writeUnits += entry.WriteCapacityUnits ?? 0;
     tally.readUnits += entry.ReadCapacityUnits ?? 0;
@@ -46,7 +47,8 @@ export function countRequests(client: DynamoDBClient | SQSClient, service: AwsSe
     (next, context) => async (args) => {
       const key = `${service}:${String(context.commandName ?? 'unknown')}`;
       // Ask DynamoDB for the units each call costs; the SDK drops the field for operations without it.
-      if (service === 'dynamodb') (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= 'TOTAL';
+      if (service === 'dynamodb')
+        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= 'TOTAL';
       tally.requests[key] = (tally.requests[key] ?? 0) + 1;
       const result = await next(args);
       if (service === 'dynamodb') addCapacity(result.output);

@@ -9,7 +9,15 @@ export const RESULTS = {
   CANCELLED: 6,
 } as const;
 export type Results = (typeof RESULTS)[keyof typeof RESULTS];
-export const RESULT_NAMES = ['SUCCESS', 'WARNINGS', 'FAILURE', 'SKIPPED', 'EXCEPTION', 'RETRY', 'CANCELLED'] as const;
+export const RESULT_NAMES = [
+  'SUCCESS',
+  'WARNINGS',
+  'FAILURE',
+  'SKIPPED',
+  'EXCEPTION',
+  'RETRY',
+  'CANCELLED',
+] as const;
 
 /** queued → running → complete; each arrow is one conditional write. */
 export const COMMAND_STATUS = { queued: 'queued', running: 'running', complete: 'complete' } as const;
