@@ -1,0 +1,58 @@
+import { requireRole } from '../shared/auth/tokens.ts';
+import { ROLES } from '../shared/auth/types.ts';
+import { StateConnector } from '../shared/state/StateConnector.ts';
+import {
+  createStateRequest,
+  objectIdRequest,
+  parseObjectIdParam,
+  setStateRequest,
+  stateNameParam,
+} from '../shared/state/wire.ts';
+import type { CreateStateResponse, ObjectIdResponse, StateValueResponse } from '../shared/state/wire.ts';
+import { httpRouter } from './lib/http.ts';
+import type { HttpRequest } from './lib/http.ts';
+
+/** The HTTP face of the state connector (DESIGN.md section 3) for services outside the deployment. */
+let connector: StateConnector | undefined;
+
+function state(): StateConnector {
+  connector ??= StateConnector.fromEnv();
+  return connector;
+}
+
+function stateAddress(request: HttpRequest): { objectId: number; name: string } {
+  requireRole(request.principal, ROLES.client, ROLES.admin);
+  return {
+    objectId: parseObjectIdParam(request.params.objectId),
+    name: stateNameParam.parse(request.params.name, 'name'),
+  };
+}
+
+export const handler = httpRouter({
+  'POST /v1/objects': async (request) => {
+    requireRole(request.principal, ROLES.client, ROLES.admin);
+    const { name, className } = objectIdRequest.parse(request.body);
+    const body: ObjectIdResponse = { objectId: await state().getObjectId(name, className) };
+    return { statusCode: 200, body };
+  },
+
+  'GET /v1/objects/{objectId}/state/{name}': async (request) => {
+    const { objectId, name } = stateAddress(request);
+    const body: StateValueResponse = { value: await state().getState(objectId, name) };
+    return { statusCode: 200, body };
+  },
+
+  'PUT /v1/objects/{objectId}/state/{name}': async (request) => {
+    const { objectId, name } = stateAddress(request);
+    const { value } = setStateRequest.parse(request.body);
+    const body: StateValueResponse = { value: await state().setState(objectId, name, value) };
+    return { statusCode: 200, body };
+  },
+
+  'POST /v1/objects/{objectId}/state/{name}/create': async (request) => {
+    const { objectId, name } = stateAddress(request);
+    const { value } = createStateRequest.parse(request.body);
+    const body: CreateStateResponse = await state().atomicCreateStateOutcome(objectId, name, () => value);
+    return { statusCode: body.created ? 201 : 200, body };
+  },
+});

@@ -1,0 +1,33 @@
+/** The library's public entry point (DESIGN.md section 1). Each part lists its names explicitly. */
+export { StateConnector, DEFAULT_LEASE_MS, WAIT_LEASES } from './state/StateConnector.ts';
+export {
+  StateNotFoundError,
+  StateEncodingError,
+  StateValueTooLargeError,
+  StateNameTooLongError,
+  LeaseLostError,
+  LeaseWaitTimeoutError,
+} from './state/errors.ts';
+export { MAX_VALUE_BYTES } from './state/codec.ts';
+export { KEY_LIMITS } from './state/keys.ts';
+export type {
+  AtomicCreateOptions,
+  CreateOutcome,
+  StateConnectorOptions,
+  TimingHook,
+  TimingHookPoint,
+} from './state/types.ts';
+export { RESULTS, RESULT_NAMES, COMMAND_STATUS, FAILURE_KINDS, DEFAULT_TIMEOUTS } from './commands/types.ts';
+export type { Results, CommandStatus, FailureKind, CommandFailure } from './commands/types.ts';
+export type {
+  ClaimResponse,
+  CommandView,
+  CompletionEvent,
+  UpdatesResponse,
+  WorkerMessage,
+  WorkerHeartbeatResponse,
+} from './commands/wire.ts';
+export { LOG_HEADERS } from './commands/wire.ts';
+export { computeResults, DEFAULT_DECODE_RC } from './commands/results.ts';
+export { HEARTBEAT_INTERVAL_MS, OFFLINE_AFTER_MS } from './workers/types.ts';
+export type { WorkerView, RegisteredWorker } from './workers/types.ts';
