@@ -31,3 +31,21 @@ export { LOG_HEADERS } from './commands/wire.ts';
 export { computeResults, DEFAULT_DECODE_RC } from './commands/results.ts';
 export { HEARTBEAT_INTERVAL_MS, OFFLINE_AFTER_MS } from './workers/types.ts';
 export type { WorkerView, RegisteredWorker } from './workers/types.ts';
+export { CommandsClient } from './client/CommandsClient.ts';
+export { RemoteCommand } from './client/RemoteCommand.ts';
+export type { RemoteCommandOptions, RunOptions } from './client/RemoteCommand.ts';
+export { RemoteCommandFailedError, RemoteCommandStateError } from './client/errors.ts';
+export { Backoff, DEFAULT_POLL } from './client/poll.ts';
+export type { PollOptions } from './client/poll.ts';
+export type {
+  CommandList,
+  CommandsClientOptions,
+  FollowOptions,
+  FollowUpdatesOptions,
+  InterruptResponse,
+  ListCommandsFilter,
+  LogPage,
+  SequencedUpdate,
+  StartCommandResponse,
+  UpdatesPage,
+} from './client/types.ts';

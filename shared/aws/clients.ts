@@ -24,7 +24,9 @@ export function dynamoDocumentClient(): DynamoDBDocumentClient {
 
 export function sqsClient(): SQSClient {
   if (!sqs) {
-    sqs = new SQSClient({ maxAttempts: 5 });
+    // Send to the configured endpoint, not the queue URL's host: fauxqs URLs name sqs.<region>.localhost,
+    // which does not resolve; on AWS both are the same regional endpoint.
+    sqs = new SQSClient({ maxAttempts: 5, useQueueUrlAsEndpoint: false });
     countRequests(sqs, 'sqs');
   }
   return sqs;

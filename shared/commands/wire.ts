@@ -16,6 +16,7 @@ import {
   unknownValue,
 } from '../validation.ts';
 import type { Infer } from '../validation.ts';
+import { ValidationError } from '../errors.ts';
 import type { CommandFailure, CommandStatus, Results } from './types.ts';
 
 /** Worker names become part of an SQS queue name (80 characters at most, with the service prefix). */
@@ -158,3 +159,45 @@ export interface CompletionEvent {
   startedAt: string | null;
   completedAt: string;
 }
+
+/** GET /v1/commands?worker=&status=&limit=&cursor= (query strings arrive as text). */
+export interface ListCommandsQuery {
+  worker: string;
+  status?: CommandStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Query-string fields are text; this parses them with the same messages as the body schemas. */
+export function parseListCommandsQuery(query: Record<string, string | undefined>): ListCommandsQuery {
+  const known = new Set(['worker', 'status', 'limit', 'cursor']);
+  for (const key of Object.keys(query))
+    if (!known.has(key))
+      throw new ValidationError(`${key}: unknown query parameter (expected worker, status, limit, cursor)`, {
+        details: { path: key },
+      });
+  const parsed: ListCommandsQuery = { worker: workerName.parse(query.worker, 'worker') };
+  if (query.status !== undefined)
+    parsed.status = literal('queued', 'running', 'complete').parse(query.status, 'status');
+  if (query.limit !== undefined)
+    parsed.limit = integer({ min: 1, max: 100 }).parse(Number(query.limit), 'limit');
+  if (query.cursor !== undefined)
+    parsed.cursor = string({ minLength: 1, maxLength: 2048 }).parse(query.cursor, 'cursor');
+  return parsed;
+}
+
+/** `?after=SEQ` of the update and log reads: the seq already seen (-1, the default, reads from the start). */
+export function parseAfterQuery(query: Record<string, string | undefined>): number {
+  if (query.after === undefined) return -1;
+  return integer({ min: -1 }).parse(Number(query.after), 'after');
+}
+
+/** Headers of GET /v1/commands/{id}/logs/{name}: how a client follows a log live (docs/commands.md). */
+export const LOG_HEADERS = {
+  /** Pass as `?after=` to read what came next. */
+  nextSeq: 'x-bbs-next-seq',
+  /** The command's status when this page was read. */
+  status: 'x-bbs-command-status',
+  /** 'true' once the command is complete and this page reached its last update: stop following. */
+  complete: 'x-bbs-log-complete',
+} as const;

@@ -1,0 +1,81 @@
+import { requireRole } from '../shared/auth/tokens.ts';
+import { ROLES } from '../shared/auth/types.ts';
+import { commandsContextFromEnv } from '../shared/commands/context.ts';
+import { interruptCommand, startCommand } from '../shared/commands/lifecycle.ts';
+import { getCommand, getLog, getUpdates, listCommands } from '../shared/commands/reads.ts';
+import {
+  LOG_HEADERS,
+  interruptRequest,
+  parseAfterQuery,
+  parseListCommandsQuery,
+  startCommandRequest,
+} from '../shared/commands/wire.ts';
+import type { HttpRequest } from './lib/http.ts';
+import { httpRouter } from './lib/http.ts';
+
+/** Client routes of the commands API: start, read, list, interrupt (client or admin tokens). */
+function asClient(request: HttpRequest): void {
+  requireRole(request.principal, ROLES.client, ROLES.admin);
+}
+
+export const handler = httpRouter({
+  'POST /v1/commands': async (request) => {
+    asClient(request);
+    const body = startCommandRequest.parse(request.body);
+    return {
+      statusCode: 202,
+      body: await startCommand(commandsContextFromEnv(), request.principal.role, body),
+    };
+  },
+
+  'GET /v1/commands': async (request) => {
+    asClient(request);
+    return {
+      statusCode: 200,
+      body: await listCommands(commandsContextFromEnv(), parseListCommandsQuery(request.query)),
+    };
+  },
+
+  'GET /v1/commands/{id}': async (request) => {
+    asClient(request);
+    return { statusCode: 200, body: await getCommand(commandsContextFromEnv(), request.params.id ?? '') };
+  },
+
+  'GET /v1/commands/{id}/updates': async (request) => {
+    asClient(request);
+    const after = parseAfterQuery(request.query);
+    return {
+      statusCode: 200,
+      body: await getUpdates(commandsContextFromEnv(), request.params.id ?? '', after),
+    };
+  },
+
+  'GET /v1/commands/{id}/logs/{name}': async (request) => {
+    asClient(request);
+    const after = parseAfterQuery(request.query);
+    const page = await getLog(
+      commandsContextFromEnv(),
+      request.params.id ?? '',
+      request.params.name ?? '',
+      after,
+    );
+    return {
+      statusCode: 200,
+      text: page.text,
+      headers: {
+        [LOG_HEADERS.nextSeq]: String(page.nextSeq),
+        [LOG_HEADERS.status]: page.status,
+        [LOG_HEADERS.complete]: String(page.complete),
+      },
+    };
+  },
+
+  'POST /v1/commands/{id}/interrupt': async (request) => {
+    asClient(request);
+    const { why } = interruptRequest.parse(request.body ?? {});
+    return {
+      statusCode: 200,
+      body: await interruptCommand(commandsContextFromEnv(), request.params.id ?? '', why),
+    };
+  },
+});

@@ -1,0 +1,54 @@
+import { requireRole, requireWorker } from '../shared/auth/tokens.ts';
+import { ROLES } from '../shared/auth/types.ts';
+import type { Principal } from '../shared/auth/types.ts';
+import { commandsContextFromEnv } from '../shared/commands/context.ts';
+import { claimCommand, completeCommand, postUpdates } from '../shared/commands/lifecycle.ts';
+import {
+  completeRequest,
+  updatesRequest,
+  workerHeartbeatRequest,
+  workerName,
+} from '../shared/commands/wire.ts';
+import { recordHeartbeat } from '../shared/workers/registry.ts';
+import { httpRouter } from './lib/http.ts';
+
+/** Worker routes: heartbeat, claim, updates, complete. Worker tokens only, each bound to its worker. */
+function callingWorker(principal: Principal): string {
+  requireRole(principal, ROLES.worker);
+  return principal.worker ?? '';
+}
+
+export const handler = httpRouter({
+  'POST /v1/workers/{name}/heartbeat': async (request) => {
+    const name = workerName.parse(request.params.name, 'name');
+    requireWorker(request.principal, name);
+    const body = workerHeartbeatRequest.parse(request.body);
+    return { statusCode: 200, body: await recordHeartbeat(commandsContextFromEnv(), name, body) };
+  },
+
+  'POST /v1/commands/{id}/start': async (request) => {
+    const worker = callingWorker(request.principal);
+    return {
+      statusCode: 200,
+      body: await claimCommand(commandsContextFromEnv(), worker, request.params.id ?? ''),
+    };
+  },
+
+  'POST /v1/commands/{id}/updates': async (request) => {
+    const worker = callingWorker(request.principal);
+    const { updates } = updatesRequest.parse(request.body);
+    return {
+      statusCode: 200,
+      body: await postUpdates(commandsContextFromEnv(), worker, request.params.id ?? '', updates),
+    };
+  },
+
+  'POST /v1/commands/{id}/complete': async (request) => {
+    const worker = callingWorker(request.principal);
+    const body = completeRequest.parse(request.body);
+    return {
+      statusCode: 200,
+      body: await completeCommand(commandsContextFromEnv(), worker, request.params.id ?? '', body),
+    };
+  },
+});

@@ -1,0 +1,33 @@
+import { ForbiddenError } from '../shared/errors.ts';
+import { requireRole } from '../shared/auth/tokens.ts';
+import { ROLES } from '../shared/auth/types.ts';
+import { commandsContextFromEnv } from '../shared/commands/context.ts';
+import { registerWorkerRequest, workerName } from '../shared/commands/wire.ts';
+import { deleteWorker, getWorker, registerWorker } from '../shared/workers/registry.ts';
+import { httpRouter } from './lib/http.ts';
+
+/** Worker administration: register (or rotate a token), read presence, remove. */
+export const handler = httpRouter({
+  'POST /v1/workers': async (request) => {
+    requireRole(request.principal, ROLES.admin);
+    const body = registerWorkerRequest.parse(request.body);
+    return { statusCode: 201, body: await registerWorker(commandsContextFromEnv(), body) };
+  },
+
+  'GET /v1/workers/{name}': async (request) => {
+    const name = workerName.parse(request.params.name, 'name');
+    const { principal } = request;
+    if (principal.role === ROLES.worker && principal.worker !== name)
+      throw new ForbiddenError(
+        `this token belongs to worker ${principal.worker}; it may read only that worker`,
+      );
+    return { statusCode: 200, body: await getWorker(commandsContextFromEnv(), name) };
+  },
+
+  'DELETE /v1/workers/{name}': async (request) => {
+    requireRole(request.principal, ROLES.admin);
+    const name = workerName.parse(request.params.name, 'name');
+    await deleteWorker(commandsContextFromEnv(), name);
+    return { statusCode: 204 };
+  },
+});

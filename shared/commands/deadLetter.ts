@@ -1,0 +1,59 @@
+import { WORKER_QUEUE } from '../workers/types.ts';
+import type { CommandsContext } from './context.ts';
+import { endCommand } from './completions.ts';
+import { CommandNotFoundError } from './errors.ts';
+import { loadCommand } from './items.ts';
+import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
+import type { WorkerMessage } from './wire.ts';
+
+/**
+ * A worker-queue message that SQS dead-lettered (received maxReceiveCount times, never deleted). A command
+ * message ends its command as `undeliverable` if it is still queued; anything else is dropped with a log line.
+ */
+export type DeadLetterOutcome = 'ended' | 'alreadyMoved' | 'dropped';
+
+function parseMessage(body: string): WorkerMessage | undefined {
+  try {
+    const message = JSON.parse(body) as Partial<WorkerMessage> | null;
+    if (message && typeof message === 'object' && typeof message.commandId === 'string')
+      return message as WorkerMessage;
+  } catch {
+    // garbage: reported as dropped below
+  }
+  return undefined;
+}
+
+export async function handleDeadLetter(ctx: CommandsContext, body: string): Promise<DeadLetterOutcome> {
+  const message = parseMessage(body);
+  if (message?.type !== 'command') {
+    console.log(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'dropped a dead-lettered message that is not a command',
+        type: message?.type ?? null,
+        body: body.slice(0, 200),
+      }),
+    );
+    return 'dropped';
+  }
+  let item;
+  try {
+    item = await loadCommand(ctx, message.commandId);
+  } catch (error) {
+    if (!(error instanceof CommandNotFoundError)) throw error;
+    console.log(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'dead-lettered command is unknown',
+        commandId: message.commandId,
+      }),
+    );
+    return 'dropped';
+  }
+  if (item.status !== COMMAND_STATUS.queued) return 'alreadyMoved';
+  const ended = await endCommand(ctx, item, COMMAND_STATUS.queued, {
+    kind: FAILURE_KINDS.undeliverable,
+    message: `the command message was received ${WORKER_QUEUE.maxReceiveCount} times without being claimed and went to the dead-letter queue`,
+  });
+  return ended ? 'ended' : 'alreadyMoved';
+}

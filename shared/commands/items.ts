@@ -1,0 +1,114 @@
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { CommandsContext } from './context.ts';
+import { CommandNotFoundError } from './errors.ts';
+import { commandKey } from './keys.ts';
+import type { CommandFailure, CommandStatus, Results } from './types.ts';
+import type { CommandView, CompletionEvent } from './wire.ts';
+
+/**
+ * The command record (access pattern 1). It holds no output: every transition rewrites it and DynamoDB
+ * bills writes per KB of the larger of the old and new item, so it stays well under 1 KB for usual args.
+ */
+export interface CommandItem {
+  pk: string;
+  sk: string;
+  commandId: string;
+  /** The byWorker GSI's partition key (pattern 5). */
+  worker: string;
+  command: string;
+  /** JSON text: DynamoDB numbers cannot hold every JSON number. */
+  argsJson: string;
+  decodeRC: Record<string, number>;
+  status: CommandStatus;
+  /** Milliseconds; the byWorker GSI's sort key. */
+  createdAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  /** The client's timeouts (or the defaults) in milliseconds, so that an update can add them to now. */
+  startTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  /** Highest contiguous update seq stored; -1 before any. */
+  acked: number;
+  rc?: number;
+  elapsed?: number;
+  failure_reason?: string;
+  results?: Results;
+  failure?: CommandFailure;
+  interrupt?: { why: string; at: number };
+  /** Names of `{log: [name, text]}` logs seen so far. */
+  logNames?: Set<string>;
+  /** Pattern 4, sparse: present while a deadline is pending (start, heartbeat, or event re-send). */
+  dueShard?: string;
+  deadline?: number;
+  /** The completion event may not have been sent yet; the watchdog re-sends it after `deadline`. */
+  eventPending?: boolean;
+  /** TTL (seconds), set when the command finishes. */
+  expiresAt?: number;
+}
+
+/** The stored item a failed condition returned (ALL_OLD), in the DocumentClient's shape. */
+export function oldItemOf<T>(error: ConditionalCheckFailedException): T | undefined {
+  return error.Item ? (unmarshall(error.Item) as T) : undefined;
+}
+
+export async function loadCommand(ctx: CommandsContext, commandId: string): Promise<CommandItem> {
+  const { Item } = await ctx.db.send(
+    new GetCommand({ TableName: ctx.tableName, Key: commandKey(commandId), ConsistentRead: true }),
+  );
+  if (!Item) throw new CommandNotFoundError(commandId);
+  return Item as CommandItem;
+}
+
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+export function commandView(item: CommandItem): CommandView {
+  const view: CommandView = {
+    commandId: item.commandId,
+    worker: item.worker,
+    command: item.command,
+    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    status: item.status,
+    decodeRC: item.decodeRC,
+    createdAt: new Date(item.createdAt).toISOString(),
+    acked: item.acked,
+  };
+  if (item.startedAt !== undefined) view.startedAt = iso(item.startedAt);
+  if (item.completedAt !== undefined) view.completedAt = iso(item.completedAt);
+  if (item.rc !== undefined) view.rc = item.rc;
+  if (item.elapsed !== undefined) view.elapsed = item.elapsed;
+  if (item.failure_reason !== undefined) view.failure_reason = item.failure_reason;
+  if (item.results !== undefined) view.results = item.results;
+  if (item.failure !== undefined) view.failure = item.failure;
+  if (item.interrupt !== undefined)
+    view.interrupted = { why: item.interrupt.why, at: iso(item.interrupt.at)! };
+  return view;
+}
+
+export function completionEvent(item: CommandItem): CompletionEvent {
+  return {
+    commandId: item.commandId,
+    worker: item.worker,
+    command: item.command,
+    status: 'complete',
+    results: item.results!,
+    rc: item.rc ?? null,
+    failure: item.failure ?? null,
+    startedAt: iso(item.startedAt) ?? null,
+    completedAt: iso(item.completedAt)!,
+  };
+}
+
+/** One stored run of updates (access pattern 2): seqs first..last, JSON text or gzip bytes. */
+export interface UpdateBatchItem {
+  pk: string;
+  sk: string;
+  first: number;
+  last: number;
+  json?: string;
+  gz?: Uint8Array;
+  /** TTL (seconds): retention counts from the write, as the command's end is not known yet. */
+  expiresAt: number;
+}

@@ -1,0 +1,557 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ForbiddenError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import type { Role } from '../auth/types.ts';
+import { WorkerNotFoundError } from '../workers/errors.ts';
+import { sendWorkerMessage } from '../workers/queues.ts';
+import { loadWorker, presenceOf } from '../workers/registry.ts';
+import { PRESENCE } from '../workers/types.ts';
+import type { CommandsContext } from './context.ts';
+import { expiresAt } from './context.ts';
+import { EVENT_RESEND_AFTER_MS, endCommand, endingUpdate, publishCompletion } from './completions.ts';
+import {
+  CommandNotFoundError,
+  CommandStateError,
+  IdempotencyKeyReuseError,
+  UpdateGapError,
+} from './errors.ts';
+import { DUE_SHARD, commandKey, updateBatchKey } from './keys.ts';
+import { loadCommand, oldItemOf } from './items.ts';
+import type { CommandItem } from './items.ts';
+import { DEFAULT_DECODE_RC, computeResults } from './results.ts';
+import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
+import type { CommandFailure, Results } from './types.ts';
+import {
+  checkConsecutive,
+  chunkUpdates,
+  decodeUpdates,
+  encodeUpdates,
+  summarizeUpdates,
+  trimAcked,
+} from './updates.ts';
+import type { EncodedUpdates, SequencedUpdate } from './updates.ts';
+import { LIMITS } from './wire.ts';
+import type { ClaimResponse, CompleteRequest, StartCommandRequest, UpdatesResponse } from './wire.ts';
+
+/**
+ * The command lifecycle (DESIGN.md section 4): start, claim, updates, complete, interrupt. Each
+ * transition is one conditional write on the command record; the race it settles is drawn above it.
+ */
+
+/** Ids are 32 hex digits; an idempotency key maps to the same id for the same caller role. */
+export const COMMAND_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function commandIdFor(role: Role, idempotencyKey: string | undefined): string {
+  if (idempotencyKey === undefined) return randomBytes(16).toString('hex');
+  return createHash('sha256').update(`${role}\n${idempotencyKey}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+export function checkCommandId(commandId: string): void {
+  if (!COMMAND_ID_PATTERN.test(commandId)) throw new CommandNotFoundError(commandId);
+}
+
+/** POST /v1/commands: record the command and put it on the worker's queue (or end it at once if offline). */
+export async function startCommand(
+  ctx: CommandsContext,
+  role: Role,
+  request: StartCommandRequest,
+): Promise<{ commandId: string }> {
+  const worker = await loadWorker(ctx, request.worker);
+  if (!worker) throw new WorkerNotFoundError(request.worker);
+  // A worker that never heartbeated has no registry yet; its command ends as worker_lost_before_start below.
+  if (worker.commands !== undefined && !worker.commands.includes(request.command))
+    throw new ValidationError(
+      `worker ${worker.name} has no command ${request.command}; it registered: ${worker.commands.join(', ') || '(none)'}`,
+      { details: { path: 'command', registered: worker.commands } },
+    );
+  const argsJson = JSON.stringify(request.args);
+  if (Buffer.byteLength(argsJson) > LIMITS.argsBytes)
+    throw new PayloadTooLargeError(
+      `args are ${Buffer.byteLength(argsJson)} bytes of JSON; the limit is ${LIMITS.argsBytes}`,
+      {
+        details: { limit: LIMITS.argsBytes },
+      },
+    );
+
+  const now = ctx.now();
+  const commandId = commandIdFor(role, request.idempotencyKey);
+  const startTimeout = request.timeouts?.start ?? DEFAULT_TIMEOUTS.start;
+  const heartbeatTimeout = request.timeouts?.heartbeat ?? DEFAULT_TIMEOUTS.heartbeat;
+  const online = presenceOf(worker, now) === PRESENCE.online;
+  let item: CommandItem = {
+    ...commandKey(commandId),
+    commandId,
+    worker: worker.name,
+    command: request.command,
+    argsJson,
+    decodeRC: request.decodeRC ?? DEFAULT_DECODE_RC,
+    status: COMMAND_STATUS.queued,
+    createdAt: now,
+    startTimeoutMs: startTimeout * 1000,
+    heartbeatTimeoutMs: heartbeatTimeout * 1000,
+    acked: -1,
+    dueShard: DUE_SHARD,
+    deadline: now + startTimeout * 1000,
+  };
+  if (!online) {
+    const failure: CommandFailure = {
+      kind: FAILURE_KINDS.worker_lost_before_start,
+      message: `worker ${worker.name} is offline (last seen ${worker.lastSeenAt ? new Date(worker.lastSeenAt).toISOString() : 'never'})`,
+    };
+    item = endedItem(item, now, FAILURE_RESULTS[failure.kind], failure);
+  }
+
+  // Race: two requests with the same idempotency key (a client retry).
+  //   A: put(attribute_not_exists) ✓ → send          B: put(attribute_not_exists) ✗ → read A's record (ALL_OLD)
+  // The first put wins; B answers A's commandId and, while it is still queued, sends the message again
+  // (a lost first send is repaired; the claim turns the duplicate delivery into a 409).
+  try {
+    await ctx.db.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = oldItemOf<CommandItem>(error);
+    if (!existing) throw error;
+    if (existing.worker !== item.worker || existing.command !== item.command)
+      throw new IdempotencyKeyReuseError(commandId, existing);
+    if (existing.status === COMMAND_STATUS.queued) await dispatch(ctx, worker.queueUrl, existing);
+    return { commandId };
+  }
+  if (online) await dispatch(ctx, worker.queueUrl, item);
+  else await publishCompletion(ctx, item);
+  return { commandId };
+}
+
+function endedItem(item: CommandItem, now: number, results: Results, failure: CommandFailure): CommandItem {
+  return {
+    ...item,
+    status: COMMAND_STATUS.complete,
+    results,
+    failure,
+    completedAt: now,
+    expiresAt: expiresAt(now),
+    eventPending: true,
+    deadline: now + EVENT_RESEND_AFTER_MS,
+  };
+}
+
+async function dispatch(ctx: CommandsContext, queueUrl: string, item: CommandItem): Promise<void> {
+  await sendWorkerMessage(ctx, queueUrl, {
+    type: 'command',
+    commandId: item.commandId,
+    command: item.command,
+    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
+  });
+}
+
+function requireOwner(item: CommandItem, workerName: string): void {
+  if (item.worker !== workerName)
+    throw new ForbiddenError(`command ${item.commandId} belongs to worker ${item.worker}, not ${workerName}`);
+}
+
+/** POST /v1/commands/{id}/start: queued → running, bound to the calling worker. One write, no read. */
+export async function claimCommand(
+  ctx: CommandsContext,
+  workerName: string,
+  commandId: string,
+): Promise<ClaimResponse> {
+  checkCommandId(commandId);
+  const now = ctx.now();
+  // Race: a duplicate SQS delivery (two pollers, or a redelivery) claims twice; an interrupt or the
+  // watchdog ends the queued command at the same moment.
+  //   claim A: update if status = queued ✓ → runs     claim B / interrupt / watchdog: condition ✗ → 409 / lost
+  // The first write wins: exactly one claim runs the command, and a cancelled or timed-out command never runs.
+  try {
+    const { Attributes } = await ctx.db.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: commandKey(commandId),
+        // The heartbeat deadline replaces the start deadline in the same write.
+        UpdateExpression: 'SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now',
+        ConditionExpression: '#status = :queued AND worker = :worker',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':running': COMMAND_STATUS.running,
+          ':queued': COMMAND_STATUS.queued,
+          ':worker': workerName,
+          ':now': now,
+        },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    const item = Attributes as CommandItem;
+    return {
+      commandId,
+      command: item.command,
+      args: JSON.parse(item.argsJson) as Record<string, unknown>,
+      heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
+    };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = oldItemOf<CommandItem>(error);
+    if (!existing) throw new CommandNotFoundError(commandId);
+    requireOwner(existing, workerName);
+    throw new CommandStateError(
+      commandId,
+      existing.status,
+      'only a queued command can be claimed; delete the message and run nothing',
+    );
+  }
+}
+
+/** Refresh the heartbeat deadline only once half of the window has passed: most updates then cost no GSI write. */
+function needsDeadlineRefresh(item: CommandItem, now: number): boolean {
+  return item.deadline === undefined || now >= item.deadline - item.heartbeatTimeoutMs / 2;
+}
+
+function updatesResponse(item: CommandItem): UpdatesResponse {
+  return item.interrupt
+    ? { acked: item.acked, interrupt: { why: item.interrupt.why } }
+    : { acked: item.acked };
+}
+
+/** POST /v1/commands/{id}/updates: store the new updates once, then advance `acked`. */
+export async function postUpdates(
+  ctx: CommandsContext,
+  workerName: string,
+  commandId: string,
+  updates: SequencedUpdate[],
+): Promise<UpdatesResponse> {
+  checkCommandId(commandId);
+  checkConsecutive(updates);
+  const item = await loadCommand(ctx, commandId);
+  requireOwner(item, workerName);
+  if (item.status !== COMMAND_STATUS.running)
+    throw new CommandStateError(commandId, item.status, 'updates are accepted only while it runs', {
+      acked: item.acked,
+    });
+  const trimmed = trimAcked(updates, item.acked);
+  if (trimmed.kind === 'gap')
+    throw new UpdateGapError(
+      commandId,
+      item.acked,
+      `the batch starts at seq ${trimmed.firstSeq}, leaving a gap`,
+    );
+  if (trimmed.kind === 'nothingNew') return heartbeat(ctx, item);
+  // Encode every run before the first write, so that a 413 stores nothing.
+  const plan = planRuns(trimmed.updates);
+  const stored = await storeRuns(ctx, commandId, trimmed.updates, plan);
+  return advanceAck(ctx, item, stored);
+}
+
+type Run = { chunk: SequencedUpdate[]; encoded: EncodedUpdates };
+
+function planRuns(updates: SequencedUpdate[]): Run[] {
+  return chunkUpdates(updates).map((chunk) => ({ chunk, encoded: encodeUpdates(chunk) }));
+}
+
+/** Puts each run under UPD#<first seq>; returns every update now stored from acked + 1 on, in order. */
+async function storeRuns(
+  ctx: CommandsContext,
+  commandId: string,
+  fresh: SequencedUpdate[],
+  plan: Run[],
+): Promise<SequencedUpdate[]> {
+  const stored: SequencedUpdate[] = [];
+  const expires = expiresAt(ctx.now());
+  let pending = plan;
+  // Each round stores or adopts at least one update, so the loop ends.
+  while (pending.length > 0) {
+    const [run, ...rest] = pending as [Run, ...Run[]];
+    pending = rest;
+    const first = run.chunk[0]![1];
+    const last = run.chunk[run.chunk.length - 1]![1];
+    // Race: the same batch is resent while the first request is still in flight (or died after its put).
+    //   A: put UPD#5 [5..9] ✓ ........ advance acked 4 → 9
+    //   B:       put UPD#5 [5..12] ✗ (ALL_OLD = A's run) → adopt [5..9], store [10..12] under UPD#10
+    // The first put wins; the stored run is the truth and is never written twice, whoever then advances acked.
+    try {
+      await ctx.db.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...updateBatchKey(commandId, first), first, last, ...run.encoded, expiresAt: expires },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      stored.push(...run.chunk);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = oldItemOf<{ first: number; last: number; json?: string; gz?: Uint8Array }>(error);
+      if (!existing) throw error;
+      stored.push(...decodeUpdates(existing.first, existing));
+      pending = planRuns(fresh.filter(([, seq]) => seq > existing.last));
+    }
+  }
+  return stored;
+}
+
+async function advanceAck(
+  ctx: CommandsContext,
+  read: CommandItem,
+  stored: SequencedUpdate[],
+): Promise<UpdatesResponse> {
+  const last = stored[stored.length - 1]![1];
+  const summary = summarizeUpdates(stored);
+  let item = read;
+  // A lost race below means acked moved (to at most `last`) or the command ended; each retry sees a higher
+  // acked, and three rounds cover every interleaving of the worker's one-in-flight request and its resends.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (item.acked >= last) return updatesResponse(item);
+    const now = ctx.now();
+    const sets = ['acked = :last'];
+    const values: Record<string, unknown> = {
+      ':last': last,
+      ':prev': item.acked,
+      ':running': COMMAND_STATUS.running,
+    };
+    for (const field of ['rc', 'elapsed', 'failure_reason'] as const) {
+      if (summary[field] !== undefined) {
+        sets.push(`${field} = :${field}`);
+        values[`:${field}`] = summary[field];
+      }
+    }
+    if (needsDeadlineRefresh(item, now)) {
+      sets.push('deadline = :deadline');
+      values[':deadline'] = now + item.heartbeatTimeoutMs;
+    }
+    let expression = `SET ${sets.join(', ')}`;
+    if (summary.logNames.length > 0) {
+      expression += ' ADD logNames :logNames';
+      values[':logNames'] = new Set(summary.logNames);
+    }
+    // Race: two requests advance the same command; the watchdog ends it as worker_lost.
+    //   A: update if acked = 4 AND running ✓ (acked 9)     B: update if acked = 4 ✗ → sees acked 9 ≥ its last → ack
+    //   watchdog: end if running AND deadline = D ✓        A: ✗ → 409, the command is complete (worker_lost)
+    // The first write wins; acked never moves back and no update is acknowledged after the command ended.
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: commandKey(read.commandId),
+          UpdateExpression: expression,
+          ConditionExpression: '#status = :running AND acked = :prev',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return updatesResponse(Attributes as CommandItem);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = oldItemOf<CommandItem>(error);
+      if (!current) throw new CommandNotFoundError(read.commandId);
+      if (current.status !== COMMAND_STATUS.running)
+        throw new CommandStateError(
+          read.commandId,
+          current.status,
+          'updates are accepted only while it runs',
+          {
+            acked: current.acked,
+          },
+        );
+      item = current;
+    }
+  }
+  throw new UpdateGapError(read.commandId, item.acked, 'acked kept moving under this request');
+}
+
+/** An empty (or fully acknowledged) batch: refresh the heartbeat deadline when half of it has passed. */
+async function heartbeat(ctx: CommandsContext, item: CommandItem): Promise<UpdatesResponse> {
+  const now = ctx.now();
+  if (!needsDeadlineRefresh(item, now)) return updatesResponse(item);
+  // Race: the watchdog ends the command as worker_lost while this heartbeat refreshes its deadline.
+  //   heartbeat: set deadline if running AND deadline = D ✓   watchdog: end if running AND deadline = D ✗
+  // The first write wins. If the watchdog won, the heartbeat answers 409 and the worker stops the command.
+  try {
+    const { Attributes } = await ctx.db.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: commandKey(item.commandId),
+        UpdateExpression: 'SET deadline = :deadline',
+        ConditionExpression: '#status = :running AND deadline = :read',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':deadline': now + item.heartbeatTimeoutMs,
+          ':running': COMMAND_STATUS.running,
+          ':read': item.deadline ?? -1,
+        },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return updatesResponse(Attributes as CommandItem);
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const current = oldItemOf<CommandItem>(error);
+    if (!current) throw new CommandNotFoundError(item.commandId);
+    // Another heartbeat refreshed it first: the command is alive, which is all this one wanted.
+    if (current.status === COMMAND_STATUS.running) return updatesResponse(current);
+    throw new CommandStateError(item.commandId, current.status, 'it is no longer running', {
+      acked: current.acked,
+    });
+  }
+}
+
+/** The answer to complete (also to a repeat): the outcome as recorded. */
+export interface CompleteOutcome {
+  commandId: string;
+  status: 'complete';
+  results: Results;
+  rc: number | null;
+  failure: CommandFailure | null;
+}
+
+function outcomeOf(item: CommandItem): CompleteOutcome {
+  return {
+    commandId: item.commandId,
+    status: 'complete',
+    results: item.results!,
+    rc: item.rc ?? null,
+    failure: item.failure ?? null,
+  };
+}
+
+/** POST /v1/commands/{id}/complete: running → complete once every update up to lastSeq is stored. */
+export async function completeCommand(
+  ctx: CommandsContext,
+  workerName: string,
+  commandId: string,
+  request: CompleteRequest,
+): Promise<CompleteOutcome> {
+  checkCommandId(commandId);
+  const item = await loadCommand(ctx, commandId);
+  requireOwner(item, workerName);
+  if (item.status === COMMAND_STATUS.complete) return outcomeOf(item);
+  if (item.status === COMMAND_STATUS.queued)
+    throw new CommandStateError(commandId, item.status, 'claim it (POST .../start) before completing it');
+  if (item.acked < request.lastSeq)
+    throw new UpdateGapError(
+      commandId,
+      item.acked,
+      `complete names lastSeq ${request.lastSeq} but updates are stored only up to ${item.acked}`,
+    );
+  const interrupted = item.interrupt !== undefined;
+  const failure: CommandFailure | undefined =
+    request.failure ??
+    (item.interrupt ? { kind: FAILURE_KINDS.interrupted, message: item.interrupt.why } : undefined);
+  const results = computeResults({
+    interrupted,
+    rc: item.rc,
+    decodeRC: item.decodeRC,
+    failure: request.failure,
+  });
+  const { sets, values } = endingUpdate(ctx.now(), { results, failure });
+  // Race: the watchdog ends the command as worker_lost while the worker completes it.
+  //   worker: end if running ✓ → its results                 watchdog: end if running AND deadline = D ✗
+  //   watchdog: end ✓ (worker_lost)                           worker: end if running ✗ → answers the stored outcome
+  // The first write wins; the command has exactly one outcome and a repeated complete answers it again.
+  try {
+    const { Attributes } = await ctx.db.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: commandKey(commandId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':running': COMMAND_STATUS.running },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    const ended = Attributes as CommandItem;
+    await publishCompletion(ctx, ended);
+    return outcomeOf(ended);
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const current = oldItemOf<CommandItem>(error);
+    if (current?.status === COMMAND_STATUS.complete) return outcomeOf(current);
+    throw error;
+  }
+}
+
+export interface InterruptOutcome {
+  commandId: string;
+  status: CommandItem['status'];
+  /** True when the command was (or already had been) interrupted; false when it had finished first. */
+  interrupted: boolean;
+}
+
+export const DEFAULT_INTERRUPT_WHY = 'interrupted by a client';
+
+/**
+ * POST /v1/commands/{id}/interrupt. Queued: ends at once as CANCELLED. Running: flagged on the record (the
+ * next updates ack carries it) and announced by a control message on the worker's queue, which its long
+ * poll receives within a second. Complete: a no-op, as Buildbot's interrupt of an inactive command.
+ */
+export async function interruptCommand(
+  ctx: CommandsContext,
+  commandId: string,
+  why: string = DEFAULT_INTERRUPT_WHY,
+): Promise<InterruptOutcome> {
+  checkCommandId(commandId);
+  // Each lost race moves the command forward (queued → running → complete), so three rounds always end.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const item = await loadCommand(ctx, commandId);
+    if (item.status === COMMAND_STATUS.complete)
+      return {
+        commandId,
+        status: item.status,
+        interrupted: item.interrupt !== undefined || item.failure?.kind === FAILURE_KINDS.interrupted,
+      };
+    if (item.status === COMMAND_STATUS.queued) {
+      const ended = await endCommand(ctx, item, COMMAND_STATUS.queued, {
+        kind: FAILURE_KINDS.interrupted,
+        message: why,
+      });
+      if (ended) return { commandId, status: ended.status, interrupted: true };
+      continue;
+    }
+    if (item.interrupt) return { commandId, status: item.status, interrupted: true };
+    if (await flagInterrupt(ctx, item, why)) {
+      const worker = await loadWorker(ctx, item.worker);
+      if (worker) await sendWorkerMessage(ctx, worker.queueUrl, { type: 'interrupt', commandId, why });
+      return { commandId, status: item.status, interrupted: true };
+    }
+  }
+  throw new CommandStateError(
+    commandId,
+    COMMAND_STATUS.running,
+    'it changed state under three interrupt attempts',
+  );
+}
+
+async function flagInterrupt(ctx: CommandsContext, item: CommandItem, why: string): Promise<boolean> {
+  // Race: the worker completes while a client interrupts; two clients interrupt at once.
+  //   client: flag if running AND no flag ✓        worker: complete ✓ first → client ✗ → re-reads, sees complete (no-op)
+  // The first write wins; a command is flagged once, and a finished command is never flagged.
+  try {
+    await ctx.db.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: commandKey(item.commandId),
+        UpdateExpression: 'SET interrupt = :interrupt',
+        ConditionExpression: '#status = :running AND attribute_not_exists(interrupt)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':interrupt': { why, at: ctx.now() },
+          ':running': COMMAND_STATUS.running,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

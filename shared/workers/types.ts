@@ -1,0 +1,60 @@
+/** How often a worker calls POST /v1/workers/{name}/heartbeat. @default 10 s */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** A worker not seen for this long (3 heartbeat intervals) is offline. @default 30 s */
+export const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+/** SQS settings of every worker queue. */
+export const WORKER_QUEUE = {
+  /**
+   * Seconds a received message stays hidden. A worker claims (one HTTP call) and deletes the message
+   * right after receiving it, so 30 s is ample; a worker that dies in between frees it for redelivery.
+   * @default 30
+   */
+  visibilityTimeoutSeconds: 30,
+  /** Receives without a delete before SQS moves a message to the dead-letter queue. @default 5 */
+  maxReceiveCount: 5,
+  /** Default long-poll wait, in seconds. @default 20 */
+  receiveWaitSeconds: 20,
+} as const;
+
+export const PRESENCE = { online: 'online', offline: 'offline' } as const;
+export type Presence = (typeof PRESENCE)[keyof typeof PRESENCE];
+
+/** The worker record (access pattern 6). Small on purpose: every heartbeat rewrites it, and WCU is per KB. */
+export interface WorkerItem {
+  pk: string;
+  sk: string;
+  name: string;
+  queueUrl: string;
+  /** SHA-256 of the worker's current token, so that a rotation can revoke the old one. */
+  tokenHash: string;
+  createdAt: number;
+  lastSeenAt?: number;
+  /** The command registry from the last heartbeat; undefined until the first one. */
+  commands?: string[];
+  concurrency?: number;
+  running?: number;
+  version?: string;
+}
+
+/** A worker as GET /v1/workers/{name} shows it. */
+export interface WorkerView {
+  name: string;
+  queueUrl: string;
+  presence: Presence;
+  createdAt: string;
+  lastSeenAt: string | null;
+  commands: string[];
+  concurrency: number | null;
+  running: number | null;
+  version: string | null;
+  heartbeatIntervalMs: number;
+  offlineAfterMs: number;
+}
+
+export interface RegisteredWorker {
+  name: string;
+  /** Shown once; only its hash is stored. */
+  token: string;
+  queueUrl: string;
+}

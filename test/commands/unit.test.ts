@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { commandKey, padSeq, updateBatchKey, workerKey } from '../../shared/commands/keys.ts';
+import { DEFAULT_DECODE_RC, computeResults } from '../../shared/commands/results.ts';
+import { RESULTS } from '../../shared/commands/types.ts';
+import {
+  COMPRESS_AT_REST_BYTES,
+  checkConsecutive,
+  chunkUpdates,
+  decodeUpdates,
+  encodeUpdates,
+  logText,
+  summarizeUpdates,
+  trimAcked,
+} from '../../shared/commands/updates.ts';
+import type { SequencedUpdate } from '../../shared/commands/updates.ts';
+import { commandIdFor } from '../../shared/commands/lifecycle.ts';
+import { ValidationError } from '../../shared/errors.ts';
+
+describe('computeResults', () => {
+  it('follows Buildbot: CANCELLED if interrupted, else decodeRC[rc], else FAILURE; failures give their own results', () => {
+    // Prepare
+    const decodeRC = { '0': RESULTS.SUCCESS, '1': RESULTS.WARNINGS };
+    // Act / Assess
+    assert.equal(computeResults({ interrupted: false, rc: 0, decodeRC: DEFAULT_DECODE_RC }), RESULTS.SUCCESS);
+    assert.equal(computeResults({ interrupted: false, rc: 1, decodeRC: DEFAULT_DECODE_RC }), RESULTS.FAILURE);
+    assert.equal(computeResults({ interrupted: false, rc: 1, decodeRC }), RESULTS.WARNINGS);
+    assert.equal(computeResults({ interrupted: false, decodeRC }), RESULTS.FAILURE);
+    assert.equal(computeResults({ interrupted: true, rc: 0, decodeRC }), RESULTS.CANCELLED);
+    assert.equal(
+      computeResults({
+        interrupted: false,
+        rc: 0,
+        decodeRC,
+        failure: { kind: 'finish_error', message: 'x' },
+      }),
+      RESULTS.EXCEPTION,
+    );
+  });
+});
+
+describe('keys', () => {
+  it('orders update runs by first seq through zero-padded sort keys', () => {
+    // Act
+    const keys = [10, 9, 100].map((seq) => updateBatchKey('abc', seq).sk).sort();
+    // Assess
+    assert.deepEqual(keys, ['UPD#000000000009', 'UPD#000000000010', 'UPD#000000000100']);
+    assert.equal(padSeq(7), '000000000007');
+    assert.deepEqual(commandKey('abc'), { pk: 'CMD#abc', sk: 'CMD' });
+    assert.deepEqual(workerKey('w1'), { pk: 'WORKER#w1', sk: 'WORKER' });
+  });
+
+  it('derives the same command id from the same role and idempotency key, another from another role', () => {
+    assert.equal(commandIdFor('client', 'k'), commandIdFor('client', 'k'));
+    assert.notEqual(commandIdFor('client', 'k'), commandIdFor('admin', 'k'));
+    assert.match(commandIdFor('client', undefined), /^[0-9a-f]{32}$/);
+  });
+});
+
+describe('update merging', () => {
+  const batch = (from: number, to: number): SequencedUpdate[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => [{ stdout: `${from + i}` }, from + i]);
+
+  it('trims an acknowledged prefix, spots a gap, and sees a fully acknowledged batch as nothing new', () => {
+    assert.deepEqual(trimAcked(batch(0, 4), 2), { kind: 'fresh', updates: batch(3, 4) });
+    assert.deepEqual(trimAcked(batch(5, 6), 2), { kind: 'gap', firstSeq: 5 });
+    assert.deepEqual(trimAcked(batch(0, 2), 2), { kind: 'nothingNew' });
+    assert.deepEqual(trimAcked([], 2), { kind: 'nothingNew' });
+  });
+
+  it('refuses a batch whose seqs do not rise by one', () => {
+    assert.throws(() => checkConsecutive([...batch(0, 1), ...batch(3, 3)]), ValidationError);
+  });
+
+  it('cuts runs by size without splitting an update, and round-trips them compressed or not', () => {
+    // Prepare
+    const large: SequencedUpdate[] = [
+      [{ stdout: 'x'.repeat(COMPRESS_AT_REST_BYTES * 2) }, 0],
+      [{ stderr: 'y' }, 1],
+    ];
+    // Act
+    const chunks = chunkUpdates(batch(0, 9), 30);
+    const packed = encodeUpdates(large);
+    const small = encodeUpdates(batch(0, 1));
+    // Assess
+    assert.ok(chunks.length > 1);
+    assert.deepEqual(chunks.flat(), batch(0, 9));
+    assert.ok(packed.gz);
+    assert.ok(small.json);
+    assert.deepEqual(decodeUpdates(0, packed), large);
+    assert.deepEqual(decodeUpdates(0, small), batch(0, 1));
+  });
+
+  it('builds stdio in arrival order and named logs apart, and summarizes rc and log names', () => {
+    // Prepare
+    const updates: SequencedUpdate[] = [
+      [{ header: 'h' }, 0],
+      [{ stdout: 'o' }, 1],
+      [{ log: ['a', 'A'] }, 2],
+      [{ stderr: 'e' }, 3],
+      [{ rc: 2 }, 4],
+    ];
+    // Act / Assess
+    assert.equal(logText(updates, 'stdio'), 'hoe');
+    assert.equal(logText(updates, 'a'), 'A');
+    assert.deepEqual(summarizeUpdates(updates), { rc: 2, logNames: ['a'] });
+  });
+});

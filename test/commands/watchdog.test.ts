@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { after, before, describe, it } from 'node:test';
+import { startLocalStack } from '../../local/index.ts';
+import type { LocalStack } from '../../local/index.ts';
+import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { RESULTS } from '../../shared/commands/types.ts';
+import type { WorkerView } from '../../shared/workers/types.ts';
+import { harness, lastResultOf, receiveOne, uniqueName } from './helpers.ts';
+
+let stack: LocalStack;
+let h: ReturnType<typeof harness>;
+
+before(async () => {
+  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  h = harness(stack);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+// First in the file: no earlier test leaves a deadline or an event that would add to the tally.
+describe('the bill', () => {
+  it('measures DynamoDB requests and write units of one trivial command', async (t) => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    resetRequestTally();
+    // Act
+    const commandId = await h.claimed(worker);
+    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+      updates: [
+        [{ stdout: 'hi\n' }, 0],
+        [{ rc: 0 }, 1],
+      ],
+    });
+    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 1 });
+    const tally = requestTally();
+    // Assess
+    t.diagnostic(`trivial command: ${JSON.stringify(tally)}`);
+    // Puts: the record and one update run. Updates: claim, ack, complete, clearing the event mark.
+    assert.equal(tally.requests['dynamodb:PutItemCommand'], 2);
+    assert.equal(tally.requests['dynamodb:UpdateItemCommand'], 4);
+    assert.ok(tally.writeUnits <= 16, `expected at most 16 write units, saw ${tally.writeUnits}`);
+  });
+});
+
+describe('the watchdog', () => {
+  it('ends an unclaimed command as start_timeout (RETRY) through the deadline index, never a Scan', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    resetRequestTally();
+    // Act
+    const commandId = await h.startCommand(worker, { timeouts: { start: 1 } });
+    const event = await lastResultOf(worker.name, commandId);
+    // Assess
+    assert.equal(event.results, RESULTS.RETRY);
+    assert.equal(event.failure?.kind, 'start_timeout');
+    const requests = requestTally().requests;
+    assert.ok((requests['dynamodb:QueryCommand'] ?? 0) > 0);
+    assert.deepEqual(
+      Object.keys(requests).filter((key) => key.includes('Scan')),
+      [],
+    );
+  });
+
+  it('ends a silent running command as worker_lost (RETRY) and keeps its acked updates readable', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker, { timeouts: { heartbeat: 1 } });
+    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+      updates: [[{ stdout: 'before\n' }, 0]],
+    });
+    // Act
+    const event = await lastResultOf(worker.name, commandId);
+    const late = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+      updates: [[{ stdout: 'late' }, 1]],
+    });
+    const updates = await h.call<{ updates: unknown[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/updates`,
+    );
+    // Assess
+    assert.equal(event.results, RESULTS.RETRY);
+    assert.equal(event.failure?.kind, 'worker_lost');
+    assert.equal(late.status, 409);
+    assert.deepEqual(updates.body.updates, [[{ stdout: 'before\n' }, 0]]);
+  });
+
+  it('keeps a running command alive through empty-batch heartbeats', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker, { timeouts: { heartbeat: 2 } });
+    // Act: heartbeat every 0.5 s for 3 s, longer than the 2 s window
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      const beat = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, { updates: [] });
+      assert.equal(beat.status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const view = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    // Assess
+    assert.equal(view.body.status, 'running');
+  });
+});
+
+describe('the dead-letter queue', () => {
+  it('ends a command whose message was received 5 times without a claim as undeliverable (EXCEPTION)', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.startCommand(worker);
+    // Act: receive without deleting; a 0 s visibility makes it visible again at once
+    for (let i = 0; i < 5; i++) {
+      const message = await receiveOne(h.sqs, worker.queueUrl, {
+        keep: true,
+        visibilityTimeout: 0,
+        waitSeconds: 2,
+      });
+      assert.equal(message?.commandId, commandId);
+    }
+    await receiveOne(h.sqs, worker.queueUrl, { keep: true, visibilityTimeout: 0, waitSeconds: 1 });
+    const event = await lastResultOf(worker.name, commandId);
+    // Assess
+    assert.equal(event.results, RESULTS.EXCEPTION);
+    assert.equal(event.failure?.kind, 'undeliverable');
+  });
+});
+
+describe('worker registration', () => {
+  it('registers, refuses a second registration (409), rotates the token and deletes the worker and its queue', async () => {
+    // Prepare
+    const name = uniqueName('reg');
+    // Act
+    const first = await h.call<{ token: string; queueUrl: string }>(
+      stack.tokens.admin,
+      'POST',
+      '/v1/workers',
+      { name },
+    );
+    const again = await h.call(stack.tokens.admin, 'POST', '/v1/workers', { name });
+    const rotated = await h.call<{ token: string }>(stack.tokens.admin, 'POST', '/v1/workers', {
+      name,
+      rotate: true,
+    });
+    const oldToken = await h.call(first.body.token, 'POST', `/v1/workers/${name}/heartbeat`, {
+      commands: ['shell'],
+    });
+    const newToken = await h.call(rotated.body.token, 'POST', `/v1/workers/${name}/heartbeat`, {
+      commands: ['shell'],
+    });
+    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${name}`);
+    const byClient = await h.call(stack.tokens.client, 'POST', '/v1/workers', { name: uniqueName('no') });
+    const removed = await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${name}`);
+    const gone = await h.call(stack.tokens.admin, 'GET', `/v1/workers/${name}`);
+    const queue = h.sqs.send(
+      new GetQueueUrlCommand({ QueueName: `${stack.env.WORKER_QUEUE_PREFIX}${name}` }),
+    );
+    // Assess
+    assert.equal(first.status, 201);
+    assert.match(first.body.queueUrl, new RegExp(`${name}$`));
+    assert.equal(again.status, 409);
+    assert.equal(rotated.status, 201);
+    assert.equal(oldToken.status, 401);
+    assert.equal(newToken.status, 200);
+    assert.equal(view.body.presence, 'online');
+    assert.deepEqual(view.body.commands, ['shell']);
+    assert.equal(byClient.status, 403);
+    assert.equal(removed.status, 204);
+    assert.equal(gone.status, 404);
+    await assert.rejects(queue);
+  });
+});
