@@ -31,6 +31,8 @@ export interface ApiRequestOptions {
   signal?: AbortSignal;
   /** Return the answer as text rather than parsed JSON. */
   text?: boolean;
+  /** Called with the headers of a 2xx answer (GET .../logs/{name} says in headers where to continue). */
+  onHeaders?: (headers: Headers) => void;
 }
 
 export async function apiRequest<T>(
@@ -68,6 +70,7 @@ export async function apiRequest<T>(
     }
     throw new ApiError(method, path, response.status, parsed);
   }
+  opts.onHeaders?.(response.headers);
   if (opts.text) return text as T;
   return (text === '' ? undefined : JSON.parse(text)) as T;
 }

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { BuildbotError } from '../shared/errors.ts';
+import { CommandsClient } from '../shared/client/CommandsClient.ts';
+
+/** The user asked for something `bbs` cannot do as written; the message says what to type instead. */
+export class UsageError extends BuildbotError {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The worker of `bbs run` and `bbs list` when neither --worker nor BBS_WORKER names one: npm start's. */
+export const DEFAULT_WORKER = 'local';
+
+/** The flags every subcommand that talks to the API takes. */
+export const CONNECTION_OPTIONS = {
+  'api-url': { type: 'string' },
+  token: { type: 'string' },
+} as const satisfies Options;
+
+export interface Parsed<O extends Options> {
+  values: {
+    [K in keyof O]?: O[K] extends { type: 'boolean' }
+      ? boolean
+      : O[K] extends { multiple: true }
+        ? string[]
+        : string;
+  };
+  positionals: string[];
+}
+
+/** node:util parseArgs, strict, with its errors turned into UsageError naming the subcommand. */
+export function parse<O extends Options>(subcommand: string, argv: string[], options: O): Parsed<O> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    return { values: values as Parsed<O>['values'], positionals };
+  } catch (error) {
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError(`bbs ${subcommand}: ${error.message} (see bbs help ${subcommand})`, {
+        cause: error,
+      });
+    throw error;
+  }
+}
+
+export interface ConnectionSettings {
+  apiUrl: string;
+  token: string;
+}
+
+/** --api-url / BBS_API_URL and --token / BBS_TOKEN, flags first. The token is never printed. */
+export function connectionFrom(
+  values: { 'api-url'?: string; token?: string },
+  env: NodeJS.ProcessEnv,
+): ConnectionSettings {
+  const apiUrl = values['api-url'] ?? env.BBS_API_URL;
+  if (!apiUrl) throw new UsageError('no API URL: pass --api-url or set BBS_API_URL (npm start prints it)');
+  try {
+    new URL(apiUrl);
+  } catch {
+    throw new UsageError(`--api-url / BBS_API_URL is not a URL: ${apiUrl}`);
+  }
+  const token = values.token ?? env.BBS_TOKEN;
+  if (!token)
+    throw new UsageError('no token: pass --token or set BBS_TOKEN (npm start prints a client token)');
+  return { apiUrl, token };
+}
+
+export function clientFrom(
+  values: { 'api-url'?: string; token?: string },
+  env: NodeJS.ProcessEnv,
+): CommandsClient {
+  return new CommandsClient(connectionFrom(values, env));
+}
+
+/** Exactly `names.length` positionals (trailing ones in `optional` may be left out). */
+export function positionalsOf(
+  subcommand: string,
+  positionals: string[],
+  names: string[],
+  optional: string[] = [],
+): string[] {
+  const all = [...names, ...optional];
+  if (positionals.length < names.length || positionals.length > all.length) {
+    const usage = [...names.map((n) => n.toUpperCase()), ...optional.map((n) => `[${n.toUpperCase()}]`)];
+    throw new UsageError(
+      `usage: bbs ${subcommand} ${usage.join(' ')} (see bbs help ${subcommand.split(' ')[0]})`,
+    );
+  }
+  return positionals;
+}
+
+export function integerOption(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min)
+    throw new UsageError(`--${flag} takes a whole number of at least ${min}, got ${value}`);
+  return number;
+}
+
+export function numberOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0)
+    throw new UsageError(`--${flag} takes a positive number, got ${value}`);
+  return number;
+}

@@ -1,0 +1,63 @@
+import { ApiError } from '../shared/client/http.ts';
+import { RemoteCommandFailedError } from '../shared/client/errors.ts';
+import { UsageError } from './args.ts';
+import { EXIT } from './exitCodes.ts';
+import { HELP } from './help.ts';
+import { interruptCommand, listCommand, logsCommand, statusCommand } from './inspect.ts';
+import type { Io } from './io.ts';
+import { runCommand } from './run.ts';
+import { stateCommand } from './state.ts';
+import { workerCommand } from './worker.ts';
+
+type Subcommand = (argv: string[], io: Io) => Promise<number>;
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  run: runCommand,
+  status: statusCommand,
+  logs: logsCommand,
+  interrupt: interruptCommand,
+  list: listCommand,
+  state: stateCommand,
+  worker: workerCommand,
+  help: helpCommand,
+};
+
+/** `bbs SUBCOMMAND ...`: returns the exit status (docs/cli.md); every error becomes one line on stderr. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') return helpCommand([], io);
+  const subcommand = SUBCOMMANDS[name];
+  try {
+    if (!subcommand) throw new UsageError(`unknown subcommand '${name}'; bbs help lists them`);
+    const dashes = rest.indexOf('--');
+    const flags = dashes === -1 ? rest : rest.slice(0, dashes);
+    if (flags.includes('--help') || flags.includes('-h')) return await helpCommand([name], io);
+    return await subcommand(rest, io);
+  } catch (error) {
+    await io.writeErr(`bbs: ${describeError(error)}\n`);
+    return error instanceof UsageError ? EXIT.usage : EXIT.unavailable;
+  }
+}
+
+async function helpCommand(argv: string[], io: Io): Promise<number> {
+  const [topic = 'bbs'] = argv;
+  const text = HELP[topic];
+  if (text === undefined) throw new UsageError(`no help for '${topic}'; bbs help lists the subcommands`);
+  await io.writeOut(`${text}\n`);
+  return EXIT.ok;
+}
+
+/** One line a person can act on: what failed and what to do next. */
+function describeError(error: unknown): string {
+  if (error instanceof UsageError || error instanceof RemoteCommandFailedError) return error.message;
+  if (error instanceof ApiError) {
+    if (error.status === 401) return `${error.message} (check --token / BBS_TOKEN)`;
+    if (error.status === 403) return `${error.message} (this token's role may not do that)`;
+    return error.message;
+  }
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `cannot reach the API${cause} (is it running? check --api-url / BBS_API_URL)`;
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

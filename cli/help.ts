@@ -1,0 +1,90 @@
+/** The text of `bbs help [SUBCOMMAND]`; docs/cli.md says the same at length. */
+const CONNECTION = `Connection (every subcommand but help):
+  --api-url URL   the API's base URL              (or BBS_API_URL; npm start prints it)
+  --token TOKEN   a client token (admin for none) (or BBS_TOKEN; npm start prints one)`;
+
+export const HELP: Record<string, string> = {
+  bbs: `bbs: run and inspect Buildbot remote commands through the buildbot-serverless API
+
+Usage: bbs SUBCOMMAND [options]
+
+  run [--worker W] [--workdir D] [--timeout S] [--max-time S] [--env K=V]... -- COMMAND...
+                                   run a shell command on a worker, output live, exit with its rc
+  status [--json] ID               show one command
+  logs [-f] ID [NAME]              print a command's log (NAME defaults to stdio); -f follows it
+  interrupt ID [WHY]               interrupt a command
+  list [--worker W] [--status S] [--limit N] [--cursor C] [--json]
+                                   list a worker's commands, newest first
+  state get OBJECTID NAME          print a state value as JSON
+  state set OBJECTID NAME JSON     store a state value
+  state id NAME CLASSNAME          print the object id of (NAME, CLASSNAME)
+  worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
+                                   run a worker agent on this machine
+  help [SUBCOMMAND]                this text, or one subcommand's
+
+${CONNECTION}
+
+Exit status: 0 ok; bbs run: the command's rc, 1 FAILURE without rc, 2 EXCEPTION, 75 RETRY,
+130 interrupted; 64 usage error; 69 API unreachable or refusing. See docs/cli.md.`,
+
+  run: `Usage: bbs run [options] -- COMMAND...
+
+Runs COMMAND with the worker's 'shell' command and writes its stdout to stdout and its stderr to stderr
+as it arrives. Several words run as an argv list; one word runs through /bin/sh -c.
+  -w, --worker W       the worker (default: BBS_WORKER, else 'local')
+  -d, --workdir D      directory inside the worker's basedir (default: the basedir)
+      --timeout S      kill the command after S seconds without output
+      --max-time S     kill the command after S seconds in all
+  -e, --env K=V        set an environment variable (repeatable)
+  -v, --verbose        also print the worker's headers to stderr
+Ctrl-C interrupts the remote command and waits for its end; a second Ctrl-C stops waiting.
+Exit status: the command's rc (0-255); 1 FAILURE without rc; 2 EXCEPTION (start_error, finish_error,
+undeliverable); 75 RETRY (worker_lost, worker_lost_before_start, start_timeout); 130 interrupted.
+
+${CONNECTION}`,
+
+  status: `Usage: bbs status [--json] ID
+
+Shows the command's status, results, rc, failure and times.
+
+${CONNECTION}`,
+
+  logs: `Usage: bbs logs [-f] ID [NAME]
+
+Prints log NAME of the command (default stdio: stdout, stderr and headers in arrival order).
+  -f, --follow   keep printing as the log grows until the command is complete (Ctrl-C stops reading only)
+
+${CONNECTION}`,
+
+  interrupt: `Usage: bbs interrupt ID [WHY]
+
+Interrupts the command: a queued one ends at once as CANCELLED, a running one is stopped by its worker.
+
+${CONNECTION}`,
+
+  list: `Usage: bbs list [--worker W] [--status queued|running|complete] [--limit N] [--cursor C] [--json]
+
+Lists one page of a worker's commands, newest first (W: BBS_WORKER, else 'local'; N: 1-100, default 50).
+When there are more, stderr says the --cursor that reads the next page.
+
+${CONNECTION}`,
+
+  state: `Usage: bbs state get OBJECTID NAME
+       bbs state set OBJECTID NAME JSON
+       bbs state id NAME CLASSNAME
+
+Reads and writes the state connector's per-object JSON values. JSON is one argument: quote it for the
+shell, e.g. bbs state set 1 lastRev '"abc123"' or bbs state set 1 counts '{"a": 1}'.
+
+${CONNECTION}`,
+
+  worker: `Usage: bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
+                  [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
+
+Runs a worker agent: it long-polls its queue and runs commands inside DIR. TOKEN is the worker's own
+token (POST /v1/workers shows it once); BBS_WORKER_TOKEN may carry it instead, BBS_API_URL the URL.
+The AWS endpoint settings come from the environment. SIGTERM or Ctrl-C stops it after the running
+commands; a second one interrupts them. Exit status: 0 after a stop, 2 on a usage error.`,
+
+  help: `Usage: bbs help [SUBCOMMAND]`,
+};

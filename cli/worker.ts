@@ -1,0 +1,10 @@
+import type { Io } from './io.ts';
+
+/**
+ * `bbs worker ...`: the worker agent's own argv entry (worker/index.ts), loaded only for this subcommand
+ * so that the other subcommands start without it.
+ */
+export async function workerCommand(argv: string[], _io: Io): Promise<number> {
+  const { workerMain } = await import('../worker/index.ts');
+  return workerMain(argv);
+}

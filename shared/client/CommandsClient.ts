@@ -1,0 +1,200 @@
+import { COMMAND_STATUS } from '../commands/types.ts';
+import type { CommandStatus } from '../commands/types.ts';
+import { LOG_HEADERS } from '../commands/wire.ts';
+import type { CommandView, StartCommandRequest } from '../commands/wire.ts';
+import { ApiError, apiRequest } from './http.ts';
+import type { ApiConnection } from './http.ts';
+import { Backoff } from './poll.ts';
+import type { PollOptions } from './poll.ts';
+import type {
+  CommandList,
+  CommandsClientOptions,
+  FollowOptions,
+  FollowUpdatesOptions,
+  InterruptResponse,
+  ListCommandsFilter,
+  LogPage,
+  RegisteredWorker,
+  SequencedUpdate,
+  StartCommandResponse,
+  UpdatesPage,
+  WorkerView,
+} from './types.ts';
+
+/**
+ * The client routes of the HTTP API (DESIGN.md sections 3, 4 and 5), one method each, plus followers that
+ * poll a running command until it is complete and everything is read.
+ */
+export class CommandsClient {
+  readonly connection: ApiConnection;
+  private readonly poll: PollOptions;
+
+  constructor(opts: CommandsClientOptions) {
+    this.connection = { apiUrl: opts.apiUrl, token: opts.token };
+    this.poll = opts.poll ?? {};
+  }
+
+  /** POST /v1/commands: queues a command for a worker. */
+  startCommand(request: StartCommandRequest, opts: FollowOptions = {}): Promise<StartCommandResponse> {
+    return apiRequest(this.connection, 'POST', '/v1/commands', { body: request, signal: opts.signal });
+  }
+
+  /** GET /v1/commands/{id} */
+  getCommand(commandId: string, opts: FollowOptions = {}): Promise<CommandView> {
+    return apiRequest(this.connection, 'GET', `/v1/commands/${enc(commandId)}`, { signal: opts.signal });
+  }
+
+  /** GET /v1/commands/{id}/updates?after=SEQ: the stored updates with seq > after, in order. */
+  getUpdates(commandId: string, after = -1, opts: FollowOptions = {}): Promise<UpdatesPage> {
+    return apiRequest(this.connection, 'GET', `/v1/commands/${enc(commandId)}/updates?after=${after}`, {
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * GET /v1/commands/{id}/logs/{name}?after=SEQ: the text that updates after seq `after` add to the log, up
+   * to 1 MiB, with the seq to continue from and whether the log is final (the x-bbs-* headers).
+   */
+  async getLogPage(commandId: string, name: string, after = -1, opts: FollowOptions = {}): Promise<LogPage> {
+    let headers: Headers | undefined;
+    const text = await apiRequest<string>(
+      this.connection,
+      'GET',
+      `/v1/commands/${enc(commandId)}/logs/${enc(name)}?after=${after}`,
+      { text: true, signal: opts.signal, onHeaders: (received) => (headers = received) },
+    );
+    const nextSeq = Number(headers?.get(LOG_HEADERS.nextSeq));
+    const status = headers?.get(LOG_HEADERS.status);
+    if (!Number.isInteger(nextSeq) || !isCommandStatus(status))
+      throw new ApiError('GET', `/v1/commands/${commandId}/logs/${name}`, 200, {
+        message: `the answer lacks the ${LOG_HEADERS.nextSeq} and ${LOG_HEADERS.status} headers: is this the buildbot-serverless API?`,
+      });
+    return { text, nextSeq, status, complete: headers?.get(LOG_HEADERS.complete) === 'true' };
+  }
+
+  /** The whole text of a log so far (`stdio` is header, stdout and stderr in arrival order), page by page. */
+  async getLog(commandId: string, name: string, opts: FollowOptions = {}): Promise<string> {
+    let text = '';
+    let after = -1;
+    for (;;) {
+      const page = await this.getLogPage(commandId, name, after, opts);
+      text += page.text;
+      // A page that did not move on has read everything stored so far.
+      if (page.complete || page.nextSeq <= after) return text;
+      after = page.nextSeq;
+    }
+  }
+
+  /** GET /v1/commands?worker=&status=&limit=&cursor=: one page of a worker's commands, newest first. */
+  listCommands(filter: ListCommandsFilter, opts: FollowOptions = {}): Promise<CommandList> {
+    const query = new URLSearchParams({ worker: filter.worker });
+    if (filter.status !== undefined) query.set('status', filter.status);
+    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+    if (filter.cursor !== undefined) query.set('cursor', filter.cursor);
+    return apiRequest(this.connection, 'GET', `/v1/commands?${query.toString()}`, { signal: opts.signal });
+  }
+
+  /** POST /v1/commands/{id}/interrupt: a queued command ends at once; a running one is stopped by its worker. */
+  interrupt(commandId: string, why?: string, opts: FollowOptions = {}): Promise<InterruptResponse> {
+    return apiRequest(this.connection, 'POST', `/v1/commands/${enc(commandId)}/interrupt`, {
+      body: why === undefined ? {} : { why },
+      signal: opts.signal,
+    });
+  }
+
+  /** POST /v1/workers (admin): the token is shown once. */
+  registerWorker(name: string, opts: { rotate?: boolean } = {}): Promise<RegisteredWorker> {
+    return apiRequest(this.connection, 'POST', '/v1/workers', {
+      body: opts.rotate === undefined ? { name } : { name, rotate: opts.rotate },
+    });
+  }
+
+  /** GET /v1/workers/{name}: presence, registered commands, queue. */
+  getWorker(name: string): Promise<WorkerView> {
+    return apiRequest(this.connection, 'GET', `/v1/workers/${enc(name)}`);
+  }
+
+  /** POST /v1/objects: the id of (name, className), the same from every caller, forever. */
+  async getObjectId(name: string, className: string): Promise<number> {
+    const { objectId } = await apiRequest<{ objectId: number }>(this.connection, 'POST', '/v1/objects', {
+      body: { name, className },
+    });
+    return objectId;
+  }
+
+  /** GET /v1/objects/{objectId}/state/{name}: the stored JSON value; a missing one is ApiError 404. */
+  async getState(objectId: number, name: string): Promise<unknown> {
+    const { value } = await apiRequest<{ value: unknown }>(this.connection, 'GET', statePath(objectId, name));
+    return value;
+  }
+
+  /** PUT /v1/objects/{objectId}/state/{name}: returns the value actually stored. */
+  async setState(objectId: number, name: string, value: unknown): Promise<unknown> {
+    const stored = await apiRequest<{ value: unknown }>(this.connection, 'PUT', statePath(objectId, name), {
+      body: { value },
+    });
+    return stored.value;
+  }
+
+  /** POST /v1/objects/{objectId}/state/{name}/create: stores `value` unless one exists; returns the one kept. */
+  createState(objectId: number, name: string, value: unknown): Promise<{ value: unknown; created: boolean }> {
+    return apiRequest(this.connection, 'POST', `${statePath(objectId, name)}/create`, { body: { value } });
+  }
+
+  /**
+   * Every stored update with seq > `after`, in seq order, each once, as the command produces them; ends
+   * when the command is complete and its last update has been yielded.
+   */
+  async *followUpdates(commandId: string, opts: FollowUpdatesOptions = {}): AsyncGenerator<SequencedUpdate> {
+    const backoff = new Backoff(this.poll);
+    let after = opts.after ?? -1;
+    for (;;) {
+      const page = await this.getUpdates(commandId, after, { signal: opts.signal });
+      for (const sequenced of page.updates) {
+        // A page never goes backwards, but a resent answer must not repeat an update.
+        if (sequenced[1] <= after) continue;
+        yield sequenced;
+        after = sequenced[1];
+      }
+      if (page.updates.length > 0) {
+        backoff.reset();
+        continue;
+      }
+      if (page.status === 'complete' && after >= page.acked) return;
+      await backoff.wait(opts.signal);
+    }
+  }
+
+  /**
+   * The text of log `name` as it grows, chunk by chunk, until the command is complete and the whole log
+   * has been yielded: the chunks joined are byte for byte what getLog() answers at the end.
+   */
+  async *followLog(commandId: string, name: string, opts: FollowOptions = {}): AsyncGenerator<string> {
+    const backoff = new Backoff(this.poll);
+    let after = -1;
+    for (;;) {
+      const page = await this.getLogPage(commandId, name, after, opts);
+      if (page.text !== '') yield page.text;
+      if (page.complete) return;
+      if (page.nextSeq > after) {
+        // Pages end on update boundaries, so continuing from nextSeq neither repeats nor skips a byte.
+        after = page.nextSeq;
+        backoff.reset();
+        continue;
+      }
+      await backoff.wait(opts.signal);
+    }
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function isCommandStatus(value: string | null | undefined): value is CommandStatus {
+  return value !== null && value !== undefined && Object.hasOwn(COMMAND_STATUS, value);
+}
+
+function statePath(objectId: number, name: string): string {
+  return `/v1/objects/${objectId}/state/${enc(name)}`;
+}

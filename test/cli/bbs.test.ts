@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startStackWithWorker, waitFor } from '../client/helpers.ts';
+import type { StackWithWorker } from '../client/helpers.ts';
+import { runBbs } from './helpers.ts';
+
+describe('bbs against the local stack with a real worker', () => {
+  let env: StackWithWorker;
+  let bbsEnv: Record<string, string>;
+
+  before(async () => {
+    env = await startStackWithWorker('cli');
+    bbsEnv = {
+      ...env.stack.env,
+      BBS_API_URL: env.stack.apiUrl,
+      BBS_TOKEN: env.stack.tokens.client,
+      BBS_WORKER: env.workerName,
+    };
+  });
+
+  after(async () => {
+    await env?.stop();
+  });
+
+  it('bbs run -- echo hello prints hello and exits 0', async () => {
+    // Act
+    const result = await runBbs(['run', '--', 'echo', 'hello'], bbsEnv);
+
+    // Assess
+    assert.equal(result.stdout, 'hello\n');
+    assert.equal(result.stderr, '');
+    assert.equal(result.code, 0);
+  });
+
+  it("exits with the command's rc: false gives 1, sh -c 'exit 3' gives 3, and stderr stays on stderr", async () => {
+    // Act
+    const falsy = await runBbs(['run', '--', 'false'], bbsEnv);
+    const three = await runBbs(['run', '--', 'sh', '-c', 'echo to-err >&2; exit 3'], bbsEnv);
+
+    // Assess
+    assert.equal(falsy.code, 1);
+    assert.equal(three.code, 3);
+    assert.equal(three.stdout, '');
+    assert.equal(three.stderr, 'to-err\n');
+  });
+
+  it('runs one string through sh -c, in --workdir, with --env', async () => {
+    // Act
+    const result = await runBbs(
+      ['run', '--workdir', 'sub', '--env', 'GREETING=hi there', '--', 'echo "$GREETING" && basename "$PWD"'],
+      bbsEnv,
+    );
+
+    // Assess
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'hi there\nsub\n');
+  });
+
+  it('exits 2 with a one-line reason when the worker cannot start the command (start_error)', async () => {
+    // Act
+    const result = await runBbs(['run', '--', '/nonexistent/program', 'arg'], bbsEnv);
+
+    // Assess
+    // The worker's own error text arrives as stderr output first; bbs adds one line of its own last.
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /\nbbs: command [0-9a-f]{32} failed \(start_error\): .*nonexistent.*\n$/);
+  });
+
+  it('exits 69 naming the worker when it is unknown, and nothing runs', async () => {
+    // Act
+    const result = await runBbs(['run', '--worker', 'no-such-worker', '--', 'true'], bbsEnv);
+
+    // Assess
+    assert.equal(result.code, 69);
+    assert.match(result.stderr, /no-such-worker/);
+  });
+
+  it('interrupts the remote command on Ctrl-C and exits 130; the command ends CANCELLED', async () => {
+    // Prepare
+    let signalled = false;
+
+    // Act
+    const result = await runBbs(['run', '--', 'sh', '-c', 'echo started; sleep 30'], bbsEnv, {
+      onStdout: (stdout, child) => {
+        if (!signalled && stdout.includes('started')) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+
+    // Assess
+    assert.equal(result.code, 130, result.stderr);
+    const commandId = /interrupting ([0-9a-f]{32})/.exec(result.stderr)?.[1];
+    assert.ok(commandId, result.stderr);
+    const view = await env.api.getCommand(commandId);
+    assert.equal(view.status, 'complete');
+    assert.equal(view.results, 6);
+  });
+
+  it('shows status, logs and list for a finished command', async () => {
+    // Prepare
+    const { commandId } = await env.api.startCommand({
+      worker: env.workerName,
+      command: 'shell',
+      args: { command: 'echo one; echo two >&2', workdir: '.' },
+    });
+    await waitFor(
+      'the command to finish',
+      async () => (await env.api.getCommand(commandId)).status === 'complete',
+    );
+
+    // Act
+    const status = await runBbs(['status', commandId], bbsEnv);
+    const json = await runBbs(['status', '--json', commandId], bbsEnv);
+    const logs = await runBbs(['logs', commandId], bbsEnv);
+    const followed = await runBbs(['logs', '-f', commandId], bbsEnv);
+    const list = await runBbs(['list', '--status', 'complete'], bbsEnv);
+
+    // Assess
+    assert.equal(status.code, 0);
+    assert.match(status.stdout, /status +complete/);
+    assert.match(status.stdout, /results +SUCCESS/);
+    assert.equal(JSON.parse(json.stdout).rc, 0);
+    assert.equal(logs.stdout, await env.api.getLog(commandId, 'stdio'));
+    assert.ok(logs.stdout.includes('one\n') && logs.stdout.includes('two\n'));
+    assert.equal(followed.stdout, logs.stdout);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, new RegExp(`${commandId} +complete +SUCCESS`));
+  });
+
+  it('bbs interrupt ends a running command CANCELLED', async () => {
+    // Prepare
+    const { commandId } = await env.api.startCommand({
+      worker: env.workerName,
+      command: 'shell',
+      args: { command: ['sleep', '30'], workdir: '.' },
+    });
+    await waitFor(
+      'the command to run',
+      async () => (await env.api.getCommand(commandId)).status === 'running',
+    );
+
+    // Act
+    const result = await runBbs(['interrupt', commandId, 'from the test'], bbsEnv);
+
+    // Assess
+    assert.equal(result.code, 0, result.stderr);
+    await waitFor(
+      'the command to end',
+      async () => (await env.api.getCommand(commandId)).status === 'complete',
+    );
+    const view = await env.api.getCommand(commandId);
+    assert.equal(view.results, 6);
+    assert.equal(view.interrupted?.why, 'from the test');
+  });
+
+  it('bbs state set then get round-trips a JSON value', async () => {
+    // Prepare
+    const idResult = await runBbs(['state', 'id', `cli-${process.pid}`, 'CliTest'], bbsEnv);
+    const objectId = idResult.stdout.trim();
+
+    // Act
+    const set = await runBbs(['state', 'set', objectId, 'lastRev', '{"rev":"abc123","n":[1,2]}'], bbsEnv);
+    const get = await runBbs(['state', 'get', objectId, 'lastRev'], bbsEnv);
+    const missing = await runBbs(['state', 'get', objectId, 'never-set'], bbsEnv);
+
+    // Assess
+    assert.equal(idResult.code, 0, idResult.stderr);
+    assert.match(objectId, /^\d+$/);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(get.code, 0, get.stderr);
+    assert.deepEqual(JSON.parse(get.stdout), { rev: 'abc123', n: [1, 2] });
+    assert.equal(missing.code, 69);
+    assert.match(missing.stderr, /404/);
+  });
+});
