@@ -1,0 +1,18 @@
+import { getSystemErrorMap } from 'node:util';
+
+/** Python's e.strerror for a Node system error: "No such file or directory". */
+export function strerror(error: NodeJS.ErrnoException): string {
+  const message =
+    (error.errno !== undefined ? getSystemErrorMap().get(error.errno)?.[1] : undefined) ?? error.message;
+  return `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+}
+
+/** Python's e.errno (positive), or 1 when the error has none. */
+export function errnoOf(error: NodeJS.ErrnoException): number {
+  return error.errno !== undefined ? Math.abs(error.errno) : 1;
+}
+
+/** Only operating-system errors become rc and a header; anything else is a bug and propagates. */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}

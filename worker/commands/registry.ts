@@ -1,0 +1,28 @@
+import {
+  cpdirCommand,
+  globCommand,
+  listdirCommand,
+  mkdirCommand,
+  rmdirCommand,
+  rmfileCommand,
+  statCommand,
+} from './fs.ts';
+import { shellCommand } from './shell.ts';
+import type { WorkerCommand } from './types.ts';
+
+/** The commands this worker runs, by Buildbot's names. The worker reports the names in its heartbeats. */
+export type CommandRegistry = ReadonlyMap<string, WorkerCommand>;
+
+export function defaultRegistry(): CommandRegistry {
+  const commands = [
+    shellCommand,
+    mkdirCommand,
+    rmdirCommand,
+    cpdirCommand,
+    statCommand,
+    globCommand,
+    listdirCommand,
+    rmfileCommand,
+  ];
+  return new Map(commands.map((command) => [command.name, command]));
+}

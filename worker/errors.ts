@@ -1,0 +1,33 @@
+import { BuildbotError } from '../shared/errors.ts';
+
+/**
+ * The command could not start: an unknown name, missing or bad args, a path outside the base
+ * directory, a missing executable. The worker completes the command with `start_error` and this
+ * message, worded as Buildbot's worker words it.
+ */
+export class CommandStartError extends BuildbotError {}
+
+/** A path argument resolves outside the worker's base directory. `path` is what the caller sent. */
+export class PathEscapeError extends CommandStartError {
+  readonly path: string;
+
+  constructor(argName: string, path: string, basedir: string) {
+    super(`${argName} '${path}' is outside the worker's base directory ${basedir}; refusing to touch it`, {
+      details: { arg: argName, path },
+    });
+    this.path = path;
+  }
+}
+
+/** The API kept refusing an update batch or a completion in a way resending cannot fix. */
+export class UpdateDeliveryError extends BuildbotError {
+  readonly commandId: string;
+
+  constructor(commandId: string, message: string, options?: ErrorOptions) {
+    super(`command ${commandId}: ${message}`, { ...options, details: { commandId } });
+    this.commandId = commandId;
+  }
+}
+
+/** Bad command-line usage of the worker CLI. */
+export class WorkerUsageError extends BuildbotError {}

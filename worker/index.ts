@@ -1,0 +1,9 @@
+/** The worker agent's public entry point (DESIGN.md section 5); `bbs worker` calls workerMain. */
+export { runWorker } from './worker.ts';
+export type { RunningWorker, StopOptions, WorkerOptions } from './worker.ts';
+export { workerMain, workerMain as main, parseWorkerArgs, WORKER_USAGE } from './main.ts';
+export type { WorkerLogSink } from './log.ts';
+export { defaultRegistry } from './commands/registry.ts';
+export type { CommandRegistry } from './commands/registry.ts';
+export type { CommandContext, StartedCommand, WorkerCommand } from './commands/types.ts';
+export { CommandStartError, PathEscapeError, UpdateDeliveryError, WorkerUsageError } from './errors.ts';

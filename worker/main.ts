@@ -1,0 +1,113 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { WorkerUsageError } from './errors.ts';
+import { stderrLogSink } from './log.ts';
+import type { WorkerLogSink } from './log.ts';
+import { runWorker } from './worker.ts';
+import type { WorkerOptions } from './worker.ts';
+
+/**
+ * The worker's command line: `bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR
+ * [--concurrency N]`. The token may come from BBS_WORKER_TOKEN instead (so it stays out of `ps`), the
+ * API URL from BBS_API_URL. SIGTERM or SIGINT stops gracefully; a second one interrupts running commands.
+ */
+export const WORKER_USAGE = `usage: bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
+       [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
+  --token may be replaced by the BBS_WORKER_TOKEN variable, --api-url by BBS_API_URL.`;
+
+function positiveInteger(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new WorkerUsageError(`${flag} must be a whole number of at least 1, got '${text}'`);
+  return value;
+}
+
+export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'api-url': { type: 'string' },
+        name: { type: 'string' },
+        token: { type: 'string' },
+        basedir: { type: 'string' },
+        concurrency: { type: 'string' },
+        'buffer-bytes': { type: 'string' },
+        'buffer-ms': { type: 'string' },
+        'interrupt-on-shutdown': { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new WorkerUsageError(`${(error as Error).message}\n${WORKER_USAGE}`, { cause: error });
+  }
+  const apiUrl = values['api-url'] ?? env.BBS_API_URL;
+  const token = values.token ?? env.BBS_WORKER_TOKEN;
+  const missing = [
+    apiUrl ? undefined : '--api-url',
+    values.name ? undefined : '--name',
+    token ? undefined : '--token',
+    values.basedir ? undefined : '--basedir',
+  ].filter((flag) => flag !== undefined);
+  if (missing.length > 0) throw new WorkerUsageError(`missing ${missing.join(', ')}\n${WORKER_USAGE}`);
+  const bufferMs = values['buffer-ms'] === undefined ? undefined : Number(values['buffer-ms']);
+  if (bufferMs !== undefined && !(bufferMs >= 0))
+    throw new WorkerUsageError(`--buffer-ms must be 0 or more, got '${values['buffer-ms']}'`);
+  return {
+    apiUrl: apiUrl!,
+    name: values.name!,
+    token: token!,
+    basedir: values.basedir!,
+    concurrency: positiveInteger('--concurrency', values.concurrency),
+    bufferBytes: positiveInteger('--buffer-bytes', values['buffer-bytes']),
+    bufferMs,
+    interruptOnShutdown: values['interrupt-on-shutdown'] ?? false,
+  };
+}
+
+/** Runs the worker until a signal stops it; resolves with the process exit code. */
+export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogSink): Promise<number> {
+  let opts: WorkerOptions;
+  try {
+    opts = parseWorkerArgs(argv);
+  } catch (error) {
+    if (!(error instanceof WorkerUsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const worker = await runWorker({ ...opts, log });
+  let signals = 0;
+  return new Promise<number>((resolve, reject) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        log(
+          `worker ${worker.name}: ${signal}: stopping after the running commands (send it again to interrupt them)`,
+        );
+        worker.stop().then(() => {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          resolve(0);
+        }, reject);
+      } else {
+        log(`worker ${worker.name}: ${signal} again: interrupting the running commands`);
+        void worker.stop({ interrupt: true });
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  workerMain(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      process.stderr.write(`worker failed: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}

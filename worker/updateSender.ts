@@ -1,0 +1,303 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, apiRequest } from '../shared/client/http.ts';
+import type { ApiConnection } from '../shared/client/http.ts';
+import { LIMITS } from '../shared/commands/wire.ts';
+import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
+import { UpdateDeliveryError } from './errors.ts';
+import type { WorkerLogSink } from './log.ts';
+import { UpdateBuffer } from './updateBuffer.ts';
+
+/**
+ * Sends one command's updates to POST /v1/commands/{id}/updates and finally completes it.
+ *
+ * Output waits in an UpdateBuffer until bufferBytes or bufferMs; then it gets its seqs (0, 1, 2 ...,
+ * no gaps, fixed forever) and joins the unacked list. One request is in flight at a time. It carries
+ * the unacked list from the front, so a resend after a network error, a 5xx, or a 409 {acked} is simply
+ * the next request (the server drops the prefix it already stored). Updates leave the list only once
+ * acked. While a request is in flight new output keeps merging in the buffer: a slow API means fewer,
+ * larger batches rather than a queue of requests.
+ */
+export interface UpdateSenderOptions {
+  connection: ApiConnection;
+  commandId: string;
+  /** Send once this many bytes of text wait. @default 64 KiB */
+  bufferBytes: number;
+  /** Send at most this long after the first waiting update. @default 100 */
+  bufferMs: number;
+  /** Send an empty batch (a heartbeat) after this long without a request. */
+  heartbeatMs: number;
+  /** Give up after this long of failed requests in a row (the server calls the command lost by then). */
+  giveUpMs: number;
+  /** Called once, when an ack carries an interrupt or the command can no longer be updated. */
+  onInterrupt: (why: string) => void;
+  log: WorkerLogSink;
+  /** Largest JSON of one request, in bytes (the edge accepts 1 MiB). @default 512 KiB */
+  maxRequestBytes?: number;
+  /** First retry delay; doubles up to 5 s. @default 100 */
+  retryMs?: number;
+}
+
+interface Unacked {
+  update: CommandUpdate;
+  seq: number;
+  bytes: number;
+}
+
+const MAX_RETRY_MS = 5_000;
+
+function ackedOf(error: ApiError): number | undefined {
+  const acked = error.body.acked;
+  return typeof acked === 'number' && Number.isInteger(acked) ? acked : undefined;
+}
+
+/** A failure worth retrying: no answer at all, or the server or gateway failed. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status >= 500 || error.status === 429;
+  // fetch rejects with a TypeError ("fetch failed") when the connection fails.
+  return error instanceof TypeError;
+}
+
+export class UpdateSender {
+  private readonly opts: Required<UpdateSenderOptions>;
+  private readonly buffer = new UpdateBuffer();
+  private readonly unacked: Unacked[] = [];
+  private nextSeq = 0;
+  private acked = -1;
+  private pumping: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatDue = false;
+  private interrupted = false;
+  private fatal: UpdateDeliveryError | undefined;
+  private finished = false;
+
+  constructor(opts: UpdateSenderOptions) {
+    this.opts = { maxRequestBytes: 512 * 1024, retryMs: 100, ...opts };
+    this.armHeartbeat();
+  }
+
+  /** Highest seq the server has stored. */
+  get ackedSeq(): number {
+    return this.acked;
+  }
+
+  push(update: CommandUpdate): void {
+    if (this.finished) return;
+    this.buffer.append(update);
+    if (this.buffer.bytes >= this.opts.bufferBytes) this.kick();
+    else this.flushTimer ??= setTimeout(() => this.kick(), this.opts.bufferMs);
+  }
+
+  /** Used while the worker drains: a shorter heartbeat brings interrupts sooner once polling stopped. */
+  setHeartbeatMs(ms: number): void {
+    this.opts.heartbeatMs = ms;
+    this.armHeartbeat();
+  }
+
+  /**
+   * Sends everything, then POST .../complete {lastSeq, failure}. Rejects with UpdateDeliveryError when
+   * the server cannot take the updates any more (the command was ended without us) or kept failing.
+   */
+  async finish(failure?: CompleteRequest['failure']): Promise<void> {
+    this.finished = true;
+    try {
+      await this.flush();
+      await this.complete(failure);
+    } finally {
+      this.stopTimers();
+    }
+  }
+
+  /** Stops timers without completing (the worker is being torn down). */
+  abandon(): void {
+    this.finished = true;
+    this.stopTimers();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.heartbeatTimer);
+    this.flushTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.buffer.length > 0 || this.unacked.length > 0 || this.pumping) {
+      if (this.fatal) throw this.fatal;
+      await (this.pumping ?? this.kick());
+    }
+    if (this.fatal) throw this.fatal;
+  }
+
+  private kick(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = undefined;
+    });
+    return this.pumping;
+  }
+
+  private armHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    if (this.finished) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatDue = true;
+      void this.kick();
+    }, this.opts.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Moves the buffer into the unacked list, giving each update its seq. */
+  private seal(): void {
+    for (const update of this.buffer.drain()) {
+      this.unacked.push({
+        update,
+        seq: this.nextSeq++,
+        bytes: Buffer.byteLength(JSON.stringify(update)) + 8,
+      });
+    }
+  }
+
+  private nextBatch(): Unacked[] {
+    const batch: Unacked[] = [];
+    let bytes = 0;
+    for (const entry of this.unacked) {
+      if (
+        batch.length > 0 &&
+        (bytes + entry.bytes > this.opts.maxRequestBytes || batch.length >= LIMITS.updatesPerBatch)
+      )
+        break;
+      batch.push(entry);
+      bytes += entry.bytes;
+    }
+    return batch;
+  }
+
+  private async pump(): Promise<void> {
+    let retryMs = this.opts.retryMs;
+    let failingSince: number | undefined;
+    while (!this.fatal) {
+      this.seal();
+      const batch = this.nextBatch();
+      if (batch.length === 0 && !this.heartbeatDue) return;
+      this.heartbeatDue = false;
+      try {
+        const answer = await apiRequest<UpdatesResponse>(
+          this.opts.connection,
+          'POST',
+          `/v1/commands/${encodeURIComponent(this.opts.commandId)}/updates`,
+          { body: { updates: batch.map((entry) => [entry.update, entry.seq]) } },
+        );
+        this.ack(answer.acked);
+        if (answer.interrupt) this.interrupt(answer.interrupt.why);
+        retryMs = this.opts.retryMs;
+        failingSince = undefined;
+      } catch (error) {
+        const acked = error instanceof ApiError && error.status === 409 ? ackedOf(error) : undefined;
+        if (acked !== undefined) {
+          // The server is missing updates before our batch: the next request resends from acked + 1.
+          this.ack(acked);
+          continue;
+        }
+        if (!isTransient(error)) {
+          this.fail(
+            new UpdateDeliveryError(this.opts.commandId, `updates refused: ${(error as Error).message}`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > this.opts.giveUpMs) {
+          this.fail(
+            new UpdateDeliveryError(
+              this.opts.commandId,
+              `updates kept failing for ${this.opts.giveUpMs} ms: ${(error as Error).message}`,
+              {
+                cause: error,
+              },
+            ),
+          );
+          return;
+        }
+        this.opts.log(
+          `command ${this.opts.commandId}: sending updates failed (${(error as Error).message}); retrying in ${retryMs} ms`,
+        );
+        await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      } finally {
+        this.armHeartbeat();
+      }
+    }
+  }
+
+  private ack(acked: number): void {
+    const first = this.unacked[0];
+    // The server once acked everything before our first unacked update; a lower answer means it lost them.
+    if (first !== undefined && acked < first.seq - 1) {
+      this.fail(
+        new UpdateDeliveryError(
+          this.opts.commandId,
+          `the server acked ${acked} after acking ${first.seq - 1}; updates were lost`,
+        ),
+      );
+      return;
+    }
+    this.acked = Math.max(this.acked, acked);
+    while (this.unacked.length > 0 && this.unacked[0]!.seq <= acked) this.unacked.shift();
+  }
+
+  private interrupt(why: string): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    this.opts.onInterrupt(why);
+  }
+
+  private fail(error: UpdateDeliveryError): void {
+    this.fatal = error;
+    this.opts.log(error.message);
+    // Nobody can read this command's output any more: stop its process rather than run it unseen.
+    this.interrupt(error.message);
+  }
+
+  private async complete(failure: CompleteRequest['failure']): Promise<void> {
+    const body: CompleteRequest = failure
+      ? { lastSeq: this.nextSeq - 1, failure }
+      : { lastSeq: this.nextSeq - 1 };
+    let retryMs = this.opts.retryMs;
+    const startedAt = Date.now();
+    for (;;) {
+      try {
+        await apiRequest(
+          this.opts.connection,
+          'POST',
+          `/v1/commands/${encodeURIComponent(this.opts.commandId)}/complete`,
+          { body },
+        );
+        return;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 409) {
+          const acked = ackedOf(error);
+          if (acked !== undefined && acked < body.lastSeq)
+            throw new UpdateDeliveryError(
+              this.opts.commandId,
+              `complete refused: the server holds updates up to ${acked} of ${body.lastSeq}, and they were acked before`,
+              { cause: error },
+            );
+          // Already complete (repeated call, or the watchdog ended it while we were away): nothing to do.
+          this.opts.log(
+            `command ${this.opts.commandId}: complete answered 409 (${error.message}); leaving it as it is`,
+          );
+          return;
+        }
+        if (!isTransient(error) || Date.now() - startedAt > this.opts.giveUpMs)
+          throw new UpdateDeliveryError(this.opts.commandId, `complete failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      }
+    }
+  }
+}
