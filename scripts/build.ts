@@ -47,6 +47,8 @@ export async function buildFunctions(): Promise<Record<string, number>> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    // The SDK's ES module builds tree-shake; its CommonJS builds (esbuild's default on node) do not.
+    mainFields: ['module', 'main'],
     outExtension: { '.js': '.mjs' },
     metafile: true,
     legalComments: 'none',
