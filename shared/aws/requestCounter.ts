@@ -32,12 +32,22 @@ interface CapacityEntry {
   CapacityUnits?: number;
 }
 
-function addCapacity(output: unknown): void {
+const READ_OPERATIONS = new Set([
+  'GetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'TransactGetItemsCommand',
+]);
+
+function addCapacity(output: unknown, operation: string): void {
   const consumed = (output as { ConsumedCapacity?: CapacityEntry | CapacityEntry[] } | undefined)
     ?.ConsumedCapacity;
+  // TOTAL answers carry CapacityUnits alone (DynamoDB Local always does); the operation says which kind.
+  const read = READ_OPERATIONS.has(operation);
   for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-    tally.writeUnits += entry.WriteCapacityUnits ?? 0;
-    tally.readUnits += entry.ReadCapacityUnits ?? 0;
+    tally.writeUnits += entry.WriteCapacityUnits ?? (read ? 0 : (entry.CapacityUnits ?? 0));
+    tally.readUnits += entry.ReadCapacityUnits ?? (read ? (entry.CapacityUnits ?? 0) : 0);
   }
 }
 
@@ -50,8 +60,17 @@ export function countRequests(client: DynamoDBClient | SQSClient, service: AwsSe
       if (service === 'dynamodb')
         (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= 'TOTAL';
       tally.requests[key] = (tally.requests[key] ?? 0) + 1;
-      const result = await next(args);
-      if (service === 'dynamodb') addCapacity(result.output);
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next(args);
+      } catch (error) {
+        // A failed condition is billed as a write, but its error carries no ConsumedCapacity: count the
+        // 1 WRU minimum (exact for items up to 1 KB, which conditional transitions and claims are).
+        if (service === 'dynamodb' && (error as Error).name === 'ConditionalCheckFailedException')
+          tally.writeUnits += 1;
+        throw error;
+      }
+      if (service === 'dynamodb') addCapacity(result.output, String(context.commandName ?? ''));
       return result;
     },
     { step: 'initialize', name: 'bbsRequestCounter', override: true },

@@ -1,0 +1,120 @@
+/**
+ * coldstart: what a Lambda cold start pays for our code. `npm run build`'s bundles (dist/functions/*.mjs),
+ * each one's size, and the median time to import it in a fresh node process (the init phase, minus the
+ * runtime's own start). Floor: the same fresh process importing an empty module.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildFunctions } from '../scripts/build.ts';
+import { ENV } from '../shared/config.ts';
+import type { Benchmark } from './lib/benchmark.ts';
+import { size } from './lib/benchmark.ts';
+import { repoRoot } from './lib/paths.ts';
+import { runTimed } from './lib/processes.ts';
+import type { Figure } from './lib/report.ts';
+import { median } from './lib/stats.ts';
+
+const distDir = join(repoRoot, 'dist', 'functions');
+const EMPTY_MODULE = 'data:text/javascript,export{}';
+
+/** Values are never used: a bundle that talks to AWS at import would fail here, which we want to know. */
+const placeholderEnv: Record<string, string> = {
+  ...Object.fromEntries(Object.values(ENV).map((name) => [name, `bench-${name.toLowerCase()}`])),
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+};
+
+interface ImportSample {
+  importMs: number;
+  wallMs: number;
+}
+
+async function timeImport(url: string): Promise<ImportSample> {
+  const script = `const t=performance.now();await import(${JSON.stringify(url)});process.stdout.write(String(performance.now()-t));`;
+  const run = await runTimed(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: distDir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...placeholderEnv },
+  });
+  return { importMs: Number(run.stdout), wallMs: run.wallMs };
+}
+
+interface Metafile {
+  outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+}
+
+/** The packages (or our own folders) that take the most bytes of a bundle: where to cut first. */
+function largestInputs(meta: Metafile, functionName: string): Record<string, number> {
+  const output = Object.entries(meta.outputs).find(([path]) => path.endsWith(`/${functionName}.mjs`))?.[1];
+  const byOwner = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const owner = input.includes('node_modules/')
+      ? (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input)
+      : input.split('/').slice(0, -1).join('/') || input;
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + bytesInOutput);
+  }
+  return Object.fromEntries([...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 8));
+}
+
+export const coldstart: Benchmark = {
+  name: 'coldstart',
+  title: 'bundle size and fresh-process import time of each function',
+  async run(ctx) {
+    const runs = size(ctx, 20, 1);
+    ctx.progress('npm run build (esbuild, minified, SDK bundled)');
+    const sizes = await buildFunctions();
+    const names = Object.keys(sizes);
+    const meta = JSON.parse(readFileSync(join(distDir, 'meta.json'), 'utf8')) as Metafile;
+
+    const floor: ImportSample[] = [];
+    const byFunction = new Map<string, ImportSample[]>(names.map((name) => [name, []]));
+    // Round-robin, so a burst of load from other work on the machine spreads over every function.
+    for (let round = 0; round < runs; round += 1) {
+      ctx.progress(`import round ${round + 1}/${runs}`);
+      floor.push(await timeImport(EMPTY_MODULE));
+      for (const name of names)
+        byFunction.get(name)!.push(await timeImport(pathToFileURL(join(distDir, `${name}.mjs`)).href));
+    }
+
+    const floorImport = median(floor.map((s) => s.importMs));
+    const floorWall = median(floor.map((s) => s.wallMs));
+    const figures: Figure[] = [];
+    const samples: Record<string, number[]> = {};
+    for (const name of names) {
+      const taken = byFunction.get(name)!;
+      samples[`${name}.importMs`] = taken.map((s) => s.importMs);
+      samples[`${name}.processWallMs`] = taken.map((s) => s.wallMs);
+      figures.push(
+        { name: `${name} bundle`, value: sizes[name]! / 1024, unit: 'KiB', target: { op: '<=', value: 300 } },
+        {
+          name: `${name} import (median)`,
+          value: median(samples[`${name}.importMs`]!),
+          unit: 'ms',
+          floor: floorImport,
+          target: { op: '<=', value: 100 },
+        },
+        {
+          name: `${name} process (median)`,
+          value: median(samples[`${name}.processWallMs`]!),
+          unit: 'ms',
+          floor: floorWall,
+        },
+      );
+    }
+    return {
+      params: { runsPerFunction: runs, functions: names },
+      figures,
+      samples,
+      floor: {
+        description: 'a fresh `node --input-type=module -e` process importing an empty module',
+        samples: { importMs: floor.map((s) => s.importMs), processWallMs: floor.map((s) => s.wallMs) },
+      },
+      checks: {},
+      details: {
+        bundleBytes: sizes,
+        largestInputs: Object.fromEntries(names.map((name) => [name, largestInputs(meta, name)])),
+      },
+    };
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * us-east-1 on-demand prices, as the issue gives them (checked against the AWS price pages, 2025).
+ * Lambda's GB-second price is for arm64, the architecture serverless.yml deploys.
+ */
+export const PRICES = {
+  /** HTTP API, per request (first 300 million a month). */
+  httpApiRequest: 1.0 / 1e6,
+  /** Lambda, per invocation. */
+  lambdaRequest: 0.2 / 1e6,
+  /** Lambda arm64, per GB-second of duration (first 7.5 billion GB-s a month). */
+  lambdaGbSecond: 0.0000133334,
+  /** SQS standard queue, per request per 64 KiB chunk of payload. */
+  sqsRequestChunk: 0.4 / 1e6,
+  /** DynamoDB on-demand, per write request unit (failed conditional writes included). */
+  dynamoWru: 0.625 / 1e6,
+  /** DynamoDB on-demand, per read request unit. */
+  dynamoRru: 0.125 / 1e6,
+} as const;
+
+/** What one workload cost, in the units AWS bills; `dollars` prices them with PRICES. */
+export interface BillUnits {
+  httpRequests: number;
+  lambdaInvocations: number;
+  lambdaGbSeconds: number;
+  sqsRequestChunks: number;
+  dynamoWru: number;
+  dynamoRru: number;
+}
+
+export function dollars(units: BillUnits): Record<keyof BillUnits | 'total', number> {
+  const parts = {
+    httpRequests: units.httpRequests * PRICES.httpApiRequest,
+    lambdaInvocations: units.lambdaInvocations * PRICES.lambdaRequest,
+    lambdaGbSeconds: units.lambdaGbSeconds * PRICES.lambdaGbSecond,
+    sqsRequestChunks: units.sqsRequestChunks * PRICES.sqsRequestChunk,
+    dynamoWru: units.dynamoWru * PRICES.dynamoWru,
+    dynamoRru: units.dynamoRru * PRICES.dynamoRru,
+  };
+  return { ...parts, total: Object.values(parts).reduce((sum, value) => sum + value, 0) };
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalStack } from '../../local/index.ts';
+import { CommandsClient } from '../../shared/client/CommandsClient.ts';
+import type { WorkerReport } from '../fixtures/worker.ts';
+import { repoRoot } from './paths.ts';
+import { spawnLineChild } from './processes.ts';
+
+const workerScript = join(repoRoot, 'bench', 'fixtures', 'worker.ts');
+
+export interface WorkerProcess {
+  name: string;
+  /** Zeroes the process's AWS request tally (before the measured workload). */
+  resetTally(): void;
+  /** Stops the worker gracefully and returns what it counted. */
+  stop(): Promise<WorkerReport>;
+}
+
+/** Registers `count` workers named `<prefix>-<i>` and starts each in its own process; resolves once all poll. */
+export async function startWorkers(
+  stack: LocalStack,
+  prefix: string,
+  count: number,
+  opts: { concurrency?: number } = {},
+): Promise<WorkerProcess[]> {
+  const admin = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.admin });
+  const suffix = Date.now().toString(36);
+  const workers = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const name = `${prefix}-${suffix}-${i}`;
+      const { token } = await admin.registerWorker(name);
+      const basedir = mkdtempSync(join(tmpdir(), `bbs-bench-${name}-`));
+      const child = spawnLineChild(
+        workerScript,
+        [stack.apiUrl, name, token, basedir, String(opts.concurrency ?? 1)],
+        { ...process.env, ...stack.env },
+      );
+      await child.next<{ ready: true }>();
+      return {
+        name,
+        resetTally: () => child.send('reset'),
+        async stop() {
+          const closed = child.close();
+          const report = await child.next<WorkerReport>();
+          await closed;
+          return report;
+        },
+      } satisfies WorkerProcess;
+    }),
+  );
+  return workers;
+}
+
+/** Stops every worker, whatever happened before. */
+export function stopWorkers(workers: WorkerProcess[]): Promise<WorkerReport[]> {
+  return Promise.all(workers.map((worker) => worker.stop()));
+}

@@ -1,0 +1,97 @@
+/**
+ * log: 50 MB of output through the whole path: the worker buffers and sends it, the API stores it, and
+ * the client reads it back byte-exact (sha256). Two cases: `yes hello` (Buildbot's benchmark: 20-23 s and
+ * 181 KB of gzip there) and 1000-byte pseudo-random lines (long lines that barely compress). Figures:
+ * POST → complete, POST → read back and checked, and the bytes DynamoDB holds for the command.
+ * Floor: the same generator piped to /dev/null.
+ */
+import { CommandsClient } from '../shared/client/CommandsClient.ts';
+import type { Benchmark } from './lib/benchmark.ts';
+import { size } from './lib/benchmark.ts';
+import { bareRunMs, longLinesCase, runLogCase, yesHelloCase } from './lib/logs.ts';
+import type { LogCase, LogRun } from './lib/logs.ts';
+import type { Figure } from './lib/report.ts';
+import { median } from './lib/stats.ts';
+import { startWorkers, stopWorkers } from './lib/workers.ts';
+
+const MIB = 1024 * 1024;
+
+export const log: Benchmark = {
+  name: 'log',
+  title: '50 MB of log end to end, read back byte-exact, bytes stored',
+  async run(ctx) {
+    const runs = size(ctx, 2, 1);
+    const yesBytes = size(ctx, 50 * MIB, 64 * 1024);
+    const lines = size(ctx, Math.floor((50 * MIB) / 1000), 64);
+    const timeoutMs = size(ctx, 300_000, 30_000);
+    ctx.progress('writing the 1000-byte lines file');
+    const cases: LogCase[] = [yesHelloCase(yesBytes), await longLinesCase(lines)];
+    const stack = await ctx.stack();
+    const client = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client });
+    const [worker] = await startWorkers(stack, 'log', 1);
+    const results = new Map<LogCase, LogRun[]>(cases.map((logCase) => [logCase, []]));
+    try {
+      for (let run = 0; run < runs; run += 1)
+        for (const logCase of cases) {
+          ctx.progress(`${logCase.name}, ${(logCase.bytes / MIB).toFixed(1)} MiB, run ${run + 1}/${runs}`);
+          results.get(logCase)!.push(await runLogCase(stack, client, worker!.name, logCase, timeoutMs));
+        }
+    } finally {
+      await stopWorkers(worker ? [worker] : []);
+    }
+
+    const figures: Figure[] = [];
+    const samples: Record<string, number[]> = {};
+    const floorSamples: Record<string, number[]> = {};
+    const isYes = (logCase: LogCase) => logCase === cases[0];
+    for (const logCase of cases) {
+      const taken = results.get(logCase)!;
+      const floor: number[] = [];
+      for (let run = 0; run < Math.max(runs, 3); run += 1) floor.push(await bareRunMs(logCase));
+      floorSamples[`${logCase.name}.pipeToDevNullMs`] = floor;
+      samples[`${logCase.name}.completeMs`] = taken.map((r) => r.completeMs);
+      samples[`${logCase.name}.endToEndMs`] = taken.map((r) => r.endToEndMs);
+      samples[`${logCase.name}.storedBytes`] = taken.map((r) => r.storedBytes);
+      const floorMs = median(floor);
+      const stored = median(taken.map((r) => r.storedBytes));
+      figures.push(
+        {
+          name: `${logCase.name}: POST → complete`,
+          value: median(samples[`${logCase.name}.completeMs`]!) / 1000,
+          unit: 's',
+          floor: floorMs / 1000,
+        },
+        {
+          name: `${logCase.name}: POST → read back byte-exact`,
+          value: median(samples[`${logCase.name}.endToEndMs`]!) / 1000,
+          unit: 's',
+          floor: floorMs / 1000,
+          ...(isYes(logCase) ? { target: { op: '<=' as const, value: 1 } } : {}),
+        },
+        {
+          name: `${logCase.name}: bytes stored`,
+          value: stored / 1000,
+          unit: 'KB',
+          ...(isYes(logCase) ? { target: { op: '<=' as const, value: 181 } } : {}),
+        },
+        { name: `${logCase.name}: stored / produced`, value: stored / logCase.bytes, unit: 'ratio' },
+      );
+    }
+    return {
+      params: { runs, cases: cases.map((c) => ({ name: c.name, bytes: c.bytes, script: c.script })) },
+      figures,
+      samples,
+      floor: {
+        description: 'the same generator script piped to /dev/null (`sh -c "… > /dev/null"`)',
+        samples: floorSamples,
+      },
+      checks: Object.fromEntries(
+        cases.map((logCase) => [
+          `${logCase.name} byte-exact`,
+          results.get(logCase)!.every((r) => r.byteExact),
+        ]),
+      ),
+      details: { runs: Object.fromEntries(cases.map((logCase) => [logCase.name, results.get(logCase)])) },
+    };
+  },
+};

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench [-- NAME ...] [--smoke] [--out DIR]`: runs the benchmarks (all, or the named ones) one
+ * after the other, prints a table for each and writes bench/results/<name>.json. They share one local
+ * stack, started only if a benchmark needs it. Exits 1 when a benchmark throws or a correctness check
+ * fails; a missed target is reported, not fatal (targets are goals, checks are facts).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LocalStack } from '../local/index.ts';
+import { startLocalStack } from '../local/index.ts';
+import type { Benchmark, BenchContext } from './lib/benchmark.ts';
+import { machineInfo, versions } from './lib/machine.ts';
+import { defaultResultsDir } from './lib/paths.ts';
+import { buildResult, formatTable, writeResult } from './lib/report.ts';
+import { bill } from './bill.ts';
+import { coldstart } from './coldstart.ts';
+import { dispatch } from './dispatch.ts';
+import { log } from './log.ts';
+import { state } from './state.ts';
+import { throughput } from './throughput.ts';
+
+const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill];
+
+class UnknownBenchmarkError extends Error {
+  constructor(names: string[]) {
+    super(`unknown benchmark ${names.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+    this.name = 'UnknownBenchmarkError';
+  }
+}
+
+function selectBenchmarks(names: string[]): Benchmark[] {
+  const unknown = names.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+  if (unknown.length) throw new UnknownBenchmarkError(unknown);
+  return names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : [...BENCHMARKS];
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' } },
+  });
+  const selected = selectBenchmarks(positionals);
+  const outDir = values.out ? resolve(values.out) : defaultResultsDir;
+  const smoke = values.smoke ?? false;
+
+  let stack: Promise<LocalStack> | undefined;
+  const ctx: BenchContext = {
+    smoke,
+    progress: (line) => process.stderr.write(`  ${line}\n`),
+    stack: () => {
+      stack ??= startLocalStack();
+      return stack;
+    },
+  };
+
+  let failures = 0;
+  try {
+    for (const benchmark of selected) {
+      process.stderr.write(`-- ${benchmark.name}: ${benchmark.title}\n`);
+      const machine = machineInfo();
+      const startedAt = new Date().toISOString();
+      const start = performance.now();
+      try {
+        const outcome = await benchmark.run(ctx);
+        const result = buildResult(
+          {
+            name: benchmark.name,
+            title: benchmark.title,
+            smoke,
+            startedAt,
+            durationMs: performance.now() - start,
+            machine,
+            versions: versions(),
+          },
+          outcome,
+        );
+        const file = writeResult(outDir, result);
+        console.log(`${formatTable(result)}\n(${file})\n`);
+        if (Object.values(result.checks).some((ok) => !ok)) failures += 1;
+      } catch (error) {
+        failures += 1;
+        console.error(
+          `${benchmark.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+      }
+    }
+  } finally {
+    // A stack that failed to start has nothing to stop; its error was already reported.
+    if (stack)
+      await stack.then(
+        (started) => started.stop(),
+        () => undefined,
+      );
+  }
+  return failures ? 1 : 0;
+}
+
+process.exitCode = await main();
