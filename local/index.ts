@@ -1,0 +1,288 @@
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { TokenStore } from '../shared/auth/tokens.ts';
+import { ROLES } from '../shared/auth/types.ts';
+import { ENV } from '../shared/config.ts';
+import { describeService, loadServerlessDocument, resolveIntrinsics } from './config.ts';
+import type { IntrinsicContext, ServiceDescription } from './config.ts';
+import { LocalStackError } from './errors.ts';
+import { createResources } from './resources.ts';
+import { startGateway } from './gateway.ts';
+import type { Gateway } from './gateway.ts';
+import { FunctionRunner } from './handlers.ts';
+import { startPoller } from './pollers.ts';
+import type { Poller } from './pollers.ts';
+import { startSchedule } from './schedules.ts';
+import type { Schedule } from './schedules.ts';
+import { startSupervisor } from './supervisor.ts';
+import type { Supervisor } from './supervisor.ts';
+
+export { invocationTally, resetInvocationTally } from './handlers.ts';
+export type { FunctionTally } from './handlers.ts';
+
+/**
+ * The embedded local stack (DESIGN.md section 8): DynamoDB Local and fauxqs on loopback, the tables and queues of
+ * infra/, serverless.yml's HTTP routes (through its authorizer), SQS triggers and schedules, all run in this process.
+ *
+ * One stack per process: the handlers run in-process and read process.env (which startLocalStack sets), and
+ * shared/aws/clients.ts keeps one SDK client per process, bound to the endpoints of the first stack it saw.
+ */
+export interface LocalStackOptions {
+  /** Keep DynamoDB's data in this directory (DynamoDB Local's -dbPath); tables found there are kept. @default undefined (in memory) */
+  persistDir?: string;
+  /** The stage serverless.yml is resolved for (`${sls:stage}`, `${opt:stage}`). @default 'local' */
+  stage?: string;
+  /** The service file to serve. @default the repository's serverless.yml */
+  serverlessFile?: string;
+  /** Gateway port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+  /** Every `schedule` event runs its function this often, whatever its rate on AWS. @default 1000 */
+  scheduleIntervalMs?: number;
+  /** Long-poll wait of the SQS trigger pollers, in seconds. @default 20 */
+  pollWaitSeconds?: number;
+  /** Where the stack's own lines go (handler errors, emulator output). @default silent */
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>`, the HTTP API's base URL. */
+  apiUrl: string;
+  /** Everything a separate process needs to reach the stack (AWS endpoints and credentials, the service's names, BBS_API_URL). */
+  env: Record<string, string>;
+  /** Bearer tokens issued at start. */
+  tokens: { admin: string; client: string };
+  /** The emulators' processes and ports (for tests that check cleanup, and for figures). */
+  emulators: {
+    supervisorPid: number;
+    javaPid: number;
+    dynamodbPort: number;
+    sqsPort: number;
+    startMs: number;
+  };
+  /** Local queue URLs by queue name, for the queues of infra/. */
+  queueUrls: Record<string, string>;
+  /** Closes the gateway, stops pollers and schedules, ends the emulators and waits until they are gone. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_SERVERLESS_FILE = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+
+const DEFAULTS = {
+  stage: 'local',
+  serverlessFile: DEFAULT_SERVERLESS_FILE,
+  port: 0,
+  scheduleIntervalMs: 1000,
+  pollWaitSeconds: 20,
+  log: (_line: string): void => undefined,
+};
+
+/** Dummy credentials: the emulators accept any, and the SDK refuses to sign without some. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** provider.environment entries that make no sense in this process (a flag for the Lambda runtime's node). */
+const EXCLUDED_ENV = new Set(['NODE_OPTIONS']);
+
+/** The running stack's API URL, set from the start of startLocalStack until stop() (one stack per process). */
+let activeApiUrl: string | undefined;
+
+function localEnv(
+  service: ServiceDescription,
+  ctx: IntrinsicContext,
+  ports: { dynamodb: number; sqs: number },
+): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: service.document.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
+    AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${ports.sqs}`,
+  };
+  for (const [name, value] of Object.entries(service.environment)) {
+    if (EXCLUDED_ENV.has(name)) continue;
+    const resolved = resolveIntrinsics(value, ctx, `provider.environment.${name}`);
+    env[name] = typeof resolved === 'object' ? JSON.stringify(resolved) : String(resolved);
+  }
+  return env;
+}
+
+async function issueTokens(
+  env: Record<string, string>,
+  dynamo: DynamoDBClient,
+): Promise<LocalStack['tokens']> {
+  const tableName = env[ENV.commandsTable];
+  if (!tableName)
+    throw new LocalStackError(`provider.environment has no ${ENV.commandsTable}; tokens cannot be issued`, {
+      details: { variable: ENV.commandsTable },
+    });
+  const store = new TokenStore({ client: DynamoDBDocumentClient.from(dynamo), tableName });
+  const [admin, client] = await Promise.all([
+    store.issue({ role: ROLES.admin }),
+    store.issue({ role: ROLES.client }),
+  ]);
+  return { admin: admin.token, client: client.token };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (activeApiUrl !== undefined)
+    throw new LocalStackError('a local stack is already running in this process; stop() it first', {
+      details: { apiUrl: activeApiUrl },
+    });
+  // Claimed before the first await, so two concurrent calls cannot both start.
+  activeApiUrl = '(starting)';
+  const opts = { ...DEFAULTS, ...options };
+  const log = opts.log;
+  let service: ServiceDescription;
+  let supervisor: Supervisor;
+  try {
+    service = describeService(
+      loadServerlessDocument({ serverlessFile: opts.serverlessFile, stage: opts.stage }),
+    );
+    supervisor = await startSupervisor({ persistDir: opts.persistDir, log });
+  } catch (error) {
+    activeApiUrl = undefined;
+    throw error;
+  }
+  const region = service.document.region;
+  const dynamo = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${supervisor.dynamodbPort}`,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sqs = new SQSClient({
+    endpoint: `http://127.0.0.1:${supervisor.sqsPort}`,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  let gateway: Gateway | undefined;
+  const pollers: Poller[] = [];
+  const schedules: Schedule[] = [];
+
+  let stopping: Promise<void> | undefined;
+  const onExit = () => supervisor.killNow();
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop().finally(() => {
+      // Re-raise with the default behaviour, so the process ends as the signal asked.
+      process.kill(process.pid, signal);
+    });
+  };
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      process.off('exit', onExit);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await gateway?.close();
+      await Promise.all([...pollers, ...schedules].map((part) => part.stop()));
+      dynamo.destroy();
+      sqs.destroy();
+      await supervisor.stop();
+      activeApiUrl = undefined;
+    })();
+    return stopping;
+  }
+  process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const created = await createResources({
+      dynamo,
+      sqs,
+      resources: service.resources,
+      region,
+      stackName: service.stackName,
+      log,
+    });
+    const ctx: IntrinsicContext = {
+      region,
+      stackName: service.stackName,
+      resources: service.resources,
+      queueUrl(name) {
+        const url = created.queueUrls[name];
+        if (!url) throw new LocalStackError(`no local queue ${name}`, { details: { name } });
+        return url;
+      },
+    };
+    const env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
+    Object.assign(process.env, env);
+    const runner = new FunctionRunner({
+      serviceDir: service.document.dir,
+      stackName: service.stackName,
+      region,
+      functions: service.functions,
+    });
+    const [tokens, started] = await Promise.all([
+      issueTokens(env, dynamo),
+      startGateway({
+        routes: service.routes,
+        authorizers: service.authorizers,
+        runner,
+        port: opts.port,
+        log,
+      }),
+    ]);
+    gateway = started;
+    env.BBS_API_URL = started.url;
+    process.env.BBS_API_URL = started.url;
+
+    for (const trigger of service.sqsTriggers.filter((t) => t.enabled)) {
+      const arn = String(
+        resolveIntrinsics(trigger.arn, ctx, `functions.${trigger.functionName}.events.sqs.arn`),
+      );
+      const name = arn.split(':').pop() ?? '';
+      const queueUrl = created.queueUrls[name];
+      if (!queueUrl)
+        throw new LocalStackError(
+          `function ${trigger.functionName} is triggered by ${arn}, which is not a queue of resources:`,
+          {
+            details: { function: trigger.functionName, arn },
+          },
+        );
+      pollers.push(
+        startPoller({
+          sqs,
+          runner,
+          functionName: trigger.functionName,
+          queueUrl,
+          queueArn: arn,
+          region,
+          batchSize: trigger.batchSize,
+          reportBatchItemFailures: trigger.reportBatchItemFailures,
+          waitTimeSeconds: opts.pollWaitSeconds,
+          log,
+        }),
+      );
+    }
+    for (const def of service.schedules.filter((s) => s.enabled))
+      schedules.push(
+        startSchedule({
+          def,
+          runner,
+          intervalMs: opts.scheduleIntervalMs,
+          region,
+          stackName: service.stackName,
+          log,
+        }),
+      );
+
+    const stack: LocalStack = {
+      apiUrl: started.url,
+      env,
+      tokens,
+      emulators: {
+        supervisorPid: supervisor.pid,
+        javaPid: supervisor.javaPid,
+        dynamodbPort: supervisor.dynamodbPort,
+        sqsPort: supervisor.sqsPort,
+        startMs: supervisor.startMs,
+      },
+      queueUrls: { ...created.queueUrls },
+      stop,
+    };
+    activeApiUrl = stack.apiUrl;
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

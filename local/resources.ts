@@ -1,0 +1,153 @@
+import {
+  CreateTableCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { physicalName, queueArn, resolveIntrinsics } from './config.ts';
+import type { CfnResource, IntrinsicContext, Resolved, ResolvedMap } from './config.ts';
+import { LocalStackError } from './errors.ts';
+
+/**
+ * Creates the tables and queues of infra/ (through the resolved `resources:`), the one source of truth.
+ * Other resource types (alarms) have no local meaning and are skipped.
+ */
+
+export interface CreatedResources {
+  /** Physical table names by logical id. */
+  tables: Record<string, string>;
+  /** Local queue URLs by queue name. */
+  queueUrls: Record<string, string>;
+}
+
+const TABLE = 'AWS::DynamoDB::Table';
+const QUEUE = 'AWS::SQS::Queue';
+
+async function createTable(
+  dynamo: DynamoDBClient,
+  name: string,
+  properties: ResolvedMap,
+  log: (line: string) => void,
+): Promise<void> {
+  const gsis = properties.GlobalSecondaryIndexes as unknown as GlobalSecondaryIndex[] | undefined;
+  const billing = String(properties.BillingMode ?? 'PROVISIONED');
+  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        AttributeDefinitions: properties.AttributeDefinitions as unknown as AttributeDefinition[],
+        KeySchema: properties.KeySchema as unknown as KeySchemaElement[],
+        BillingMode: billing === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+        ...(billing === 'PAY_PER_REQUEST' ? {} : { ProvisionedThroughput: throughput }),
+        ...(gsis && gsis.length > 0
+          ? {
+              GlobalSecondaryIndexes: gsis.map((gsi) =>
+                billing === 'PAY_PER_REQUEST' ? gsi : { ProvisionedThroughput: throughput, ...gsi },
+              ),
+            }
+          : {}),
+      }),
+    );
+  } catch (error) {
+    // A persisted database (persistDir) already has it: keep it and its items.
+    if (error instanceof ResourceInUseException) {
+      log(`table ${name} exists; kept`);
+      return;
+    }
+    throw error;
+  }
+  const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+  if (ttl?.AttributeName) {
+    try {
+      await dynamo.send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled !== false },
+        }),
+      );
+    } catch (error) {
+      // DynamoDB Local accepts TTL settings but has refused them in some versions; expiry is then not emulated.
+      log(`TTL on ${name} not set locally: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** SQS attributes are strings; RedrivePolicy is JSON text holding the dead-letter queue's ARN. */
+function queueAttributes(properties: ResolvedMap): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(properties)) {
+    if (key === 'QueueName' || key === 'Tags' || value === null) continue;
+    attributes[key] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return attributes;
+}
+
+/** Queue logical ids in an order where every dead-letter queue comes before the queues that point at it. */
+function queueOrder(resources: Record<string, CfnResource>): string[] {
+  const order: string[] = [];
+  const visit = (id: string, path: string[]): void => {
+    if (order.includes(id)) return;
+    if (path.includes(id))
+      throw new LocalStackError(`queues redrive to each other: ${[...path, id].join(' → ')}`, {
+        details: { path },
+      });
+    const target = (resources[id]?.Properties.RedrivePolicy as ResolvedMap | undefined)?.deadLetterTargetArn;
+    const getAtt = (target as { 'Fn::GetAtt'?: Resolved[] } | undefined)?.['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && resources[getAtt[0]]?.Type === QUEUE)
+      visit(getAtt[0], [...path, id]);
+    order.push(id);
+  };
+  for (const [id, resource] of Object.entries(resources)) if (resource.Type === QUEUE) visit(id, []);
+  return order;
+}
+
+export async function createResources(opts: {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  resources: Record<string, CfnResource>;
+  region: string;
+  stackName: string;
+  log: (line: string) => void;
+}): Promise<CreatedResources> {
+  const { resources, stackName } = opts;
+  const created: CreatedResources = { tables: {}, queueUrls: {} };
+  // Queue URLs are known only once created; any Ref to a queue not yet created is a bug in queueOrder.
+  const ctx: IntrinsicContext = {
+    region: opts.region,
+    stackName,
+    resources,
+    queueUrl(name) {
+      const url = created.queueUrls[name];
+      if (!url)
+        throw new LocalStackError(`queue ${name} is referenced before it exists`, { details: { name } });
+      return url;
+    },
+  };
+  const tables = Object.entries(resources).filter(([, resource]) => resource.Type === TABLE);
+  const tablesDone = Promise.all(
+    tables.map(async ([id, resource]) => {
+      const name = physicalName(id, resource, stackName);
+      const properties = resolveIntrinsics(resource.Properties, ctx, `resources.${id}`) as ResolvedMap;
+      await createTable(opts.dynamo, name, properties, opts.log);
+      created.tables[id] = name;
+    }),
+  );
+  for (const id of queueOrder(resources)) {
+    const resource = resources[id] as CfnResource;
+    const name = physicalName(id, resource, stackName);
+    const properties = resolveIntrinsics(resource.Properties, ctx, `resources.${id}`) as ResolvedMap;
+    const { QueueUrl } = await opts.sqs.send(
+      new CreateQueueCommand({ QueueName: name, Attributes: queueAttributes(properties) }),
+    );
+    if (!QueueUrl) throw new LocalStackError(`CreateQueue ${name} returned no URL`, { details: { name } });
+    created.queueUrls[name] = QueueUrl;
+    opts.log(`queue ${name} (${queueArn(opts.region, name)})`);
+  }
+  await tablesDone;
+  return created;
+}
