@@ -16,6 +16,7 @@ export type {
   StateConnectorOptions,
   TimingHook,
   TimingHookPoint,
+  UpdateOutcome,
 } from './state/types.ts';
 export { RESULTS, RESULT_NAMES, COMMAND_STATUS, FAILURE_KINDS, DEFAULT_TIMEOUTS } from './commands/types.ts';
 export type { Results, CommandStatus, FailureKind, CommandFailure } from './commands/types.ts';

@@ -37,7 +37,7 @@ export class UpdateGapError extends ConflictError {
 export class IdempotencyKeyReuseError extends ConflictError {
   constructor(commandId: string, existing: { worker: string; command: string }) {
     super(
-      `this idempotency key already started command ${commandId} (${existing.command} on ${existing.worker}); use a new key for a different command`,
+      `this idempotency key already started command ${commandId} (${existing.command} on ${existing.worker}) with another request; use a new key for a different command`,
       { details: { commandId, existing } },
     );
   }

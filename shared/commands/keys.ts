@@ -6,6 +6,8 @@
  *   4. Find overdue commands (watchdog), no scans            Query     GSI dueByDeadline: dueShard=DUE, deadline <= now
  *   5. List a worker's commands, newest first                Query     GSI byWorker: worker=<name>, createdAt desc
  *   6. Read / heartbeat one worker                           GetItem/UpdateItem pk=WORKER#<name> sk=WORKER
+ *      6b. Its command registry, apart so a heartbeat stays 1 WCU  Put (only when it changed)  pk=WORKER#<name> sk=REGISTRY
+ *          Read with the presence record in one Query on pk=WORKER#<name>.
  *   7. Resolve a bearer token (authorizer)                   GetItem   pk=TOKEN#<sha256 hex> sk=TOKEN  (shared/auth/tokens.ts)
  */
 export interface ItemKey {
@@ -47,7 +49,15 @@ export const DUE_SHARD = 'DUE';
 /** Pattern 5: a worker's commands, newest first (KEYS_ONLY; the records are batch-read). */
 export const BY_WORKER_INDEX = 'byWorker';
 
-/** Pattern 6: the worker record (presence, command registry, queue, token hash). */
+/** Pattern 6: the worker record (presence, queue, token hash, the hash of its command registry). */
 export function workerKey(name: string): ItemKey {
   return { pk: `WORKER#${name}`, sk: 'WORKER' };
+}
+
+/**
+ * Pattern 6b: the worker's command registry (up to 100 names, some KB). DynamoDB bills an update by the
+ * larger of the old and new item, so on the presence record it would make every heartbeat cost that much.
+ */
+export function workerRegistryKey(name: string): ItemKey {
+  return { pk: `WORKER#${name}`, sk: 'REGISTRY' };
 }

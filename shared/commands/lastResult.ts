@@ -24,14 +24,25 @@ export function parseCompletionEvent(body: string): CompletionEvent | undefined 
 }
 
 /**
- * Records `event` unless a later one is stored already. Events arrive at least once and in any order;
- * the read-then-set leaves a window in which two consumers racing on the same worker can store the older
- * event, which the next completion of that worker repairs (the state connector has no compare-and-set).
+ * Events arrive at least once and in any order: a later one is the one with the later completedAt, and
+ * between two commands ending in the same millisecond the larger commandId, so that any delivery order
+ * leaves the same event stored. A duplicate of the stored event is not later and writes nothing.
+ */
+export function isLaterEvent(event: CompletionEvent, stored: CompletionEvent | undefined): boolean {
+  if (!stored) return true;
+  if (event.completedAt !== stored.completedAt) return event.completedAt > stored.completedAt;
+  return event.commandId > stored.commandId;
+}
+
+/**
+ * Records `event` unless a later one is stored already; true when it stored it. updateState's
+ * compare-and-set makes this monotonic across concurrent consumers: one that decided on a value another
+ * has replaced meanwhile decides again on the newer value, so an older event never overwrites a later one.
  */
 export async function recordLastResult(state: StateConnector, event: CompletionEvent): Promise<boolean> {
   const objectId = await state.getObjectId(event.worker, LAST_RESULT.className);
-  const current = (await state.getState(objectId, LAST_RESULT.stateName, null)) as CompletionEvent | null;
-  if (current && current.completedAt > event.completedAt) return false;
-  await state.setState(objectId, LAST_RESULT.stateName, event);
-  return true;
+  const { updated } = await state.updateState(objectId, LAST_RESULT.stateName, (stored) =>
+    isLaterEvent(event, stored as CompletionEvent | undefined) ? event : undefined,
+  );
+  return updated;
 }

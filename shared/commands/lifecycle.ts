@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ForbiddenError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Role } from '../auth/types.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
 import { sendWorkerMessage } from '../workers/queues.ts';
-import { loadWorker, presenceOf } from '../workers/registry.ts';
+import { loadWorker, loadWorkerRecord, presenceOf } from '../workers/registry.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
@@ -102,10 +102,11 @@ export async function startCommand(
     item = endedItem(item, now, FAILURE_RESULTS[failure.kind], failure);
   }
 
-  // Race: two requests with the same idempotency key (a client retry).
+  // Race: two requests with the same idempotency key (a client retry, or the same client in two processes).
   //   A: put(attribute_not_exists) ✓ → send          B: put(attribute_not_exists) ✗ → read A's record (ALL_OLD)
-  // The first put wins; B answers A's commandId and, while it is still queued, sends the message again
-  // (a lost first send is repaired; the claim turns the duplicate delivery into a 409).
+  // The first put wins and sends the one message; B answers A's commandId and sends nothing while A may
+  // still be sending. Only a command still queued REDISPATCH_AFTER_MS after its put gets the message again
+  // (A died between its put and its send); the claim turns any duplicate delivery into a 409.
   try {
     await ctx.db.send(
       new PutCommand({
@@ -119,14 +120,72 @@ export async function startCommand(
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const existing = oldItemOf<CommandItem>(error);
     if (!existing) throw error;
-    if (existing.worker !== item.worker || existing.command !== item.command)
-      throw new IdempotencyKeyReuseError(commandId, existing);
-    if (existing.status === COMMAND_STATUS.queued) await dispatch(ctx, worker.queueUrl, existing);
+    if (!sameRequest(existing, item)) throw new IdempotencyKeyReuseError(commandId, existing);
+    if (existing.status === COMMAND_STATUS.queued && now - existing.createdAt >= REDISPATCH_AFTER_MS)
+      await dispatch(ctx, worker.queueUrl, existing);
     return { commandId };
   }
-  if (online) await dispatch(ctx, worker.queueUrl, item);
-  else await publishCompletion(ctx, item);
+  if (!online) {
+    await publishCompletion(ctx, item);
+    return { commandId };
+  }
+  try {
+    await dispatch(ctx, worker.queueUrl, item);
+  } catch (error) {
+    await withdrawUndispatched(ctx, item);
+    throw error;
+  }
   return { commandId };
+}
+
+/**
+ * A repeat of an idempotency key re-sends the queue message only if the command is still queued this long
+ * after it was recorded: concurrent repeats (the first request still sending) send nothing. @default 5000 ms
+ */
+export const REDISPATCH_AFTER_MS = 5_000;
+
+/** JSON with sorted keys, so that two equal objects compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
+/** Whether a repeat of an idempotency key asks for the same command as the stored one. */
+function sameRequest(existing: CommandItem, repeat: CommandItem): boolean {
+  return (
+    existing.worker === repeat.worker &&
+    existing.command === repeat.command &&
+    canonicalJson(JSON.parse(existing.argsJson)) === canonicalJson(JSON.parse(repeat.argsJson)) &&
+    canonicalJson(existing.decodeRC) === canonicalJson(repeat.decodeRC) &&
+    existing.startTimeoutMs === repeat.startTimeoutMs &&
+    existing.heartbeatTimeoutMs === repeat.heartbeatTimeoutMs
+  );
+}
+
+/**
+ * The queue refused the message: remove the record this request just put, so that the client's retry
+ * (with the same idempotency key) records and sends the command afresh instead of finding it sent.
+ */
+async function withdrawUndispatched(ctx: CommandsContext, item: CommandItem): Promise<void> {
+  // Race: the command can only have moved if another request ended it meanwhile (an interrupt, the watchdog).
+  //   this request: delete if queued ✓ → nothing left      interrupt: end if queued ✓ first → delete ✗, its outcome stays
+  // No worker can have claimed it: no message was sent.
+  try {
+    await ctx.db.send(
+      new DeleteCommand({
+        TableName: ctx.tableName,
+        Key: commandKey(item.commandId),
+        ConditionExpression: '#status = :queued',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':queued': COMMAND_STATUS.queued },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 function endedItem(item: CommandItem, now: number, results: Results, failure: CommandFailure): CommandItem {
@@ -519,7 +578,7 @@ export async function interruptCommand(
     }
     if (item.interrupt) return { commandId, status: item.status, interrupted: true };
     if (await flagInterrupt(ctx, item, why)) {
-      const worker = await loadWorker(ctx, item.worker);
+      const worker = await loadWorkerRecord(ctx, item.worker);
       if (worker) await sendWorkerMessage(ctx, worker.queueUrl, { type: 'interrupt', commandId, why });
       return { commandId, status: item.status, interrupted: true };
     }

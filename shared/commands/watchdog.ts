@@ -1,6 +1,6 @@
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { loadWorker, presenceOf } from '../workers/registry.ts';
+import { loadWorkerRecord, presenceOf } from '../workers/registry.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { WorkerItem } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
@@ -81,7 +81,7 @@ async function settle(
   }
   let failure: CommandFailure;
   if (item.status === COMMAND_STATUS.queued) {
-    if (!workers.has(item.worker)) workers.set(item.worker, await loadWorker(ctx, item.worker));
+    if (!workers.has(item.worker)) workers.set(item.worker, await loadWorkerRecord(ctx, item.worker));
     const worker = workers.get(item.worker);
     failure =
       worker && presenceOf(worker, now) === PRESENCE.online

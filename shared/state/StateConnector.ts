@@ -19,6 +19,7 @@ import type {
   StateItem,
   TimingHook,
   TimingHookPoint,
+  UpdateOutcome,
 } from './types.ts';
 
 /** exactlyOnce: how long a lease lasts unless the caller says otherwise. @default 10_000 ms */
@@ -32,6 +33,8 @@ const POLL_MAX_MS = 500;
 const ID_CACHE_ENTRIES = 10_000;
 /** setState rounds of overwrite-then-insert before giving up (only a lease taken and released in between loses one). */
 const SET_STATE_ROUNDS = 3;
+/** updateState rounds of read, update(), conditional put before giving up (each lost round means another write landed). */
+const UPDATE_STATE_ROUNDS = 5;
 
 type RawItem = Record<string, AttributeValue>;
 type PutOutcome = { stored: true } | { stored: false; old: RawItem };
@@ -201,6 +204,46 @@ export class StateConnector {
       {
         details: { objectId, name },
       },
+    );
+  }
+
+  /**
+   * Read-modify-write with no lost update (beyond Buildbot: a compare-and-set). Reads the value (undefined
+   * when missing), calls `update(current)`, and stores what it returns only if the stored value is still
+   * the one read; after a lost race it reads again and calls `update` again. `update` returning undefined
+   * leaves the value as it is. A pending exactlyOnce lease counts as "no value", as in setState.
+   */
+  async updateState(
+    objectId: number,
+    name: string,
+    update: (current: unknown) => unknown,
+  ): Promise<UpdateOutcome> {
+    checkObjectId(objectId);
+    const key = stateKey(objectId, name);
+    for (let round = 0; round < UPDATE_STATE_ROUNDS; round++) {
+      const read = (await this.readState(key))?.value;
+      const current = read === undefined ? undefined : decodeValue(read, objectId, name);
+      const next = update(current);
+      if (next === undefined) return { value: current, updated: false };
+      const text = encodeValue(next);
+
+      await this.timingHook('updateState');
+      // Race: A and B both read value V (or nothing) and each computed its own next value.
+      //   A: put if value = V (still V)                   ──────▶ A's value is stored
+      //   B: put if value = V (fails: A's is there)       ──────▶ B reads A's value, calls update again
+      // The first put wins; the loser decides again on the winner's value, so no update is lost.
+      const outcome = await this.conditionalPut({
+        Item: { ...key, name, value: text } satisfies StateItem,
+        ...(read === undefined
+          ? { ConditionExpression: 'attribute_not_exists(#value)' }
+          : { ConditionExpression: '#value = :read', ExpressionAttributeValues: { ':read': read } }),
+        ExpressionAttributeNames: { '#value': 'value' },
+      });
+      if (outcome.stored) return { value: JSON.parse(text), updated: true };
+    }
+    throw new ConflictError(
+      `state value '${name}' of object ${objectId} changed under ${UPDATE_STATE_ROUNDS} updates in a row; try again`,
+      { details: { objectId, name } },
     );
   }
 

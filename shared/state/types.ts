@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Where the connector calls its timing hook: between its read and its conditional write. */
-export type TimingHookPoint = 'getObjectId' | 'setState' | 'atomicCreateState';
+export type TimingHookPoint = 'getObjectId' | 'setState' | 'atomicCreateState' | 'updateState';
 
 /**
  * Buildbot's `_test_timing_hook`: called between the read and the write, so a race test can put the
@@ -33,6 +33,12 @@ export interface AtomicCreateOptions {
 export interface CreateOutcome {
   value: unknown;
   created: boolean;
+}
+
+/** What updateState did: the value now stored (undefined if none), and whether this call stored it. */
+export interface UpdateOutcome {
+  value: unknown;
+  updated: boolean;
 }
 
 /** The object key item (access patterns 1 and 2). */

@@ -1,14 +1,29 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { TokenStore } from '../auth/tokens.ts';
 import { ROLES } from '../auth/types.ts';
 import type { CommandsContext } from '../commands/context.ts';
-import { workerKey } from '../commands/keys.ts';
+import { workerKey, workerRegistryKey } from '../commands/keys.ts';
 import type { WorkerHeartbeatRequest, WorkerHeartbeatResponse } from '../commands/wire.ts';
 import { WorkerExistsError, WorkerNotFoundError } from './errors.ts';
 import { createWorkerQueue, deleteWorkerQueue } from './queues.ts';
 import { HEARTBEAT_INTERVAL_MS, OFFLINE_AFTER_MS, PRESENCE } from './types.ts';
-import type { Presence, RegisteredWorker, WorkerItem, WorkerView } from './types.ts';
+import type {
+  LoadedWorker,
+  Presence,
+  RegisteredWorker,
+  WorkerItem,
+  WorkerRegistryItem,
+  WorkerView,
+} from './types.ts';
 
 /**
  * The worker registry (DESIGN.md section 5): registration (queue + token), presence heartbeats with the
@@ -18,9 +33,38 @@ function tokens(ctx: CommandsContext): TokenStore {
   return new TokenStore({ client: ctx.db, tableName: ctx.tableName });
 }
 
-export async function loadWorker(ctx: CommandsContext, name: string): Promise<WorkerItem | undefined> {
+/** The worker record alone (presence, queue): what the watchdog and interrupts need. */
+export async function loadWorkerRecord(ctx: CommandsContext, name: string): Promise<WorkerItem | undefined> {
   const { Item } = await ctx.db.send(new GetCommand({ TableName: ctx.tableName, Key: workerKey(name) }));
   return Item as WorkerItem | undefined;
+}
+
+/**
+ * The worker record and its command registry, in one Query on the worker's pk (patterns 6 and 6b). The
+ * registry counts only when its hash is the one the record names: a registry left by a deleted worker
+ * of the same name is ignored until the new worker's first heartbeat replaces it.
+ */
+export async function loadWorker(ctx: CommandsContext, name: string): Promise<LoadedWorker | undefined> {
+  const { Items = [] } = await ctx.db.send(
+    new QueryCommand({
+      TableName: ctx.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': workerKey(name).pk },
+    }),
+  );
+  const record = Items.find((item) => item.sk === workerKey(name).sk) as WorkerItem | undefined;
+  if (!record) return undefined;
+  const registry = Items.find((item) => item.sk === workerRegistryKey(name).sk) as
+    WorkerRegistryItem | undefined;
+  const loaded: LoadedWorker = { ...record };
+  if (registry && record.commandsHash !== undefined && registry.commandsHash === record.commandsHash)
+    loaded.commands = registry.commands;
+  return loaded;
+}
+
+/** The hash a heartbeat compares with the stored one to tell whether the registry changed. */
+export function commandsHash(commands: string[]): string {
+  return createHash('sha256').update(JSON.stringify(commands), 'utf8').digest('base64url').slice(0, 22);
 }
 
 export function presenceOf(worker: WorkerItem, now: number): Presence {
@@ -29,7 +73,7 @@ export function presenceOf(worker: WorkerItem, now: number): Presence {
     : PRESENCE.offline;
 }
 
-export function workerView(worker: WorkerItem, now: number): WorkerView {
+export function workerView(worker: LoadedWorker, now: number): WorkerView {
   return {
     name: worker.name,
     queueUrl: worker.queueUrl,
@@ -127,34 +171,38 @@ async function rotateToken(
   return { name: opts.name, token: opts.issued.token, queueUrl: opts.queueUrl };
 }
 
-/** Removes the worker's record, token and queue. Its commands keep their records until they expire. */
+/** Removes the worker's record, registry, token and queue. Its commands keep their records until they expire. */
 export async function deleteWorker(ctx: CommandsContext, name: string): Promise<void> {
   const { Attributes } = await ctx.db.send(
     new DeleteCommand({ TableName: ctx.tableName, Key: workerKey(name), ReturnValues: 'ALL_OLD' }),
   );
   if (!Attributes) throw new WorkerNotFoundError(name);
   const worker = Attributes as WorkerItem;
+  // After the record: a heartbeat in between fails its existence condition and writes no registry.
+  await ctx.db.send(new DeleteCommand({ TableName: ctx.tableName, Key: workerRegistryKey(name) }));
   await tokens(ctx).revoke(worker.tokenHash);
   await deleteWorkerQueue(ctx, worker.queueUrl);
 }
 
 /**
- * Presence and command registry: one UpdateItem on the (small) worker record. Unconditional on content,
- * conditional only on existence so that a deleted worker's heartbeat does not resurrect a record.
+ * Presence: one small UpdateItem on the worker record (1 WCU), conditional only on existence so that a
+ * deleted worker's heartbeat does not resurrect it. The command registry is written only when its hash
+ * differs from the one the record holds (a worker's first heartbeat, or a restart with other commands).
  */
 export async function recordHeartbeat(
   ctx: CommandsContext,
   name: string,
   request: WorkerHeartbeatRequest,
 ): Promise<WorkerHeartbeatResponse> {
-  const values: Record<string, unknown> = { ':now': ctx.now(), ':commands': request.commands };
-  const sets = ['lastSeenAt = :now', 'commands = :commands'];
+  const values: Record<string, unknown> = { ':now': ctx.now() };
+  const sets = ['lastSeenAt = :now'];
   for (const field of ['concurrency', 'running', 'version'] as const) {
     if (request[field] !== undefined) {
       sets.push(`${field} = :${field}`);
       values[`:${field}`] = request[field];
     }
   }
+  let before: WorkerItem;
   try {
     const { Attributes } = await ctx.db.send(
       new UpdateCommand({
@@ -163,12 +211,59 @@ export async function recordHeartbeat(
         UpdateExpression: `SET ${sets.join(', ')}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
+        // The old record names the stored registry's hash; the return values cost no write units.
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    return { queueUrl: (Attributes as WorkerItem).queueUrl, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+    before = Attributes as WorkerItem;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) throw new WorkerNotFoundError(name);
+    throw error;
+  }
+  const hash = commandsHash(request.commands);
+  if (before.commandsHash !== hash) await storeRegistry(ctx, name, request.commands, hash);
+  return { queueUrl: before.queueUrl, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+}
+
+/**
+ * Writes the registry and the record's hash of it in one transaction, so that the hash on the record is
+ * always the hash of the stored registry, and a worker deleted meanwhile gets no orphan registry.
+ */
+async function storeRegistry(
+  ctx: CommandsContext,
+  name: string,
+  commands: string[],
+  hash: string,
+): Promise<void> {
+  const registry: WorkerRegistryItem = { ...workerRegistryKey(name), commands, commandsHash: hash };
+  // Race: two heartbeats of the same name bring different lists (two processes share one worker's token).
+  //   A: transact(registry A, record hash A) ✓            B: transact(registry B, record hash B) ✓ later
+  // Both commit whole, in some order: the last one wins both items, and the other's next heartbeat sees a
+  // hash that is not its own and writes again. A transaction that meets the other in flight is cancelled
+  // (TransactionConflict) and its heartbeat fails; the worker's next one retries.
+  try {
+    await ctx.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: ctx.tableName, Item: registry } },
+          {
+            Update: {
+              TableName: ctx.tableName,
+              Key: workerKey(name),
+              UpdateExpression: 'SET commandsHash = :hash',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':hash': hash },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (
+      error instanceof TransactionCanceledException &&
+      error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed'
+    )
+      throw new WorkerNotFoundError(name);
     throw error;
   }
 }

@@ -20,7 +20,10 @@ export const WORKER_QUEUE = {
 export const PRESENCE = { online: 'online', offline: 'offline' } as const;
 export type Presence = (typeof PRESENCE)[keyof typeof PRESENCE];
 
-/** The worker record (access pattern 6). Small on purpose: every heartbeat rewrites it, and WCU is per KB. */
+/**
+ * The worker record (access pattern 6). Small on purpose: every heartbeat rewrites it, and DynamoDB bills
+ * an update by the larger of the old and new item (1 WCU per KB), so the command registry lives apart.
+ */
 export interface WorkerItem {
   pk: string;
   sk: string;
@@ -30,11 +33,24 @@ export interface WorkerItem {
   tokenHash: string;
   createdAt: number;
   lastSeenAt?: number;
-  /** The command registry from the last heartbeat; undefined until the first one. */
-  commands?: string[];
+  /** The hash of the stored command registry (pattern 6b); undefined until the first heartbeat. */
+  commandsHash?: string;
   concurrency?: number;
   running?: number;
   version?: string;
+}
+
+/** The worker's command registry (access pattern 6b), rewritten only when a heartbeat brings another list. */
+export interface WorkerRegistryItem {
+  pk: string;
+  sk: string;
+  commands: string[];
+  commandsHash: string;
+}
+
+/** A worker as loadWorker reads it: the record and its command registry (undefined until the first heartbeat). */
+export interface LoadedWorker extends WorkerItem {
+  commands?: string[];
 }
 
 /** A worker as GET /v1/workers/{name} shows it. */

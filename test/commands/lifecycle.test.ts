@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { ClaimResponse, CommandView, UpdatesResponse } from '../../shared/commands/wire.ts';
 import { commandItems, harness, lastResultOf, receiveOne, uniqueName } from './helpers.ts';
@@ -112,6 +113,75 @@ describe('a command from start to completion', () => {
     assert.equal(first, second);
     const items = await commandItems(db, table, first);
     assert.equal(items.length, 1);
+  });
+});
+
+describe('idempotency keys', () => {
+  it('answers 409 to a key reused with another body and stores and sends nothing for it', async () => {
+    // Prepare
+    const worker = await onlineWorker();
+    const key = `key-${worker.name}`;
+    const commandId = await startCommand(worker, { args: { command: ['make'] }, idempotencyKey: key });
+    await receiveOne(sqs, worker.queueUrl);
+    // Act
+    const otherArgs = await call(stack.tokens.client, 'POST', '/v1/commands', {
+      worker: worker.name,
+      command: 'shell',
+      args: { command: ['make', 'clean'] },
+      idempotencyKey: key,
+    });
+    const otherTimeouts = await call(stack.tokens.client, 'POST', '/v1/commands', {
+      worker: worker.name,
+      command: 'shell',
+      args: { command: ['make'] },
+      timeouts: { start: 5 },
+      idempotencyKey: key,
+    });
+    const sameBody = await call(stack.tokens.client, 'POST', '/v1/commands', {
+      worker: worker.name,
+      command: 'shell',
+      args: { command: ['make'] },
+      idempotencyKey: key,
+    });
+    // Assess
+    assert.equal(otherArgs.status, 409);
+    assert.match(String(otherArgs.body.message), /another request/);
+    assert.equal(otherArgs.body.commandId, commandId);
+    assert.equal(otherTimeouts.status, 409);
+    assert.deepEqual(sameBody.body, { commandId });
+    const items = await commandItems(db, table, commandId);
+    assert.equal(items.length, 1);
+    assert.equal(items[0]!.argsJson, JSON.stringify({ command: ['make'] }));
+    assert.equal(items[0]!.startTimeoutMs, 60_000);
+    // The repeat came within REDISPATCH_AFTER_MS of the first: no second message.
+    assert.equal(await receiveOne(sqs, worker.queueUrl, { waitSeconds: 1 }), undefined);
+  });
+
+  it('removes the record when the queue refuses the message, so a retry with the key starts afresh', async () => {
+    // Prepare: the worker's queue is gone behind the registry's back
+    const worker = await onlineWorker();
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: worker.queueUrl }));
+    const request = {
+      worker: worker.name,
+      command: 'shell',
+      args: {},
+      idempotencyKey: `lost-${worker.name}`,
+    };
+    // Act
+    const refused = await call(stack.tokens.client, 'POST', '/v1/commands', request);
+    const listed = await call<{ commands: CommandView[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands?worker=${worker.name}`,
+    );
+    await sqs.send(new CreateQueueCommand({ QueueName: worker.queueUrl.split('/').pop()! }));
+    const retried = await call<{ commandId: string }>(stack.tokens.client, 'POST', '/v1/commands', request);
+    const message = await receiveOne(sqs, worker.queueUrl);
+    // Assess
+    assert.equal(refused.status, 500);
+    assert.deepEqual(listed.body.commands, []);
+    assert.equal(retried.status, 202);
+    assert.equal(message?.commandId, retried.body.commandId);
   });
 });
 
@@ -278,5 +348,39 @@ describe('listing', () => {
     assert.equal(paged.body.commands.length, 1);
     assert.equal(typeof paged.body.next, 'string');
     assert.equal(badStatus.status, 400);
+  });
+
+  it('pages through five commands two at a time with the cursor, newest first, each once', async () => {
+    // Prepare
+    const worker = await onlineWorker();
+    const started: string[] = [];
+    for (let i = 0; i < 5; i++) started.push(await startCommand(worker));
+    // Act
+    const pages: CommandView[][] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const query = `/v1/commands?worker=${worker.name}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await call<{ commands: CommandView[]; next?: string }>(stack.tokens.client, 'GET', query);
+      assert.equal(page.status, 200, page.text);
+      pages.push(page.body.commands);
+      cursor = page.body.next;
+      if (!cursor) break;
+    }
+    const forged = await call(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands?worker=${worker.name}&cursor=nonsense`,
+    );
+    // Assess
+    const seen = pages.flat();
+    assert.ok(pages.length >= 3, `expected at least 3 pages, got ${pages.length}`);
+    assert.ok(pages.every((page) => page.length <= 2));
+    assert.deepEqual(seen.map((c) => c.commandId).sort(), [...started].sort());
+    const created = seen.map((c) => Date.parse(c.createdAt));
+    assert.deepEqual(
+      created,
+      [...created].sort((a, b) => b - a),
+    );
+    assert.equal(forged.status, 400);
   });
 });

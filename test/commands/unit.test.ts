@@ -15,7 +15,10 @@ import {
 } from '../../shared/commands/updates.ts';
 import type { SequencedUpdate } from '../../shared/commands/updates.ts';
 import { commandIdFor } from '../../shared/commands/lifecycle.ts';
+import { isLaterEvent } from '../../shared/commands/lastResult.ts';
+import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { commandsHash } from '../../shared/workers/registry.ts';
 
 describe('computeResults', () => {
   it('follows Buildbot: CANCELLED if interrupted, else decodeRC[rc], else FAILURE; failures give their own results', () => {
@@ -104,5 +107,40 @@ describe('update merging', () => {
     assert.equal(logText(updates, 'stdio'), 'hoe');
     assert.equal(logText(updates, 'a'), 'A');
     assert.deepEqual(summarizeUpdates(updates), { rc: 2, logNames: ['a'] });
+  });
+});
+
+describe('lastResult ordering', () => {
+  const at = (completedAt: string, commandId: string): CompletionEvent => ({
+    commandId,
+    worker: 'w',
+    command: 'shell',
+    status: 'complete',
+    results: RESULTS.SUCCESS,
+    rc: 0,
+    failure: null,
+    startedAt: null,
+    completedAt,
+  });
+
+  it('takes the later completedAt, breaks a tie by commandId, and sees a duplicate as not later', () => {
+    const early = at('2030-01-01T00:00:01.000Z', 'b');
+    const late = at('2030-01-01T00:00:02.000Z', 'a');
+    assert.equal(isLaterEvent(early, undefined), true);
+    assert.equal(isLaterEvent(late, early), true);
+    assert.equal(isLaterEvent(early, late), false);
+    assert.equal(isLaterEvent(at(early.completedAt, 'c'), early), true);
+    assert.equal(isLaterEvent(at(early.completedAt, 'a'), early), false);
+    assert.equal(isLaterEvent(early, early), false);
+  });
+});
+
+describe('the command registry hash', () => {
+  it('is short, the same for the same list and differs for another list or order', () => {
+    const hash = commandsHash(['shell', 'mkdir']);
+    assert.equal(hash.length, 22);
+    assert.equal(commandsHash(['shell', 'mkdir']), hash);
+    assert.notEqual(commandsHash(['mkdir', 'shell']), hash);
+    assert.notEqual(commandsHash(['shell']), hash);
   });
 });

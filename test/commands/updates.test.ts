@@ -171,6 +171,69 @@ describe('logs', () => {
   });
 });
 
+describe('paging through updates', () => {
+  type Page = { updates: [Record<string, unknown>, number][]; acked: number; next?: number };
+
+  /** Follows `next` from the start; bounded by `maxPages`. */
+  async function allPages(commandId: string, maxPages: number): Promise<Page[]> {
+    const pages: Page[] = [];
+    let after = -1;
+    for (let i = 0; i < maxPages; i++) {
+      const page = await h.call<Page>(stack.tokens.client, 'GET', `${updatesPath(commandId)}?after=${after}`);
+      assert.equal(page.status, 200, page.text);
+      pages.push(page.body);
+      if (page.body.next === undefined) break;
+      after = page.body.next;
+    }
+    return pages;
+  }
+
+  it('serves 2500 updates as pages of 1000, 1000 and 500, each seq once and in order', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const updates = Array.from({ length: 2500 }, (_, seq) => [{ stdout: `${seq}\n` }, seq]);
+    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(0, 1200) });
+    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(1200) });
+    // Act
+    const pages = await allPages(commandId, 10);
+    // Assess
+    assert.deepEqual(
+      pages.map((page) => [page.updates.length, page.next]),
+      [
+        [1000, 999],
+        [1000, 1999],
+        [500, undefined],
+      ],
+    );
+    assert.deepEqual(
+      pages.flatMap((page) => page.updates),
+      updates,
+    );
+  });
+
+  it('cuts pages at 1 MiB of updates: five updates of 400 KB come as 3 and 2', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    for (let seq = 0; seq < 5; seq++)
+      await h.call(worker.token, 'POST', updatesPath(commandId), {
+        updates: [[{ stdout: String(seq).repeat(400 * 1000) }, seq]],
+      });
+    // Act
+    const pages = await allPages(commandId, 10);
+    // Assess
+    assert.deepEqual(
+      pages.map((page) => page.updates.map(([, seq]) => seq)),
+      [
+        [0, 1, 2],
+        [3, 4],
+      ],
+    );
+    assert.equal(pages[1]!.updates[1]![0].stdout, '4'.repeat(400 * 1000));
+  });
+});
+
 describe('bad input stores nothing', () => {
   it('answers 400 to malformed JSON, wrong types, unknown fields and too many updates, and 413 to a huge body', async () => {
     // Prepare

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startLocalStack } from '../../local/index.ts';
+import type { LocalStack } from '../../local/index.ts';
+import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
+import { LAST_RESULT, recordLastResult } from '../../shared/commands/lastResult.ts';
+import { RESULTS } from '../../shared/commands/types.ts';
+import type { CompletionEvent } from '../../shared/commands/wire.ts';
+import { StateConnector } from '../../shared/state/StateConnector.ts';
+import type { TimingHookPoint } from '../../shared/state/types.ts';
+import { uniqueName } from './helpers.ts';
+
+let stack: LocalStack;
+
+before(async () => {
+  stack = await startLocalStack({ pollWaitSeconds: 1 });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+function event(worker: string, n: number, completedAt: string): CompletionEvent {
+  return {
+    commandId: n.toString(16).padStart(32, '0'),
+    worker,
+    command: 'shell',
+    status: 'complete',
+    results: RESULTS.SUCCESS,
+    rc: 0,
+    failure: null,
+    startedAt: null,
+    completedAt,
+  };
+}
+
+async function stored(state: StateConnector, worker: string): Promise<unknown> {
+  const objectId = await state.getObjectId(worker, LAST_RESULT.className);
+  return state.getState(objectId, LAST_RESULT.stateName, null);
+}
+
+describe('the lastResult consumer', () => {
+  it('keeps the newer event when an older one is delivered after it', async () => {
+    // Prepare
+    const state = StateConnector.fromEnv();
+    const worker = uniqueName('last');
+    const newer = event(worker, 2, '2030-01-01T00:00:02.000Z');
+    const older = event(worker, 1, '2030-01-01T00:00:01.000Z');
+    // Act
+    const first = await recordLastResult(state, newer);
+    const late = await recordLastResult(state, older);
+    const duplicate = await recordLastResult(state, newer);
+    // Assess
+    assert.deepEqual([first, late, duplicate], [true, false, false]);
+    assert.deepEqual(await stored(state, worker), newer);
+  });
+
+  it('does not store an older event when a newer one lands between its read and its write', async () => {
+    // Prepare: the timing seam stores the newer event through another connector at the worst moment
+    const worker = uniqueName('last');
+    const newer = event(worker, 2, '2030-01-01T00:00:02.000Z');
+    const older = event(worker, 1, '2030-01-01T00:00:01.000Z');
+    const other = StateConnector.fromEnv();
+    const hooked: TimingHookPoint[] = [];
+    const slow = new StateConnector({
+      client: dynamoDocumentClient(),
+      tableName: stack.env.STATE_TABLE!,
+      testTimingHook: async (point) => {
+        if (point === 'getObjectId') return;
+        hooked.push(point);
+        if (hooked.length === 1) assert.equal(await recordLastResult(other, newer), true);
+      },
+    });
+    // Act
+    const recorded = await recordLastResult(slow, older);
+    // Assess
+    assert.equal(recorded, false);
+    assert.deepEqual(hooked, ['updateState']);
+    assert.deepEqual(await stored(other, worker), newer);
+  });
+
+  it('stores a newer event when an older one lands between its read and its write', async () => {
+    // Prepare
+    const worker = uniqueName('last');
+    const newer = event(worker, 2, '2030-01-01T00:00:02.000Z');
+    const older = event(worker, 1, '2030-01-01T00:00:01.000Z');
+    const other = StateConnector.fromEnv();
+    const hooked: TimingHookPoint[] = [];
+    const slow = new StateConnector({
+      client: dynamoDocumentClient(),
+      tableName: stack.env.STATE_TABLE!,
+      testTimingHook: async (point) => {
+        if (point === 'getObjectId') return;
+        hooked.push(point);
+        if (hooked.length === 1) assert.equal(await recordLastResult(other, older), true);
+      },
+    });
+    // Act
+    const recorded = await recordLastResult(slow, newer);
+    // Assess: the first write lost to the older event's insert, the second round replaced it
+    assert.equal(recorded, true);
+    assert.deepEqual(hooked, ['updateState', 'updateState']);
+    assert.deepEqual(await stored(other, worker), newer);
+  });
+
+  it('orders two commands that ended in the same millisecond by commandId, whatever the delivery order', async () => {
+    // Prepare
+    const state = StateConnector.fromEnv();
+    const [w1, w2] = [uniqueName('tie'), uniqueName('tie')];
+    const at = '2030-01-01T00:00:00.000Z';
+    // Act
+    await recordLastResult(state, event(w1, 1, at));
+    await recordLastResult(state, event(w1, 2, at));
+    await recordLastResult(state, event(w2, 2, at));
+    await recordLastResult(state, event(w2, 1, at));
+    // Assess
+    assert.deepEqual(await stored(state, w1), event(w1, 2, at));
+    assert.deepEqual(await stored(state, w2), event(w2, 2, at));
+  });
+});

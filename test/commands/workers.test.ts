@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startLocalStack } from '../../local/index.ts';
+import type { LocalStack } from '../../local/index.ts';
+import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { commandsContextFromEnv } from '../../shared/commands/context.ts';
+import type { CommandsContext } from '../../shared/commands/context.ts';
+import { workerRegistryKey } from '../../shared/commands/keys.ts';
+import { RESULTS } from '../../shared/commands/types.ts';
+import type { CommandView } from '../../shared/commands/wire.ts';
+import { runWatchdog } from '../../shared/commands/watchdog.ts';
+import { recordHeartbeat } from '../../shared/workers/registry.ts';
+import type { WorkerView } from '../../shared/workers/types.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { harness } from './helpers.ts';
+
+let stack: LocalStack;
+let h: ReturnType<typeof harness>;
+
+before(async () => {
+  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  h = harness(stack);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+/** 100 names of 60 characters: a registry of about 6 KB, which would cost 7 write units on every heartbeat. */
+const BIG_REGISTRY = Array.from(
+  { length: 100 },
+  (_, i) => `command_${String(i).padStart(3, '0')}_${'x'.repeat(48)}`,
+);
+
+describe('worker heartbeats', () => {
+  it('writes the command registry on the first heartbeat only, then 1 write unit per heartbeat', async (t) => {
+    // Prepare
+    const worker = await h.registeredWorker();
+    const beat = () =>
+      h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+        commands: BIG_REGISTRY,
+        running: 0,
+      });
+    resetRequestTally();
+    await beat();
+    const first = requestTally();
+    // Act
+    resetRequestTally();
+    const second = await beat();
+    const third = await beat();
+    const steady = requestTally();
+    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    // Assess
+    t.diagnostic(`first heartbeat: ${JSON.stringify(first)}; two more: ${JSON.stringify(steady)}`);
+    assert.equal(first.requests['dynamodb:TransactWriteItemsCommand'], 1);
+    assert.ok(first.writeUnits >= 7, `the first heartbeat stores the ~6 KB registry: ${first.writeUnits}`);
+    assert.deepEqual([second.status, third.status], [200, 200]);
+    assert.equal(steady.requests['dynamodb:UpdateItemCommand'], 2);
+    assert.equal(steady.requests['dynamodb:TransactWriteItemsCommand'], undefined);
+    assert.equal(steady.requests['dynamodb:PutItemCommand'], undefined);
+    assert.equal(steady.writeUnits, 2);
+    assert.deepEqual(view.body.commands, BIG_REGISTRY);
+    assert.equal(view.body.running, 0);
+  });
+
+  it('rewrites the registry when a heartbeat brings another command list, and start checks the new one', async () => {
+    // Prepare
+    const worker = await h.onlineWorker(['shell']);
+    // Act
+    const refused = await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+      worker: worker.name,
+      command: 'mkdir',
+      args: { dir: 'x' },
+    });
+    await h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+      commands: ['shell', 'mkdir'],
+    });
+    const accepted = await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+      worker: worker.name,
+      command: 'mkdir',
+      args: { dir: 'x' },
+    });
+    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    // Assess
+    assert.equal(refused.status, 400);
+    assert.equal(accepted.status, 202);
+    assert.deepEqual(view.body.commands, ['shell', 'mkdir']);
+  });
+
+  it('removes the registry with the worker, so a new worker of the same name starts with none', async () => {
+    // Prepare
+    const worker = await h.onlineWorker(['shell']);
+    // Act
+    const removed = await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
+    const late = await h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+      commands: ['shell'],
+    });
+    const again = await h.call<{ token: string }>(stack.tokens.admin, 'POST', '/v1/workers', {
+      name: worker.name,
+    });
+    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    const { Item } = await h.db.send(
+      new GetCommand({ TableName: h.table, Key: workerRegistryKey(worker.name) }),
+    );
+    // Assess
+    assert.equal(removed.status, 204);
+    // 401 once the revoked token is out of the authorizer's cache; 404 while it is still cached.
+    assert.ok([401, 404].includes(late.status), `late heartbeat answered ${late.status}`);
+    assert.equal(again.status, 201);
+    assert.deepEqual(view.body.commands, []);
+    assert.equal(Item, undefined);
+  });
+
+  it('refuses a heartbeat for a deleted worker with 404 and writes no registry for it', async () => {
+    // Prepare: the worker's record is gone, but the heartbeat comes through shared/ as from a Lambda that resolved its token just before
+    const ctx = commandsContextFromEnv();
+    const worker = await h.registeredWorker();
+    await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
+    // Act
+    const heartbeat = recordHeartbeat(ctx, worker.name, { commands: ['shell'] });
+    // Assess
+    await assert.rejects(heartbeat, { name: 'WorkerNotFoundError' });
+    const { Item } = await h.db.send(
+      new GetCommand({ TableName: h.table, Key: workerRegistryKey(worker.name) }),
+    );
+    assert.equal(Item, undefined);
+  });
+});
+
+describe('the watchdog and presence', () => {
+  it('ends a queued command as worker_lost_before_start when its worker went offline while it waited, start_timeout when not', async () => {
+    // Prepare: two online workers, a command queued for each with a 30 s start timeout
+    const real = commandsContextFromEnv();
+    const later: CommandsContext = { ...real, now: () => Date.now() + 31_000 };
+    const gone = await h.onlineWorker();
+    const alive = await h.onlineWorker();
+    const lostId = await h.startCommand(gone, { timeouts: { start: 30 } });
+    const timedOutId = await h.startCommand(alive, { timeouts: { start: 30 } });
+    // Act: 31 s later only `alive` has heartbeated (through the time seam); the watchdog runs then
+    await recordHeartbeat(later, alive.name, { commands: ['shell', 'mkdir'] });
+    const report = await runWatchdog(later);
+    const lost = await h.call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${lostId}`);
+    const timedOut = await h.call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${timedOutId}`);
+    // Assess
+    assert.ok((report.ended.worker_lost_before_start ?? 0) >= 1, JSON.stringify(report));
+    assert.equal(lost.body.status, 'complete');
+    assert.equal(lost.body.results, RESULTS.RETRY);
+    assert.equal(lost.body.failure?.kind, 'worker_lost_before_start');
+    assert.match(lost.body.failure?.message ?? '', new RegExp(`${gone.name} went offline`));
+    assert.equal(timedOut.body.results, RESULTS.RETRY);
+    assert.equal(timedOut.body.failure?.kind, 'start_timeout');
+  });
+});
