@@ -18,6 +18,8 @@ import { startSchedule } from './schedules.ts';
 import type { Schedule } from './schedules.ts';
 import { startSupervisor } from './supervisor.ts';
 import type { Supervisor } from './supervisor.ts';
+import { startLocalWorker } from './worker.ts';
+import type { LocalWorker, LocalWorkerOptions } from './worker.ts';
 
 export { invocationTally, resetInvocationTally } from './handlers.ts';
 export type { FunctionTally } from './handlers.ts';
@@ -44,6 +46,8 @@ export interface LocalStackOptions {
   pollWaitSeconds?: number;
   /** Where the stack's own lines go (handler errors, emulator output). @default silent */
   log?: (line: string) => void;
+  /** Also register and run a worker in this process (`npm start` does). @default undefined (no worker) */
+  worker?: LocalWorkerOptions;
 }
 
 export interface LocalStack {
@@ -63,6 +67,8 @@ export interface LocalStack {
   };
   /** Local queue URLs by queue name, for the queues of infra/. */
   queueUrls: Record<string, string>;
+  /** The in-process worker, when `worker` was given. */
+  worker?: { name: string; basedir: string };
   /** Closes the gateway, stops pollers and schedules, ends the emulators and waits until they are gone. Idempotent. */
   stop(): Promise<void>;
 }
@@ -155,6 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     credentials: LOCAL_CREDENTIALS,
   });
   let gateway: Gateway | undefined;
+  let worker: LocalWorker | undefined;
   const pollers: Poller[] = [];
   const schedules: Schedule[] = [];
 
@@ -171,6 +178,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       process.off('exit', onExit);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // The worker first: its last completes still need the gateway.
+      await worker?.stop();
       await gateway?.close();
       await Promise.all([...pollers, ...schedules].map((part) => part.stop()));
       dynamo.destroy();
@@ -265,6 +274,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
       );
 
+    if (opts.worker) worker = await startLocalWorker(started.url, tokens.admin, opts.worker);
+
     const stack: LocalStack = {
       apiUrl: started.url,
       env,
@@ -277,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         startMs: supervisor.startMs,
       },
       queueUrls: { ...created.queueUrls },
+      ...(worker ? { worker: { name: worker.name, basedir: worker.basedir } } : {}),
       stop,
     };
     activeApiUrl = stack.apiUrl;

@@ -1,8 +1,11 @@
 /**
- * `npm start`: the whole service on this machine, no AWS account. Flags: --port N (default 3000 when free, else
- * any free port), --persist DIR (keep DynamoDB's data in DIR between runs). Ctrl-C stops everything it started.
+ * `npm start`: the whole service on this machine, no AWS account, with one worker. Flags: --port N (default 3000
+ * when free, else any free port), --persist DIR (keep DynamoDB's data in DIR between runs), --worker NAME
+ * (default local), --basedir DIR (the worker's, default .local-data/worker), --concurrency N (default 4),
+ * --no-worker. Ctrl-C stops everything it started.
  */
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from './index.ts';
 
@@ -22,7 +25,14 @@ function shellQuote(value: string): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { port: { type: 'string' }, persist: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      persist: { type: 'string' },
+      worker: { type: 'string', default: 'local' },
+      basedir: { type: 'string', default: path.join('.local-data', 'worker') },
+      concurrency: { type: 'string', default: '4' },
+      'no-worker': { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const port =
@@ -30,11 +40,19 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port ${values.port} is not a port number`);
 
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`--concurrency ${values.concurrency} is not a positive whole number`);
+
   const startedAt = performance.now();
+  const log = (line: string) => console.error(line);
   const stack = await startLocalStack({
     port,
     ...(values.persist !== undefined ? { persistDir: values.persist } : {}),
-    log: (line) => console.error(line),
+    ...(values['no-worker']
+      ? {}
+      : { worker: { name: values.worker, basedir: path.resolve(values.basedir), concurrency, log } }),
+    log,
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   const client = stack.tokens.client;
@@ -50,8 +68,17 @@ ${Object.entries(stack.env)
   .join('\n')}
 export BBS_ADMIN_TOKEN=${shellQuote(stack.tokens.admin)}
 export BBS_CLIENT_TOKEN=${shellQuote(client)}
-
-# Try it: make an object id, then set and read a state value.
+export BBS_TOKEN=$BBS_CLIENT_TOKEN
+${
+  stack.worker
+    ? `
+# Try it: run a command on worker '${stack.worker.name}' (its base directory: ${stack.worker.basedir}).
+npx bbs run --worker ${shellQuote(stack.worker.name)} -- echo hello
+npx bbs run --worker ${shellQuote(stack.worker.name)} -- sh -c 'for i in 1 2 3; do echo step $i; sleep 1; done'
+`
+    : ''
+}
+# Or state: make an object id, then set and read a state value.
 ID=$(curl -s -X POST ${stack.apiUrl}/v1/objects -H "Authorization: Bearer $BBS_CLIENT_TOKEN" \\
   -H 'content-type: application/json' -d '{"name":"demo","className":"Example"}' | sed 's/[^0-9]//g')
 curl -s -X PUT ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $BBS_CLIENT_TOKEN" \\
