@@ -5,5 +5,8 @@ import { existsSync } from 'node:fs';
 
 if (!existsSync(new URL('../node_modules/.bin/tsx', import.meta.url))) {
   console.error('node_modules is missing: running npm ci first');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    stdio: 'inherit',
+    cwd: new URL('..', import.meta.url),
+  });
 }
