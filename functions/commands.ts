@@ -44,10 +44,10 @@ export const handler = httpRouter({
   'GET /v1/commands/{id}/updates': async (request) => {
     asClient(request);
     const after = parseAfterQuery(request.query);
-    return {
-      statusCode: 200,
-      body: await getUpdates(commandsContextFromEnv(), request.params.id ?? '', after),
-    };
+    const page = await getUpdates(commandsContextFromEnv(), request.params.id ?? '', after, {
+      compressed: request.answerEncoding !== undefined,
+    });
+    return { statusCode: 200, json: page.json, incompressible: page.incompressible };
   },
 
   'GET /v1/commands/{id}/logs/{name}': async (request) => {
@@ -58,10 +58,12 @@ export const handler = httpRouter({
       request.params.id ?? '',
       request.params.name ?? '',
       after,
+      { compressed: request.answerEncoding !== undefined },
     );
     return {
       statusCode: 200,
       text: page.text,
+      incompressible: page.incompressible,
       headers: {
         [LOG_HEADERS.nextSeq]: String(page.nextSeq),
         [LOG_HEADERS.status]: page.status,

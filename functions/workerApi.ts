@@ -9,46 +9,60 @@ import {
   workerHeartbeatRequest,
   workerName,
 } from '../shared/commands/wire.ts';
+import { UPDATES_BODY_MAX_BYTES } from '../shared/commands/updates.ts';
 import { recordHeartbeat } from '../shared/workers/registry.ts';
 import { httpRouter } from './lib/http.ts';
 
-/** Worker routes: heartbeat, claim, updates, complete. Worker tokens only, each bound to its worker. */
+/**
+ * Worker routes: heartbeat, claim, updates, complete. Worker tokens only, each bound to its worker. Their
+ * bodies may inflate to UPDATES_BODY_MAX_BYTES (a burst of output in one request); the worker keeps each
+ * under UPDATES_WIRE_MAX_BYTES compressed, so the Lambda payload limit holds.
+ */
 function callingWorker(principal: Principal): string {
   requireRole(principal, ROLES.worker);
   return principal.worker ?? '';
 }
 
-export const handler = httpRouter({
-  'POST /v1/workers/{name}/heartbeat': async (request) => {
-    const name = workerName.parse(request.params.name, 'name');
-    requireWorker(request.principal, name);
-    const body = workerHeartbeatRequest.parse(request.body);
-    return { statusCode: 200, body: await recordHeartbeat(commandsContextFromEnv(), name, body) };
-  },
+export const handler = httpRouter(
+  {
+    'POST /v1/workers/{name}/heartbeat': async (request) => {
+      const name = workerName.parse(request.params.name, 'name');
+      requireWorker(request.principal, name);
+      const body = workerHeartbeatRequest.parse(request.body);
+      return { statusCode: 200, body: await recordHeartbeat(commandsContextFromEnv(), name, body) };
+    },
 
-  'POST /v1/commands/{id}/start': async (request) => {
-    const worker = callingWorker(request.principal);
-    return {
-      statusCode: 200,
-      body: await claimCommand(commandsContextFromEnv(), worker, request.params.id ?? ''),
-    };
-  },
+    'POST /v1/commands/{id}/start': async (request) => {
+      const worker = callingWorker(request.principal);
+      return {
+        statusCode: 200,
+        body: await claimCommand(commandsContextFromEnv(), worker, request.params.id ?? ''),
+      };
+    },
 
-  'POST /v1/commands/{id}/updates': async (request) => {
-    const worker = callingWorker(request.principal);
-    const { updates } = updatesRequest.parse(request.body);
-    return {
-      statusCode: 200,
-      body: await postUpdates(commandsContextFromEnv(), worker, request.params.id ?? '', updates),
-    };
-  },
+    'POST /v1/commands/{id}/updates': async (request) => {
+      const worker = callingWorker(request.principal);
+      const { updates } = updatesRequest.parse(request.body);
+      return {
+        statusCode: 200,
+        body: await postUpdates(
+          commandsContextFromEnv(),
+          worker,
+          request.params.id ?? '',
+          updates,
+          request.bodyText,
+        ),
+      };
+    },
 
-  'POST /v1/commands/{id}/complete': async (request) => {
-    const worker = callingWorker(request.principal);
-    const body = completeRequest.parse(request.body);
-    return {
-      statusCode: 200,
-      body: await completeCommand(commandsContextFromEnv(), worker, request.params.id ?? '', body),
-    };
+    'POST /v1/commands/{id}/complete': async (request) => {
+      const worker = callingWorker(request.principal);
+      const body = completeRequest.parse(request.body);
+      return {
+        statusCode: 200,
+        body: await completeCommand(commandsContextFromEnv(), worker, request.params.id ?? '', body),
+      };
+    },
   },
-});
+  { maxBodyBytes: UPDATES_BODY_MAX_BYTES },
+);

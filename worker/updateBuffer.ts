@@ -37,6 +37,20 @@ export function updateBytes(update: CommandUpdate): number {
   return stream ? Buffer.byteLength(stream.text) : 16;
 }
 
+/**
+ * About how many bytes of JSON an update makes in a request, without serializing it: text plus a margin
+ * for the keys and a few escapes (the sender corrects a batch that comes out larger). Others are serialized.
+ */
+export function jsonBytesEstimate(update: CommandUpdate): number {
+  const stream = streamOf(update);
+  if (stream === undefined) return Buffer.byteLength(JSON.stringify(update)) + 8;
+  return (
+    Math.ceil(Buffer.byteLength(stream.text) * 1.05) +
+    32 +
+    (update.log ? Buffer.byteLength(update.log[0]) : 0)
+  );
+}
+
 export class UpdateBuffer {
   private updates: CommandUpdate[] = [];
   private size = 0;

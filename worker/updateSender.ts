@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, apiRequest } from '../shared/client/http.ts';
-import type { ApiConnection } from '../shared/client/http.ts';
+import { ApiError, apiRequest, encodeBody } from '../shared/client/http.ts';
+import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
+import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
 import { LIMITS } from '../shared/commands/wire.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
 import { UpdateDeliveryError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
-import { UpdateBuffer } from './updateBuffer.ts';
+import { UpdateBuffer, jsonBytesEstimate } from './updateBuffer.ts';
 
 /**
  * Sends one command's updates to POST /v1/commands/{id}/updates and finally completes it.
@@ -15,7 +16,9 @@ import { UpdateBuffer } from './updateBuffer.ts';
  * the unacked list from the front, so a resend after a network error, a 5xx, or a 409 {acked} is simply
  * the next request (the server drops the prefix it already stored). Updates leave the list only once
  * acked. While a request is in flight new output keeps merging in the buffer: a slow API means fewer,
- * larger batches rather than a queue of requests.
+ * larger batches rather than a queue of requests. A request carries up to maxRequestBytes of JSON and
+ * maxWireBytes once compressed: fast, repetitive output (50 MB of `yes hello`) then takes a few requests,
+ * and random text as many as its compressed size needs.
  */
 export interface UpdateSenderOptions {
   connection: ApiConnection;
@@ -31,8 +34,10 @@ export interface UpdateSenderOptions {
   /** Called once, when an ack carries an interrupt or the command can no longer be updated. */
   onInterrupt: (why: string) => void;
   log: WorkerLogSink;
-  /** Largest JSON of one request, in bytes (the edge accepts 1 MiB). @default 512 KiB */
+  /** Largest JSON of one request before compression, in bytes (what the edge inflates). @default 16 MiB */
   maxRequestBytes?: number;
+  /** Largest compressed body of one request, in bytes (a Lambda event holds 6 MB, base64 included). @default 3 MiB */
+  maxWireBytes?: number;
   /** First retry delay; doubles up to 5 s. @default 100 */
   retryMs?: number;
 }
@@ -44,6 +49,8 @@ interface Unacked {
 }
 
 const MAX_RETRY_MS = 5_000;
+/** Most JSON of updates that complete carries; more is sent as updates first. @default 256 KiB */
+const COMPLETE_CARRIES_BYTES = 256 * 1024;
 
 function ackedOf(error: ApiError): number | undefined {
   const acked = error.body.acked;
@@ -67,12 +74,19 @@ export class UpdateSender {
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatDue = false;
+  /** Compressed / JSON bytes of the last compressed request: how much JSON fits maxWireBytes. */
+  private wireRatio = 1;
   private interrupted = false;
   private fatal: UpdateDeliveryError | undefined;
   private finished = false;
 
   constructor(opts: UpdateSenderOptions) {
-    this.opts = { maxRequestBytes: 512 * 1024, retryMs: 100, ...opts };
+    this.opts = {
+      maxRequestBytes: UPDATES_BODY_MAX_BYTES,
+      maxWireBytes: UPDATES_WIRE_MAX_BYTES,
+      retryMs: 100,
+      ...opts,
+    };
     this.armHeartbeat();
   }
 
@@ -101,7 +115,7 @@ export class UpdateSender {
   async finish(failure?: CompleteRequest['failure']): Promise<void> {
     this.finished = true;
     try {
-      await this.flush();
+      await this.flushForComplete();
       await this.complete(failure);
     } finally {
       this.stopTimers();
@@ -154,24 +168,41 @@ export class UpdateSender {
       this.unacked.push({
         update,
         seq: this.nextSeq++,
-        bytes: Buffer.byteLength(JSON.stringify(update)) + 8,
+        bytes: jsonBytesEstimate(update),
       });
     }
   }
 
+  /** The unacked updates one request holds, by estimated JSON size and the last compression ratio. */
   private nextBatch(): Unacked[] {
     const batch: Unacked[] = [];
+    const limit = Math.min(this.opts.maxRequestBytes, this.opts.maxWireBytes / this.wireRatio) * 0.9;
     let bytes = 0;
     for (const entry of this.unacked) {
-      if (
-        batch.length > 0 &&
-        (bytes + entry.bytes > this.opts.maxRequestBytes || batch.length >= LIMITS.updatesPerBatch)
-      )
-        break;
+      if (batch.length > 0 && (bytes + entry.bytes > limit || batch.length >= LIMITS.updatesPerBatch)) break;
       batch.push(entry);
       bytes += entry.bytes;
     }
     return batch;
+  }
+
+  /**
+   * The body of POST .../updates for `batch`, cut shorter while it is over either limit (estimates can
+   * miss: JSON escapes, a worse ratio than the last). One update alone always goes.
+   */
+  private encodeBatch(batch: Unacked[]): { batch: Unacked[]; encoded: EncodedBody } {
+    let entries = batch;
+    for (;;) {
+      const encoded = encodeBody({ updates: entries.map((entry) => [entry.update, entry.seq]) });
+      if (encoded.encoding !== undefined)
+        this.wireRatio = Math.max(encoded.bytes.length / encoded.jsonBytes, 1e-4);
+      const over = Math.max(
+        encoded.jsonBytes / this.opts.maxRequestBytes,
+        encoded.bytes.length / this.opts.maxWireBytes,
+      );
+      if (over <= 1 || entries.length === 1) return { batch: entries, encoded };
+      entries = entries.slice(0, Math.max(1, Math.floor((entries.length / over) * 0.9)));
+    }
   }
 
   private async pump(): Promise<void> {
@@ -179,15 +210,16 @@ export class UpdateSender {
     let failingSince: number | undefined;
     while (!this.fatal) {
       this.seal();
-      const batch = this.nextBatch();
-      if (batch.length === 0 && !this.heartbeatDue) return;
+      const next = this.nextBatch();
+      if (next.length === 0 && !this.heartbeatDue) return;
       this.heartbeatDue = false;
+      const { batch, encoded } = this.encodeBatch(next);
       try {
         const answer = await apiRequest<UpdatesResponse>(
           this.opts.connection,
           'POST',
           `/v1/commands/${encodeURIComponent(this.opts.commandId)}/updates`,
-          { body: { updates: batch.map((entry) => [entry.update, entry.seq]) } },
+          { encoded },
         );
         this.ack(answer.acked);
         if (answer.interrupt) this.interrupt(answer.interrupt.why);
@@ -198,6 +230,14 @@ export class UpdateSender {
         if (acked !== undefined) {
           // The server is missing updates before our batch: the next request resends from acked + 1.
           this.ack(acked);
+          continue;
+        }
+        if (error instanceof ApiError && error.status === 413 && batch.length > 1) {
+          // An edge with a lower limit (an older API): halve the requests from now on, and send again.
+          this.opts.maxRequestBytes = Math.max(1024, Math.floor(encoded.jsonBytes / 2));
+          this.opts.log(
+            `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${(error as Error).message}); sending at most ${this.opts.maxRequestBytes} bytes of JSON per request`,
+          );
           continue;
         }
         if (!isTransient(error)) {
@@ -261,10 +301,34 @@ export class UpdateSender {
     this.interrupt(error.message);
   }
 
+  // ---- complete carries the last batch (bill and dispatch work: one request instead of two) ----
+
+  /**
+   * Waits for the request in flight (no timer: the command has exited); what is still unacked then rides
+   * on complete (sent as plain JSON), unless it is over COMPLETE_CARRIES_BYTES, which goes as updates first.
+   */
+  private async flushForComplete(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.pumping) await this.pumping;
+    if (this.fatal) throw this.fatal;
+    this.seal();
+    const carried = this.unacked.reduce((sum, entry) => sum + entry.bytes, 0);
+    if (carried > COMPLETE_CARRIES_BYTES || this.unacked.length > LIMITS.updatesPerBatch) await this.flush();
+  }
+
+  /** The complete body: lastSeq, the failure, and the updates not acked yet (stored by the server first). */
+  private completeBody(failure: CompleteRequest['failure']): CompleteRequest {
+    const body: CompleteRequest = { lastSeq: this.nextSeq - 1 };
+    if (this.unacked.length > 0) body.updates = this.unacked.map((entry) => [entry.update, entry.seq]);
+    if (failure) body.failure = failure;
+    return body;
+  }
+
+  // ---- end of the complete-carries-updates part ----
+
   private async complete(failure: CompleteRequest['failure']): Promise<void> {
-    const body: CompleteRequest = failure
-      ? { lastSeq: this.nextSeq - 1, failure }
-      : { lastSeq: this.nextSeq - 1 };
+    let body = this.completeBody(failure);
     let retryMs = this.opts.retryMs;
     const startedAt = Date.now();
     for (;;) {
@@ -279,6 +343,15 @@ export class UpdateSender {
       } catch (error) {
         if (error instanceof ApiError && error.status === 409) {
           const acked = ackedOf(error);
+          // The server holds fewer updates than the carried ones start after: ack() says whether it lost any.
+          if (acked !== undefined && acked < body.lastSeq && body.updates !== undefined) {
+            this.ack(acked);
+            if (this.fatal) throw this.fatal;
+            if (this.unacked.length < body.updates.length) {
+              body = this.completeBody(failure);
+              continue;
+            }
+          }
           if (acked !== undefined && acked < body.lastSeq)
             throw new UpdateDeliveryError(
               this.opts.commandId,

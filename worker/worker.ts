@@ -315,8 +315,10 @@ class Worker implements RunningWorker {
         return;
       }
       if (claim === 'retry') return;
-      await this.deleteMessage(raw);
+      // The claim made the command ours alone; deleting the message need not delay the run.
+      const deleted = this.deleteMessage(raw);
       await this.execute(claim);
+      await deleted;
     } finally {
       this.releaseSlot();
     }

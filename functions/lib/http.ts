@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
@@ -13,9 +13,10 @@ import { ROLES } from '../../shared/auth/types.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
 
 /**
- * The HTTP edge every route function shares: it decodes the body (base64, gzip), parses JSON under a
- * size limit, resolves the caller, dispatches on the route key and maps errors to status codes.
- * Everything it hands on is plain data; decisions stay in shared/.
+ * The HTTP edge every route function shares: it decodes the body (base64, gzip or br), parses JSON under
+ * a size limit, resolves the caller, dispatches on the route key, maps errors to status codes, and
+ * compresses large answers for clients that accept it (br, else gzip; API Gateway passes the base64 body
+ * through with isBase64Encoded). Everything it hands on is plain data; decisions stay in shared/.
  */
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<
   AuthorizerContext | { role: ''; worker: '' }
@@ -27,13 +28,23 @@ export interface HttpRequest {
   query: Record<string, string>;
   /** The parsed JSON body, or undefined when there was none. */
   body: unknown;
+  /** The body's JSON text, decompressed (what `body` was parsed from). */
+  bodyText?: string;
+  /** The encoding a large answer will travel in, from Accept-Encoding; undefined: uncompressed. */
+  answerEncoding?: AnswerEncoding;
 }
+
+export type AnswerEncoding = 'br' | 'gzip';
 
 export interface HttpResult {
   statusCode: number;
   body?: unknown;
   /** Sent as text/plain instead of JSON (log text). */
   text?: string;
+  /** JSON already serialized (a page of stored fragments), sent as it is. */
+  json?: Buffer;
+  /** The answer barely compresses (random text): send it as it is rather than spend CPU on it. */
+  incompressible?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -42,33 +53,68 @@ export type RouteHandler = (request: HttpRequest) => Promise<HttpResult>;
 /** Largest request body accepted after decompression, in bytes. @default 1 MiB */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export function decodeBody(event: HttpEvent, maxBodyBytes: number): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+/** Answers at least this large are compressed when the client accepts it. @default 1 KiB */
+export const COMPRESS_ANSWER_BYTES = 1024;
+
+export interface DecodedBody {
+  value: unknown;
+  text?: string;
+}
+
+function inflate(raw: Buffer, encoding: string, maxBodyBytes: number): Buffer {
+  try {
+    return encoding === 'gzip'
+      ? gunzipSync(raw, { maxOutputLength: maxBodyBytes + 1 })
+      : brotliDecompressSync(raw, { maxOutputLength: maxBodyBytes + 1 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      return Buffer.alloc(maxBodyBytes + 1);
+    throw new ValidationError(`body says Content-Encoding: ${encoding} but is not ${encoding} data`, {
+      cause: error,
+    });
+  }
+}
+
+export function decodeBody(event: HttpEvent, maxBodyBytes: number): DecodedBody {
+  if (event.body === undefined || event.body === null || event.body === '') return { value: undefined };
   let raw: Buffer = event.isBase64Encoded
     ? Buffer.from(event.body, 'base64')
     : Buffer.from(event.body, 'utf8');
   const encoding = (event.headers['content-encoding'] ?? '').toLowerCase();
-  if (encoding === 'gzip') {
-    try {
-      raw = gunzipSync(raw, { maxOutputLength: maxBodyBytes + 1 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-        raw = Buffer.alloc(maxBodyBytes + 1);
-      else
-        throw new ValidationError('body says Content-Encoding: gzip but is not gzip data', { cause: error });
-    }
-  } else if (encoding !== '' && encoding !== 'identity') {
-    throw new ValidationError(`unsupported Content-Encoding ${encoding}; send gzip or nothing`);
-  }
+  if (encoding === 'gzip' || encoding === 'br') raw = inflate(raw, encoding, maxBodyBytes);
+  else if (encoding !== '' && encoding !== 'identity')
+    throw new ValidationError(`unsupported Content-Encoding ${encoding}; send gzip, br or nothing`);
   if (raw.length > maxBodyBytes)
     throw new PayloadTooLargeError(`body is ${raw.length} bytes; the limit is ${maxBodyBytes} bytes`, {
       details: { limit: maxBodyBytes },
     });
+  const text = raw.toString('utf8');
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return { value: JSON.parse(text), text };
   } catch (error) {
     throw new ValidationError(`body is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** br when the client accepts it, else gzip, else nothing (q=0 refuses an encoding). */
+export function answerEncodingOf(acceptEncoding: string | undefined): AnswerEncoding | undefined {
+  const accepted = new Set<string>();
+  for (const entry of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = entry.split(';').map((part) => part.trim());
+    const refused = params.some((param) => /^q=0(\.0*)?$/.test(param));
+    if (name && !refused) accepted.add(name);
+  }
+  if (accepted.has('br')) return 'br';
+  if (accepted.has('gzip')) return 'gzip';
+  return undefined;
+}
+
+function compress(body: Buffer, encoding: AnswerEncoding): Buffer {
+  return encoding === 'br'
+    ? brotliCompressSync(body, {
+        params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length },
+      })
+    : gzipSync(body, { level: 1 });
 }
 
 function principalOf(event: HttpEvent): Principal {
@@ -79,17 +125,26 @@ function principalOf(event: HttpEvent): Principal {
   return { role: context.role } as Principal;
 }
 
-function respond(result: HttpResult): APIGatewayProxyStructuredResultV2 {
-  if (result.text !== undefined)
+function respond(result: HttpResult, encoding?: AnswerEncoding): APIGatewayProxyStructuredResultV2 {
+  const contentType = result.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
+  const body = result.text ?? result.json ?? (result.body === undefined ? '' : JSON.stringify(result.body));
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (encoding === undefined || result.incompressible || bytes < COMPRESS_ANSWER_BYTES)
     return {
       statusCode: result.statusCode,
-      headers: { 'content-type': 'text/plain; charset=utf-8', ...result.headers },
-      body: result.text,
+      headers: { 'content-type': contentType, ...result.headers },
+      body: typeof body === 'string' ? body : body.toString('utf8'),
     };
   return {
     statusCode: result.statusCode,
-    headers: { 'content-type': 'application/json', ...result.headers },
-    body: result.body === undefined ? '' : JSON.stringify(result.body),
+    headers: {
+      'content-type': contentType,
+      'content-encoding': encoding,
+      vary: 'accept-encoding',
+      ...result.headers,
+    },
+    body: compress(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, encoding).toString('base64'),
+    isBase64Encoded: true,
   };
 }
 
@@ -108,16 +163,20 @@ export function httpRouter(
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async function httpRouterHandler(event) {
     const route = routes[event.routeKey];
+    const answerEncoding = answerEncodingOf(event.headers['accept-encoding']);
     try {
       if (!route) throw new BuildbotError(`no handler for route ${event.routeKey} in this function`);
       const principal = principalOf(event);
+      const body = decodeBody(event, maxBodyBytes);
       const request: HttpRequest = {
         principal,
         params: (event.pathParameters ?? {}) as Record<string, string>,
         query: (event.queryStringParameters ?? {}) as Record<string, string>,
-        body: decodeBody(event, maxBodyBytes),
+        body: body.value,
+        answerEncoding,
       };
-      return respond(await route(request));
+      if (body.text !== undefined) request.bodyText = body.text;
+      return respond(await route(request), answerEncoding);
     } catch (error) {
       if (error instanceof BuildbotError && error.statusCode < 500) return errorResponse(error);
       // A bug or an AWS fault: log it whole, answer 500 as API Gateway would for a crash.

@@ -10,18 +10,38 @@ import { FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, CommandStatus } from './types.ts';
 
 /**
- * Ending a command and announcing it. The ending write marks the record `eventPending` with a deadline
- * EVENT_RESEND_AFTER_MS ahead; the event is sent; then the mark is cleared. A process that dies in
- * between leaves the mark, and the watchdog re-sends: at least once, never lost.
+ * Ending a command and announcing it. The ending write marks the record `eventPending` and leaves it on
+ * the dueByDeadline index; the event is sent; then the mark and the index entry are cleared. A process
+ * that dies in between leaves the mark, and the watchdog re-sends at the deadline: at least once, never lost.
  */
 
-/** The watchdog re-sends a completion event still marked pending this long after the ending. @default 10 s */
+/** The watchdog re-sends a completion event still marked pending this long (or more) after the ending. @default 10 s */
 export const EVENT_RESEND_AFTER_MS = 10_000;
 
-/** The attributes every ending sets (SET clause and values). */
+/**
+ * The pending deadline an ending finds (the start deadline, for a short command) is kept as the time the
+ * watchdog looks at the event when it comes no later than this: moving it is a delete and a put on the
+ * index (2 WRU), keeping it is free. A deadline further out is moved to EVENT_RESEND_AFTER_MS ahead.
+ * Either way the watchdog re-sends only once the ending is EVENT_RESEND_AFTER_MS old (watchdog.ts), so an
+ * event is re-sent 10 to 60 s after its command ended, and never while its first send is under way.
+ * @default 60 s
+ */
+export const EVENT_RESEND_KEPT_UNTIL_MS = 60_000;
+
+/** The pending deadline of a command ending now whose current pending deadline is `readDeadline`. */
+export function resendDeadline(now: number, readDeadline: number | undefined): number {
+  if (readDeadline !== undefined && readDeadline <= now + EVENT_RESEND_KEPT_UNTIL_MS) return readDeadline;
+  return now + EVENT_RESEND_AFTER_MS;
+}
+
+/**
+ * The attributes every ending sets (SET clause and values). `readDeadline` is the deadline the caller read:
+ * kept when resendDeadline() allows it, so that the ending costs no index write.
+ */
 export function endingUpdate(
   now: number,
   ending: { results: number; failure?: CommandFailure },
+  readDeadline: number | undefined,
 ): { sets: string[]; values: Record<string, unknown> } {
   const sets = [
     '#status = :complete',
@@ -29,8 +49,6 @@ export function endingUpdate(
     'completedAt = :now',
     'expiresAt = :expiresAt',
     'eventPending = :true',
-    'dueShard = :due',
-    'deadline = :resendAt',
   ];
   const values: Record<string, unknown> = {
     ':complete': 'complete',
@@ -38,9 +56,13 @@ export function endingUpdate(
     ':now': now,
     ':expiresAt': expiresAt(now),
     ':true': true,
-    ':due': DUE_SHARD,
-    ':resendAt': now + EVENT_RESEND_AFTER_MS,
   };
+  const resendAt = resendDeadline(now, readDeadline);
+  if (resendAt !== readDeadline) {
+    sets.push('dueShard = :due', 'deadline = :resendAt');
+    values[':due'] = DUE_SHARD;
+    values[':resendAt'] = resendAt;
+  }
   if (ending.failure) {
     sets.push('failure = :failure');
     values[':failure'] = ending.failure;
@@ -59,7 +81,11 @@ export async function endCommand(
   failure: CommandFailure,
 ): Promise<CommandItem | undefined> {
   const now = ctx.now();
-  const { sets, values } = endingUpdate(now, { results: FAILURE_RESULTS[failure.kind], failure });
+  const { sets, values } = endingUpdate(
+    now,
+    { results: FAILURE_RESULTS[failure.kind], failure },
+    item.deadline,
+  );
   // Race: the worker's claim/complete, a heartbeat, or another watchdog run act on the same command.
   //   reader: get (status S, deadline D) ........ update if status = S AND deadline = D
   //   other:            claim / heartbeat refresh / complete ✓ (changes status or deadline)

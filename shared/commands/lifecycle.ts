@@ -24,13 +24,14 @@ import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from
 import type { CommandFailure, Results } from './types.ts';
 import {
   checkConsecutive,
-  chunkUpdates,
-  decodeUpdates,
-  encodeUpdates,
+  decodeRun,
+  encodeFragment,
+  fragmentOfBody,
+  planRuns,
   summarizeUpdates,
   trimAcked,
 } from './updates.ts';
-import type { EncodedUpdates, SequencedUpdate } from './updates.ts';
+import type { PlannedRun, SequencedUpdate, StoredRun } from './updates.ts';
 import { LIMITS } from './wire.ts';
 import type { ClaimResponse, CompleteRequest, StartCommandRequest, UpdatesResponse } from './wire.ts';
 
@@ -216,7 +217,15 @@ function requireOwner(item: CommandItem, workerName: string): void {
     throw new ForbiddenError(`command ${item.commandId} belongs to worker ${item.worker}, not ${workerName}`);
 }
 
-/** POST /v1/commands/{id}/start: queued → running, bound to the calling worker. One write, no read. */
+/**
+ * POST /v1/commands/{id}/start: queued → running, bound to the calling worker. One write, no read.
+ *
+ * The start deadline stays as the pending deadline when the start timeout is no longer than the heartbeat
+ * timeout (the defaults): it then comes no later than a heartbeat deadline set now would, and leaving it
+ * costs no index write (moving a GSI key is a delete and a put). The watchdog, which reads the record
+ * anyway, then judges a running command by startedAt (and the deadline the updates refresh), see
+ * watchdog.ts. A longer start timeout would leave the command unwatched too long: that claim moves it.
+ */
 export async function claimCommand(
   ctx: CommandsContext,
   workerName: string,
@@ -224,47 +233,78 @@ export async function claimCommand(
 ): Promise<ClaimResponse> {
   checkCommandId(commandId);
   const now = ctx.now();
-  // Race: a duplicate SQS delivery (two pollers, or a redelivery) claims twice; an interrupt or the
-  // watchdog ends the queued command at the same moment.
-  //   claim A: update if status = queued ✓ → runs     claim B / interrupt / watchdog: condition ✗ → 409 / lost
-  // The first write wins: exactly one claim runs the command, and a cancelled or timed-out command never runs.
   try {
-    const { Attributes } = await ctx.db.send(
-      new UpdateCommand({
-        TableName: ctx.tableName,
-        Key: commandKey(commandId),
-        // The heartbeat deadline replaces the start deadline in the same write.
-        UpdateExpression: 'SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now',
-        ConditionExpression: '#status = :queued AND worker = :worker',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':running': COMMAND_STATUS.running,
-          ':queued': COMMAND_STATUS.queued,
-          ':worker': workerName,
-          ':now': now,
-        },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    const item = Attributes as CommandItem;
-    return {
-      commandId,
-      command: item.command,
-      args: JSON.parse(item.argsJson) as Record<string, unknown>,
-      heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
-    };
+    return claimResponse(await claimWrite(ctx, workerName, commandId, now, { moveDeadline: false }));
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const existing = oldItemOf<CommandItem>(error);
     if (!existing) throw new CommandNotFoundError(commandId);
     requireOwner(existing, workerName);
+    if (existing.status !== COMMAND_STATUS.queued)
+      throw new CommandStateError(
+        commandId,
+        existing.status,
+        'only a queued command can be claimed; delete the message and run nothing',
+      );
+  }
+  // Queued and ours: its start timeout is longer than its heartbeat timeout (or it changed meanwhile).
+  try {
+    return claimResponse(await claimWrite(ctx, workerName, commandId, now, { moveDeadline: true }));
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = oldItemOf<CommandItem>(error);
+    if (!existing) throw new CommandNotFoundError(commandId);
     throw new CommandStateError(
       commandId,
       existing.status,
       'only a queued command can be claimed; delete the message and run nothing',
     );
   }
+}
+
+async function claimWrite(
+  ctx: CommandsContext,
+  workerName: string,
+  commandId: string,
+  now: number,
+  opts: { moveDeadline: boolean },
+): Promise<CommandItem> {
+  // Race: a duplicate SQS delivery (two pollers, or a redelivery) claims twice; an interrupt or the
+  // watchdog ends the queued command at the same moment.
+  //   claim A: update if status = queued ✓ → runs     claim B / interrupt / watchdog: condition ✗ → 409 / lost
+  // The first write wins: exactly one claim runs the command, and a cancelled or timed-out command never runs.
+  // Named parts: `claimable` (queued, this worker's); `keepsDeadline` (start timeout ≤ heartbeat timeout).
+  const claimable = '#status = :queued AND worker = :worker';
+  const keepsDeadline = 'startTimeoutMs <= heartbeatTimeoutMs';
+  const { Attributes } = await ctx.db.send(
+    new UpdateCommand({
+      TableName: ctx.tableName,
+      Key: commandKey(commandId),
+      UpdateExpression: opts.moveDeadline
+        ? 'SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now'
+        : 'SET #status = :running, startedAt = :now',
+      ConditionExpression: opts.moveDeadline ? claimable : `${claimable} AND ${keepsDeadline}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':running': COMMAND_STATUS.running,
+        ':queued': COMMAND_STATUS.queued,
+        ':worker': workerName,
+        ':now': now,
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }),
+  );
+  return Attributes as CommandItem;
+}
+
+function claimResponse(item: CommandItem): ClaimResponse {
+  return {
+    commandId: item.commandId,
+    command: item.command,
+    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
+  };
 }
 
 /** Refresh the heartbeat deadline only once half of the window has passed: most updates then cost no GSI write. */
@@ -278,12 +318,16 @@ function updatesResponse(item: CommandItem): UpdatesResponse {
     : { acked: item.acked };
 }
 
-/** POST /v1/commands/{id}/updates: store the new updates once, then advance `acked`. */
+/**
+ * POST /v1/commands/{id}/updates: store the new updates once, then advance `acked`. `bodyText` is the
+ * request's JSON text: when the whole batch is new and fits one item, its fragment is stored as sent.
+ */
 export async function postUpdates(
   ctx: CommandsContext,
   workerName: string,
   commandId: string,
   updates: SequencedUpdate[],
+  bodyText?: string,
 ): Promise<UpdatesResponse> {
   checkCommandId(commandId);
   checkConsecutive(updates);
@@ -302,15 +346,20 @@ export async function postUpdates(
     );
   if (trimmed.kind === 'nothingNew') return heartbeat(ctx, item);
   // Encode every run before the first write, so that a 413 stores nothing.
-  const plan = planRuns(trimmed.updates);
+  const plan =
+    (trimmed.updates.length === updates.length ? planAsSent(updates, bodyText) : undefined) ??
+    planRuns(trimmed.updates);
   const stored = await storeRuns(ctx, commandId, trimmed.updates, plan);
   return advanceAck(ctx, item, stored);
 }
 
-type Run = { chunk: SequencedUpdate[]; encoded: EncodedUpdates };
-
-function planRuns(updates: SequencedUpdate[]): Run[] {
-  return chunkUpdates(updates).map((chunk) => ({ chunk, encoded: encodeUpdates(chunk) }));
+/** The batch as one run of the request's own text (no second serialization), when it fits one item. */
+function planAsSent(updates: SequencedUpdate[], bodyText: string | undefined): PlannedRun[] | undefined {
+  const fragment = bodyText === undefined ? undefined : fragmentOfBody(bodyText);
+  if (fragment === undefined || updates.length === 0) return undefined;
+  const outcome = encodeFragment(Buffer.from(fragment, 'utf8'));
+  if (!outcome.fits) return undefined;
+  return [{ first: updates[0]![1], last: updates[updates.length - 1]![1], encoded: outcome.encoded }];
 }
 
 /** Puts each run under UPD#<first seq>; returns every update now stored from acked + 1 on, in order. */
@@ -318,17 +367,17 @@ async function storeRuns(
   ctx: CommandsContext,
   commandId: string,
   fresh: SequencedUpdate[],
-  plan: Run[],
+  plan: PlannedRun[],
 ): Promise<SequencedUpdate[]> {
   const stored: SequencedUpdate[] = [];
   const expires = expiresAt(ctx.now());
+  const offset = fresh[0]![1];
   let pending = plan;
   // Each round stores or adopts at least one update, so the loop ends.
   while (pending.length > 0) {
-    const [run, ...rest] = pending as [Run, ...Run[]];
+    const [run, ...rest] = pending as [PlannedRun, ...PlannedRun[]];
     pending = rest;
-    const first = run.chunk[0]![1];
-    const last = run.chunk[run.chunk.length - 1]![1];
+    const { first, last } = run;
     // Race: the same batch is resent while the first request is still in flight (or died after its put).
     //   A: put UPD#5 [5..9] ✓ ........ advance acked 4 → 9
     //   B:       put UPD#5 [5..12] ✗ (ALL_OLD = A's run) → adopt [5..9], store [10..12] under UPD#10
@@ -342,12 +391,12 @@ async function storeRuns(
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      stored.push(...run.chunk);
+      stored.push(...fresh.slice(first - offset, last - offset + 1));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = oldItemOf<{ first: number; last: number; json?: string; gz?: Uint8Array }>(error);
+      const existing = oldItemOf<StoredRun>(error);
       if (!existing) throw error;
-      stored.push(...decodeUpdates(existing.first, existing));
+      stored.push(...decodeRun(existing));
       pending = planRuns(fresh.filter(([, seq]) => seq > existing.last));
     }
   }
@@ -481,7 +530,12 @@ function outcomeOf(item: CommandItem): CompleteOutcome {
   };
 }
 
-/** POST /v1/commands/{id}/complete: running → complete once every update up to lastSeq is stored. */
+/**
+ * POST /v1/commands/{id}/complete: running → complete once every update up to lastSeq is stored. The
+ * request may carry the last updates (`updates`, the format and seq rules of POST .../updates): they are
+ * stored as a run, and `acked` advances in the ending write itself, so a short command reports with one
+ * request instead of two. A repeat (the answer was lost) finds them stored, or the command complete.
+ */
 export async function completeCommand(
   ctx: CommandsContext,
   workerName: string,
@@ -489,53 +543,115 @@ export async function completeCommand(
   request: CompleteRequest,
 ): Promise<CompleteOutcome> {
   checkCommandId(commandId);
-  const item = await loadCommand(ctx, commandId);
+  const updates = request.updates ?? [];
+  checkConsecutive(updates);
+  let item = await loadCommand(ctx, commandId);
   requireOwner(item, workerName);
-  if (item.status === COMMAND_STATUS.complete) return outcomeOf(item);
-  if (item.status === COMMAND_STATUS.queued)
-    throw new CommandStateError(commandId, item.status, 'claim it (POST .../start) before completing it');
-  if (item.acked < request.lastSeq)
+  // A lost race below means acked moved (another request stored these updates) or the command ended;
+  // each round sees it further along, and three rounds cover the worker's one request in flight.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (item.status === COMMAND_STATUS.complete) return outcomeOf(item);
+    if (item.status === COMMAND_STATUS.queued)
+      throw new CommandStateError(commandId, item.status, 'claim it (POST .../start) before completing it');
+    const stored = await storeFinalUpdates(ctx, item, updates);
+    const acked = stored.length > 0 ? stored[stored.length - 1]![1] : item.acked;
+    if (acked < request.lastSeq)
+      throw new UpdateGapError(
+        commandId,
+        item.acked,
+        `complete names lastSeq ${request.lastSeq} but updates are stored only up to ${acked}`,
+      );
+    const ending = await endByWorker(ctx, item, request.failure, stored, acked);
+    if (ending.won) {
+      await publishCompletion(ctx, ending.item);
+      return outcomeOf(ending.item);
+    }
+    item = ending.item;
+  }
+  throw new UpdateGapError(commandId, item.acked, 'acked kept moving under this complete');
+}
+
+/** Stores the updates a complete carries that are not stored yet; returns every update stored after acked. */
+async function storeFinalUpdates(
+  ctx: CommandsContext,
+  item: CommandItem,
+  updates: SequencedUpdate[],
+): Promise<SequencedUpdate[]> {
+  if (updates.length === 0) return [];
+  const trimmed = trimAcked(updates, item.acked);
+  if (trimmed.kind === 'gap')
     throw new UpdateGapError(
-      commandId,
+      item.commandId,
       item.acked,
-      `complete names lastSeq ${request.lastSeq} but updates are stored only up to ${item.acked}`,
+      `the batch starts at seq ${trimmed.firstSeq}, leaving a gap`,
     );
+  if (trimmed.kind === 'nothingNew') return [];
+  // Encode every run before the first write, so that a 413 stores nothing.
+  const plan = planRuns(trimmed.updates);
+  return storeRuns(ctx, item.commandId, trimmed.updates, plan);
+}
+
+/**
+ * The worker's ending write: results, the summary of the final updates and acked, in one conditional
+ * update. Returns the ended record (won), or the current one (ALL_OLD) when the race was lost.
+ */
+async function endByWorker(
+  ctx: CommandsContext,
+  item: CommandItem,
+  requestFailure: CompleteRequest['failure'],
+  stored: SequencedUpdate[],
+  acked: number,
+): Promise<{ won: boolean; item: CommandItem }> {
+  const summary = summarizeUpdates(stored);
   const interrupted = item.interrupt !== undefined;
   const failure: CommandFailure | undefined =
-    request.failure ??
+    requestFailure ??
     (item.interrupt ? { kind: FAILURE_KINDS.interrupted, message: item.interrupt.why } : undefined);
   const results = computeResults({
     interrupted,
-    rc: item.rc,
+    rc: summary.rc ?? item.rc,
     decodeRC: item.decodeRC,
-    failure: request.failure,
+    failure: requestFailure,
   });
-  const { sets, values } = endingUpdate(ctx.now(), { results, failure });
-  // Race: the watchdog ends the command as worker_lost while the worker completes it.
-  //   worker: end if running ✓ → its results                 watchdog: end if running AND deadline = D ✗
-  //   watchdog: end ✓ (worker_lost)                           worker: end if running ✗ → answers the stored outcome
+  const { sets, values } = endingUpdate(ctx.now(), { results, failure }, item.deadline);
+  sets.push('acked = :acked');
+  values[':acked'] = acked;
+  for (const field of ['rc', 'elapsed', 'failure_reason'] as const) {
+    if (summary[field] !== undefined) {
+      sets.push(`${field} = :${field}`);
+      values[`:${field}`] = summary[field];
+    }
+  }
+  let expression = `SET ${sets.join(', ')}`;
+  if (summary.logNames.length > 0) {
+    expression += ' ADD logNames :logNames';
+    values[':logNames'] = new Set(summary.logNames);
+  }
+  // Race: the watchdog ends the command as worker_lost while the worker completes it; an updates request
+  // (a resend) advances acked meanwhile.
+  //   worker: end if running AND acked = A ✓ → its results   watchdog: end if running AND deadline = D ✗
+  //   watchdog: end ✓ (worker_lost)                          worker: ✗ → answers the stored outcome
+  //   updates: acked A → B ✓                                 worker: ✗ → reads acked B, decides again
   // The first write wins; the command has exactly one outcome and a repeated complete answers it again.
   try {
     const { Attributes } = await ctx.db.send(
       new UpdateCommand({
         TableName: ctx.tableName,
-        Key: commandKey(commandId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: '#status = :running',
+        Key: commandKey(item.commandId),
+        UpdateExpression: expression,
+        ConditionExpression: '#status = :running AND acked = :prev',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ...values, ':running': COMMAND_STATUS.running },
+        ExpressionAttributeValues: { ...values, ':running': COMMAND_STATUS.running, ':prev': item.acked },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    const ended = Attributes as CommandItem;
-    await publishCompletion(ctx, ended);
-    return outcomeOf(ended);
+    return { won: true, item: Attributes as CommandItem };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const current = oldItemOf<CommandItem>(error);
-    if (current?.status === COMMAND_STATUS.complete) return outcomeOf(current);
-    throw error;
+    if (!current) throw new CommandNotFoundError(item.commandId);
+    return { won: false, item: current };
   }
 }
 

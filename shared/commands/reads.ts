@@ -7,22 +7,31 @@ import { BY_WORKER_INDEX, commandKey, updateBatchKey, updateBatchRange } from '.
 import { commandView, loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import type { CommandStatus } from './types.ts';
-import { STDIO_LOG, decodeUpdates, logText } from './updates.ts';
-import type { SequencedUpdate } from './updates.ts';
+import { STDIO_LOG, decodeRun, joinFragments, logText, rawSize, runFragment, storedSize } from './updates.ts';
+import type { SequencedUpdate, StoredRun } from './updates.ts';
 import type { CommandView } from './wire.ts';
 
 /** Reads for clients: one command, its updates after a seq, a log's text, a worker's commands. */
 
-/** Bounds of one page of GET .../updates. */
-export const UPDATES_PAGE = {
-  /** @default 1000 */
-  maxUpdates: 1000,
-  /** JSON bytes of updates in one answer. @default 1 MiB */
-  maxBytes: 1024 * 1024,
+/**
+ * Bounds of one page of GET .../updates and GET .../logs/{name}. Pages are cut by the bytes stored, so
+ * one page carries many MB of repetitive text; a Lambda answer holds 6 MB, base64 included.
+ */
+export const PAGE_BUDGET = {
+  /** Stored (compressed) bytes a page reads: its compressed answer stays under 4 MiB of base64. @default 3 MiB */
+  storedBytes: 3 * 1024 * 1024,
+  /** Decompressed bytes of a page whose answer is compressed. @default 16 MiB */
+  compressedBytes: 16 * 1024 * 1024,
+  /** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
+  plainBytes: 4 * 1024 * 1024,
 } as const;
 
-/** Bytes of log text in one GET .../logs/{name} answer. @default 1 MiB */
-export const LOG_PAGE_BYTES = 1024 * 1024;
+/**
+ * A page whose stored runs kept more than this share of their size is sent uncompressed: compressing it
+ * again would cost CPU for little (random text keeps about 75 %), and it is small enough, being bounded by
+ * PAGE_BUDGET.storedBytes. @default 0.7
+ */
+export const INCOMPRESSIBLE_RATIO = 0.7;
 
 /** Commands in one page of GET /v1/commands. */
 export const LIST_PAGE = { default: 50, max: 100 } as const;
@@ -32,19 +41,8 @@ export async function getCommand(ctx: CommandsContext, commandId: string): Promi
   return commandView(await loadCommand(ctx, commandId));
 }
 
-/**
- * Reads stored updates with seq in (after, acked], in order, stopping once `budget` says the page is full.
- * The batch holding seq after + 1 starts at or before it: one descending query finds it, then ascending pages.
- */
-async function readStoredUpdates(
-  ctx: CommandsContext,
-  commandId: string,
-  after: number,
-  acked: number,
-  full: (updates: SequencedUpdate[]) => boolean,
-): Promise<{ updates: SequencedUpdate[]; more: boolean }> {
-  const updates: SequencedUpdate[] = [];
-  if (after >= acked) return { updates, more: false };
+/** The stored runs from the one holding seq after + 1 on: one descending query finds it, then ascending pages. */
+async function* runsFrom(ctx: CommandsContext, commandId: string, after: number): AsyncGenerator<StoredRun> {
   const range = updateBatchRange(commandId);
   const { Items: before = [] } = await ctx.db.send(
     new QueryCommand({
@@ -62,7 +60,6 @@ async function readStoredUpdates(
   );
   const from = (before[0] as { sk: string } | undefined)?.sk ?? range.from;
   let startKey: Record<string, NativeAttributeValue> | undefined;
-  let seen = after;
   do {
     const page = await ctx.db.send(
       new QueryCommand({
@@ -70,22 +67,71 @@ async function readStoredUpdates(
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeValues: { ':pk': range.pk, ':from': from, ':to': range.to },
         ExclusiveStartKey: startKey,
-        // Items are up to ~380 KB; a few at a time keeps one read within the page budget.
+        // Items are up to ~380 KB; a few at a time keeps one read near the page budget.
         Limit: 8,
       }),
     );
-    for (const item of (page.Items ?? []) as UpdateBatchItem[]) {
-      for (const update of decodeUpdates(item.first, item)) {
-        // Only acknowledged seqs, each once (runs never overlap, but a reader should not trust that blindly).
+    for (const item of (page.Items ?? []) as (UpdateBatchItem & StoredRun)[]) yield item;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** What a page reader takes from each run: whole runs, or single updates where a run is cut. */
+interface PageSink {
+  /**
+   * Offered each run: take it whole (every seq of it is unseen and acknowledged), have it offered update by
+   * update, or end the page before it.
+   */
+  whole(run: StoredRun, wholeAllowed: boolean): 'taken' | 'byUpdate' | 'full';
+  /** Takes one update if it fits (the first always fits); returns whether it did. */
+  one(update: SequencedUpdate, first: boolean): boolean;
+}
+
+/**
+ * Reads the acknowledged updates after `after` run by run into `sink` until the stored-bytes budget or
+ * the sink is full. Returns the last seq read, and the stored and decompressed bytes of the runs read.
+ */
+async function readPage(
+  ctx: CommandsContext,
+  commandId: string,
+  after: number,
+  acked: number,
+  sink: PageSink,
+): Promise<{ seen: number; stored: number; packedStored: number; packedRaw: number }> {
+  let seen = after;
+  let stored = 0;
+  let packedStored = 0;
+  let packedRaw = 0;
+  if (after >= acked) return { seen, stored, packedStored, packedRaw };
+  for await (const run of runsFrom(ctx, commandId, after)) {
+    if (run.last <= seen) continue;
+    // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
+    if (run.first > seen + 1 || run.first > acked) break;
+    const size = storedSize(run);
+    if (seen > after && stored + size > PAGE_BUDGET.storedBytes) break;
+    stored += size;
+    if (run.fragBr !== undefined || run.gz !== undefined) {
+      packedStored += size;
+      packedRaw += rawSize(run);
+    }
+    const taking = sink.whole(run, run.first === seen + 1 && run.last <= acked);
+    if (taking === 'full') break;
+    if (taking === 'taken') {
+      seen = run.last;
+    } else {
+      for (const update of decodeRun(run)) {
         if (update[1] <= seen || update[1] > acked) continue;
-        if (full(updates)) return { updates, more: true };
-        updates.push(update);
+        if (!sink.one(update, seen === after)) return { seen, stored, packedStored, packedRaw };
         seen = update[1];
       }
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && seen < acked);
-  return { updates, more: seen < acked };
+    if (seen >= acked) break;
+  }
+  return { seen, stored, packedStored, packedRaw };
+}
+
+function rawBudget(compressed: boolean): number {
+  return compressed ? PAGE_BUDGET.compressedBytes : PAGE_BUDGET.plainBytes;
 }
 
 export interface UpdatesPage {
@@ -96,23 +142,54 @@ export interface UpdatesPage {
   next?: number;
 }
 
+/** An UpdatesPage as JSON text, joined from the stored fragments without parsing them. */
+export interface UpdatesPageJson {
+  json: Buffer;
+  /** The stored runs barely compressed: do not compress the answer again. */
+  incompressible: boolean;
+}
+
+/**
+ * GET /v1/commands/{id}/updates?after=: the acknowledged updates after `after`, whole stored runs where
+ * possible. `compressed` says whether the answer will be compressed (it sets the decompressed budget).
+ */
 export async function getUpdates(
   ctx: CommandsContext,
   commandId: string,
   after: number,
-): Promise<UpdatesPage> {
+  opts: { compressed: boolean },
+): Promise<UpdatesPageJson> {
   checkCommandId(commandId);
   const item = await loadCommand(ctx, commandId);
-  let bytes = 0;
-  const { updates, more } = await readStoredUpdates(ctx, commandId, after, item.acked, (page) => {
-    const last = page[page.length - 1];
-    if (last) bytes += Buffer.byteLength(JSON.stringify(last));
-    return page.length >= UPDATES_PAGE.maxUpdates || bytes >= UPDATES_PAGE.maxBytes;
+  const parts: Buffer[] = [];
+  let left = rawBudget(opts.compressed);
+  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item.acked, {
+    whole(run, wholeAllowed) {
+      const fits = rawSize(run) <= left;
+      if (!fits && parts.length > 0) return 'full';
+      if (!fits || !wholeAllowed) return 'byUpdate';
+      const fragment = runFragment(run);
+      parts.push(fragment);
+      left -= fragment.length + 1;
+      return 'taken';
+    },
+    one(update, first) {
+      const text = Buffer.from(JSON.stringify(update));
+      if (!first && text.length > left) return false;
+      parts.push(text);
+      left -= text.length + 1;
+      return true;
+    },
   });
-  const page: UpdatesPage = { updates, acked: item.acked, status: item.status };
-  if (more) page.next = updates[updates.length - 1]?.[1] ?? after;
-  return page;
+  const more = seen < item.acked;
+  const tail = `],"acked":${item.acked},"status":${JSON.stringify(item.status)}${more ? `,"next":${seen}` : ''}}`;
+  return {
+    json: Buffer.concat([UPDATES_HEAD, joinFragments(parts), Buffer.from(tail)]),
+    incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
+  };
 }
+
+const UPDATES_HEAD = Buffer.from('{"updates":[');
 
 export class LogNotFoundError extends NotFoundError {
   constructor(commandId: string, name: string, known: string[]) {
@@ -140,28 +217,48 @@ export interface LogPage {
   complete: boolean;
 }
 
+/** A LogPage as the API serves it: also whether its text is worth compressing. */
+export interface LogPageRead extends LogPage {
+  incompressible: boolean;
+}
+
+/**
+ * GET /v1/commands/{id}/logs/{name}?after=: the text that the acknowledged updates after `after` add to
+ * the log, cut at update boundaries by the page budgets (`compressed`: the answer will be compressed).
+ */
 export async function getLog(
   ctx: CommandsContext,
   commandId: string,
   name: string,
   after: number,
-): Promise<LogPage> {
+  opts: { compressed: boolean },
+): Promise<LogPageRead> {
   checkCommandId(commandId);
   const item = await loadCommand(ctx, commandId);
   const known = knownLogs(item);
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
-  let bytes = 0;
-  const { updates } = await readStoredUpdates(ctx, commandId, after, item.acked, (page) => {
-    const last = page[page.length - 1];
-    if (last) bytes += Buffer.byteLength(logText([last], name));
-    return bytes >= LOG_PAGE_BYTES;
+  const texts: string[] = [];
+  let left = rawBudget(opts.compressed);
+  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item.acked, {
+    // The text of a run needs its updates, so every run goes update by update; a run larger than what
+    // is left waits for the next page rather than be decoded for a few updates.
+    whole: (run) => (texts.length > 0 && rawSize(run) > left ? 'full' : 'byUpdate'),
+    one(update, first) {
+      const text = logText([update], name);
+      const bytes = Buffer.byteLength(text);
+      if (!first && bytes > left) return false;
+      texts.push(text);
+      left -= bytes;
+      return true;
+    },
   });
-  const nextSeq = updates[updates.length - 1]?.[1] ?? Math.max(after, -1);
+  const nextSeq = Math.max(seen, -1);
   return {
-    text: logText(updates, name),
+    text: texts.join(''),
     nextSeq,
     status: item.status,
     complete: item.status === 'complete' && nextSeq >= item.acked,
+    incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
   };
 }
 

@@ -64,9 +64,12 @@ export const commandUpdate = object({
 });
 export type CommandUpdate = Infer<typeof commandUpdate>;
 
-export const updatesRequest = object({
-  updates: array(tuple(commandUpdate, integer({ min: 0 })), { maxItems: LIMITS.updatesPerBatch }),
+/** `[[update, seq], ...]`: seqs count from 0 for each command, with no gaps. */
+const sequencedUpdates = array(tuple(commandUpdate, integer({ min: 0 })), {
+  maxItems: LIMITS.updatesPerBatch,
 });
+
+export const updatesRequest = object({ updates: sequencedUpdates });
 export type UpdatesRequest = Infer<typeof updatesRequest>;
 
 /** The answer to POST .../updates (and the body of its 409): every seq ≤ acked is stored. */
@@ -76,8 +79,13 @@ export interface UpdatesResponse {
   interrupt?: { why: string };
 }
 
+/**
+ * `updates` (optional) are the last updates, with the format and seq rules of POST .../updates: they are
+ * stored before the command ends, so a short command needs no separate updates request.
+ */
 export const completeRequest = object({
   lastSeq: integer({ min: -1 }),
+  updates: optional(sequencedUpdates),
   failure: optional(
     object({ kind: literal('start_error', 'finish_error'), message: string({ maxLength: 4096 }) }),
   ),

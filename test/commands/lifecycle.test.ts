@@ -116,6 +116,87 @@ describe('a command from start to completion', () => {
   });
 });
 
+describe('complete carrying the last updates', () => {
+  it('stores the updates a complete carries and ends the command with their rc in one request', async () => {
+    // Prepare
+    const worker = await onlineWorker();
+    const commandId = await claimed(worker, { decodeRC: { 0: RESULTS.SUCCESS, 1: RESULTS.WARNINGS } });
+    const body = {
+      lastSeq: 2,
+      updates: [
+        [{ stdout: 'hi\n' }, 0],
+        [{ rc: 1 }, 1],
+        [{ elapsed: 0.25 }, 2],
+      ],
+    };
+    // Act
+    const first = await call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, body);
+    const repeat = await call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, body);
+    const updates = await call<{ updates: unknown[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/updates`,
+    );
+    const view = await call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    const event = await lastResultOf(worker.name, commandId);
+    // Assess
+    assert.equal(first.status, 200);
+    assert.equal(first.body.results, RESULTS.WARNINGS);
+    assert.equal(first.body.rc, 1);
+    assert.deepEqual(repeat.body, first.body);
+    assert.deepEqual(updates.body.updates, body.updates);
+    assert.equal(view.body.acked, 2);
+    assert.equal(view.body.elapsed, 0.25);
+    assert.equal(event.results, RESULTS.WARNINGS);
+    const runs = (await commandItems(db, table, commandId)).filter((item) => item.sk !== 'CMD');
+    assert.equal(runs.length, 1);
+  });
+
+  it('stores only the part a resend already holds once, and answers 409 {acked} to a gap storing nothing', async () => {
+    // Prepare
+    const worker = await onlineWorker();
+    const resent = await claimed(worker);
+    const gapped = await claimed(worker);
+    await call(worker.token, 'POST', `/v1/commands/${resent}/updates`, {
+      updates: [
+        [{ stdout: 'a' }, 0],
+        [{ stdout: 'b' }, 1],
+      ],
+    });
+    // Act
+    const complete = await call(worker.token, 'POST', `/v1/commands/${resent}/complete`, {
+      lastSeq: 2,
+      updates: [
+        [{ stdout: 'a' }, 0],
+        [{ stdout: 'b' }, 1],
+        [{ rc: 0 }, 2],
+      ],
+    });
+    const gap = await call(worker.token, 'POST', `/v1/commands/${gapped}/complete`, {
+      lastSeq: 3,
+      updates: [[{ rc: 0 }, 3]],
+    });
+    const resentUpdates = await call<{ updates: unknown[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands/${resent}/updates`,
+    );
+    const gappedView = await call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${gapped}`);
+    // Assess
+    assert.equal(complete.status, 200);
+    assert.equal(complete.body.results, RESULTS.SUCCESS);
+    assert.deepEqual(resentUpdates.body.updates, [
+      [{ stdout: 'a' }, 0],
+      [{ stdout: 'b' }, 1],
+      [{ rc: 0 }, 2],
+    ]);
+    assert.equal(gap.status, 409);
+    assert.equal(gap.body.acked, -1);
+    assert.equal(gappedView.body.status, 'running');
+    assert.equal((await commandItems(db, table, gapped)).length, 1);
+  });
+});
+
 describe('idempotency keys', () => {
   it('answers 409 to a key reused with another body and stores and sends nothing for it', async () => {
     // Prepare

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { createHash, randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
+import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
@@ -104,8 +107,8 @@ describe('updates', () => {
     const run = (await commandItems(h.db, h.table, commandId)).find((item) =>
       String(item.sk).startsWith('UPD#'),
     );
-    assert.ok(run?.gz instanceof Uint8Array);
-    assert.ok(run.gz.length < big.length / 10);
+    assert.ok(run?.fragBr instanceof Uint8Array);
+    assert.ok(run.fragBr.length < big.length / 10);
     assert.equal(log.text, big);
   });
 });
@@ -174,21 +177,66 @@ describe('logs', () => {
 describe('paging through updates', () => {
   type Page = { updates: [Record<string, unknown>, number][]; acked: number; next?: number };
 
-  /** Follows `next` from the start; bounded by `maxPages`. */
-  async function allPages(commandId: string, maxPages: number): Promise<Page[]> {
-    const pages: Page[] = [];
-    let after = -1;
+  /** One GET as raw bytes (no automatic decoding), so that the encoding and the wire size can be checked. */
+  function rawGet(
+    path: string,
+    acceptEncoding: string,
+  ): Promise<{ status: number; encoding?: string; wire: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const request = httpGet(
+        `${stack.apiUrl}${path}`,
+        { headers: { authorization: `Bearer ${stack.tokens.client}`, 'accept-encoding': acceptEncoding } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              encoding: response.headers['content-encoding'],
+              wire: Buffer.concat(chunks),
+            }),
+          );
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+    });
+  }
+
+  /** Follows `next` from `after`; bounded by `maxPages`. */
+  async function allPages(
+    commandId: string,
+    maxPages: number,
+    opts: { after?: number; acceptEncoding?: string } = {},
+  ): Promise<(Page & { encoding: string | undefined; wireBytes: number })[]> {
+    const pages: (Page & { encoding: string | undefined; wireBytes: number })[] = [];
+    let after = opts.after ?? -1;
     for (let i = 0; i < maxPages; i++) {
-      const page = await h.call<Page>(stack.tokens.client, 'GET', `${updatesPath(commandId)}?after=${after}`);
-      assert.equal(page.status, 200, page.text);
-      pages.push(page.body);
-      if (page.body.next === undefined) break;
-      after = page.body.next;
+      const answer = await rawGet(`${updatesPath(commandId)}?after=${after}`, opts.acceptEncoding ?? 'gzip');
+      const json =
+        answer.encoding === 'br'
+          ? brotliDecompressSync(answer.wire)
+          : answer.encoding === 'gzip'
+            ? gunzipSync(answer.wire)
+            : answer.wire;
+      assert.equal(answer.status, 200, json.toString());
+      const page = JSON.parse(json.toString('utf8')) as Page;
+      pages.push({ ...page, encoding: answer.encoding, wireBytes: answer.wire.length });
+      if (page.next === undefined) break;
+      after = page.next;
     }
     return pages;
   }
 
-  it('serves 2500 updates as pages of 1000, 1000 and 500, each seq once and in order', async () => {
+  /** POST .../updates with a brotli body, as the worker sends large batches. */
+  function postCompressed(token: string, commandId: string, updates: unknown[]) {
+    return h.call(token, 'POST', updatesPath(commandId), undefined, {
+      body: brotliCompressSync(JSON.stringify({ updates }), { params: { [zlib.BROTLI_PARAM_QUALITY]: 1 } }),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+    });
+  }
+
+  it('serves whole stored runs, each seq once and in order, and starts inside a run after a seq', async () => {
     // Prepare
     const worker = await h.onlineWorker();
     const commandId = await h.claimed(worker);
@@ -196,41 +244,76 @@ describe('paging through updates', () => {
     await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(0, 1200) });
     await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(1200) });
     // Act
-    const pages = await allPages(commandId, 10);
+    const whole = await allPages(commandId, 10);
+    const fromInside = await allPages(commandId, 10, { after: 1100 });
     // Assess
+    assert.equal(whole.length, 1);
+    assert.deepEqual(whole[0]!.updates, updates);
+    assert.equal(whole[0]!.acked, 2499);
     assert.deepEqual(
-      pages.map((page) => [page.updates.length, page.next]),
-      [
-        [1000, 999],
-        [1000, 1999],
-        [500, undefined],
-      ],
-    );
-    assert.deepEqual(
-      pages.flatMap((page) => page.updates),
-      updates,
+      fromInside.flatMap((page) => page.updates),
+      updates.slice(1101),
     );
   });
 
-  it('cuts pages at 1 MiB of updates: five updates of 400 KB come as 3 and 2', async () => {
-    // Prepare
+  it('carries 20 MB of repetitive text in one br page of a few KB, and in 4 MiB pages to a client without compression', async () => {
+    // Prepare: two requests of 10 MB, as a worker sends a fast command's output
     const worker = await h.onlineWorker();
     const commandId = await h.claimed(worker);
-    for (let seq = 0; seq < 5; seq++)
-      await h.call(worker.token, 'POST', updatesPath(commandId), {
-        updates: [[{ stdout: String(seq).repeat(400 * 1000) }, seq]],
-      });
+    const chunk = 'hello\n'.repeat(10_000);
+    const updates = Array.from({ length: 334 }, (_, seq) => [{ stdout: chunk }, seq]);
+    const expected = createHash('sha256').update(chunk.repeat(334)).digest('hex');
+    for (const part of [updates.slice(0, 167), updates.slice(167)])
+      assert.equal((await postCompressed(worker.token, commandId, part)).status, 200);
+    const digest = (pages: Page[]) =>
+      createHash('sha256')
+        .update(pages.flatMap((page) => page.updates.map(([update]) => String(update.stdout))).join(''))
+        .digest('hex');
     // Act
-    const pages = await allPages(commandId, 10);
-    // Assess
-    assert.deepEqual(
-      pages.map((page) => page.updates.map(([, seq]) => seq)),
-      [
-        [0, 1, 2],
-        [3, 4],
-      ],
+    const compressed = await allPages(commandId, 10, { acceptEncoding: 'br' });
+    const gzipped = await allPages(commandId, 10, { acceptEncoding: 'gzip' });
+    const plain = await allPages(commandId, 20, { acceptEncoding: 'identity' });
+    const log = await new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client }).getLog(
+      commandId,
+      'stdio',
     );
-    assert.equal(pages[1]!.updates[1]![0].stdout, '4'.repeat(400 * 1000));
+    // Assess
+    assert.equal(compressed.length, 2, 'one page per 16 MiB');
+    assert.deepEqual(
+      compressed.map((page) => page.encoding),
+      ['br', 'br'],
+    );
+    assert.ok(
+      compressed.every((page) => page.wireBytes < 64 * 1024),
+      `${compressed.map((p) => p.wireBytes)}`,
+    );
+    assert.equal(digest(compressed), expected);
+    assert.equal(gzipped[0]!.encoding, 'gzip');
+    assert.equal(digest(gzipped), expected);
+    assert.ok(
+      plain.length >= 5 &&
+        plain.every((page) => page.encoding === undefined && page.wireBytes <= 4 * 1024 * 1024),
+    );
+    assert.equal(digest(plain), expected);
+    assert.equal(createHash('sha256').update(log).digest('hex'), expected);
+  });
+
+  it('cuts pages by the bytes stored: 4.8 MB of random text comes in two pages, uncompressed', async () => {
+    // Prepare: 12 runs of 400 KB that keep about 75 % of their size
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const texts = Array.from({ length: 12 }, () => randomBytes(300_000).toString('base64'));
+    for (const [seq, text] of texts.entries())
+      assert.equal((await postCompressed(worker.token, commandId, [[{ stdout: text }, seq]])).status, 200);
+    // Act
+    const pages = await allPages(commandId, 10, { acceptEncoding: 'br, gzip' });
+    // Assess
+    assert.ok(pages.length >= 2, `${pages.length} pages`);
+    assert.ok(pages.every((page) => page.encoding === undefined && page.wireBytes < 6_000_000));
+    assert.deepEqual(
+      pages.flatMap((page) => page.updates.map(([update]) => update.stdout)),
+      texts,
+    );
   });
 });
 
@@ -241,7 +324,7 @@ describe('bad input stores nothing', () => {
     const commandId = await h.claimed(worker);
     const path = updatesPath(commandId);
     const tooMany = Array.from({ length: 10_001 }, (_, i) => [{ stdout: '' }, i]);
-    const huge = JSON.stringify({ updates: [[{ stdout: 'x'.repeat(1024 * 1024 + 10) }, 0]] });
+    const huge = JSON.stringify({ updates: [[{ stdout: 'x'.repeat(16 * 1024 * 1024 + 10) }, 0]] });
     // Act
     const answers = [
       await h.call(worker.token, 'POST', path, undefined, {
@@ -253,8 +336,8 @@ describe('bad input stores nothing', () => {
       await h.call(worker.token, 'POST', path, { updates: [[{ colour: 'red' }, 0]] }),
       await h.call(worker.token, 'POST', path, { updates: tooMany }),
       await h.call(worker.token, 'POST', path, undefined, {
-        body: huge,
-        headers: { 'content-type': 'application/json' },
+        body: brotliCompressSync(huge),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
       }),
       await h.call(worker.token, 'POST', path, undefined, {
         body: gzipSync(huge),
@@ -274,5 +357,28 @@ describe('bad input stores nothing', () => {
     const items = await commandItems(h.db, h.table, commandId);
     assert.equal(items.length, 1);
     assert.equal(items[0]!.acked, -1);
+  });
+
+  it('answers 413 to an update too large for one stored item, naming its seq, and stores nothing of the batch', async () => {
+    // Prepare: 1 MB of random text compresses to about 750 KB, over the 380 KB an item holds
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const updates = [
+      [{ stdout: 'first' }, 0],
+      [{ stdout: randomBytes(768 * 1024).toString('base64') }, 1],
+    ];
+    // Act
+    const answer = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+      body: brotliCompressSync(JSON.stringify({ updates })),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+    });
+    // Assess
+    assert.equal(answer.status, 413, answer.text);
+    assert.match(String(answer.body.message), /update seq 1 .* does not fit one stored item/);
+    const items = await commandItems(h.db, h.table, commandId);
+    assert.deepEqual(
+      items.map((item) => [item.sk, item.acked]),
+      [['CMD', -1]],
+    );
   });
 });

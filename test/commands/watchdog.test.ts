@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
+import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
-import { harness, lastResultOf, receiveOne, uniqueName } from './helpers.ts';
+import { harness, lastResultOf, receiveOne, uniqueName, waitFor } from './helpers.ts';
 
 let stack: LocalStack;
 let h: ReturnType<typeof harness>;
@@ -14,11 +16,46 @@ let h: ReturnType<typeof harness>;
 before(async () => {
   stack = await startLocalStack({ pollWaitSeconds: 1 });
   h = harness(stack);
+  countCommandsTableWrites(stack.env.COMMANDS_TABLE!);
 });
 
 after(async () => {
   await stack?.stop();
 });
+
+/**
+ * The commands table's writes only: the lastResult consumer runs in this process too and writes the state
+ * table (its object id, its state) while the command's own last write is still in flight.
+ */
+interface TableWrite {
+  operation: string;
+  units: number;
+}
+let commandWrites: TableWrite[] = [];
+
+function countCommandsTableWrites(table: string): void {
+  dynamoDocumentClient().middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = args.input as { TableName?: string };
+      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
+      if (
+        input.TableName === table &&
+        consumed?.CapacityUnits !== undefined &&
+        !/Get|Query/.test(String(context.commandName))
+      )
+        commandWrites.push({ operation: String(context.commandName), units: consumed.CapacityUnits });
+      return result;
+    },
+    { step: 'initialize', name: 'billTestCommandWrites' },
+  );
+}
+
+function commandsTableWrites(): { requests: Record<string, number>; writeUnits: number } {
+  const requests: Record<string, number> = {};
+  for (const write of commandWrites) requests[write.operation] = (requests[write.operation] ?? 0) + 1;
+  return { requests, writeUnits: commandWrites.reduce((sum, write) => sum + write.units, 0) };
+}
 
 // First in the file: no earlier test leaves a deadline or an event that would add to the tally.
 describe('the bill', () => {
@@ -26,6 +63,7 @@ describe('the bill', () => {
     // Prepare
     const worker = await h.onlineWorker();
     resetRequestTally();
+    commandWrites = [];
     // Act
     const commandId = await h.claimed(worker);
     await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
@@ -36,12 +74,37 @@ describe('the bill', () => {
     });
     await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 1 });
     const tally = requestTally();
+    const writes = commandsTableWrites();
     // Assess
-    t.diagnostic(`trivial command: ${JSON.stringify(tally)}`);
+    t.diagnostic(`trivial command: ${JSON.stringify(tally)}; commands table: ${JSON.stringify(writes)}`);
     // Puts: the record and one update run. Updates: claim, ack, complete, clearing the event mark.
-    assert.equal(tally.requests['dynamodb:PutItemCommand'], 2);
-    assert.equal(tally.requests['dynamodb:UpdateItemCommand'], 4);
-    assert.ok(tally.writeUnits <= 16, `expected at most 16 write units, saw ${tally.writeUnits}`);
+    assert.equal(writes.requests.PutItemCommand, 2);
+    assert.equal(writes.requests.UpdateItemCommand, 4);
+    assert.ok(writes.writeUnits <= 9, `expected at most 9 write units, saw ${writes.writeUnits}`);
+  });
+
+  it('takes 3 updates and at most 8 write units when complete carries the last updates', async (t) => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    resetRequestTally();
+    commandWrites = [];
+    // Act
+    const commandId = await h.claimed(worker);
+    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, {
+      lastSeq: 1,
+      updates: [
+        [{ stdout: 'hi\n' }, 0],
+        [{ rc: 0 }, 1],
+      ],
+    });
+    const writes = commandsTableWrites();
+    // Assess
+    t.diagnostic(`trivial command, updates on complete, commands table: ${JSON.stringify(writes)}`);
+    // Writes: the record (3 WRU with its two index entries), one update run, the claim and the complete
+    // (neither moves the deadline: 1 WRU each), clearing the event mark (2 WRU: it removes the index entry).
+    assert.equal(writes.requests.PutItemCommand, 2);
+    assert.equal(writes.requests.UpdateItemCommand, 3);
+    assert.ok(writes.writeUnits <= 8, `expected at most 8 write units, saw ${writes.writeUnits}`);
   });
 });
 
@@ -102,6 +165,65 @@ describe('the watchdog', () => {
     const view = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
     // Assess
     assert.equal(view.body.status, 'running');
+  });
+});
+
+describe('deadlines that move only when they must', () => {
+  it('lets a command claimed late in its start window run a full heartbeat timeout before worker_lost', async () => {
+    // Prepare: start and heartbeat timeouts equal, so the claim keeps the start deadline
+    const worker = await h.onlineWorker();
+    const commandId = await h.startCommand(worker, { timeouts: { start: 2, heartbeat: 2 } });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const message = await receiveOne(h.sqs, worker.queueUrl);
+    assert.equal(message?.commandId, commandId);
+    const claim = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/start`);
+    assert.equal(claim.status, 200);
+    // Act: silent from the claim on; the start deadline passes about 1 s after it
+    const event = await lastResultOf(worker.name, commandId);
+    // Assess
+    assert.equal(event.failure?.kind, 'worker_lost');
+    const silentMs = Date.parse(event.completedAt) - Date.parse(event.startedAt!);
+    assert.ok(silentMs >= 2000, `ended after ${silentMs} ms of silence; the heartbeat timeout is 2000 ms`);
+  });
+
+  it('re-sends a completion event left pending only once its ending is 10 s old, then clears the mark', async () => {
+    // Prepare: two complete commands whose ending process died before clearing the mark, one just now
+    const worker = await h.onlineWorker();
+    const fresh = await h.claimed(worker);
+    const old = await h.claimed(worker);
+    for (const commandId of [fresh, old])
+      await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: -1 });
+    const now = Date.now();
+    for (const [commandId, completedAt] of [
+      [fresh, now],
+      [old, now - 20_000],
+    ] as const)
+      await h.db.send(
+        new UpdateCommand({
+          TableName: h.table,
+          Key: { pk: `CMD#${commandId}`, sk: 'CMD' },
+          UpdateExpression: 'SET eventPending = :true, dueShard = :due, deadline = :past, completedAt = :at',
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':due': 'DUE',
+            ':past': now - 1000,
+            ':at': completedAt,
+          },
+        }),
+      );
+    // Act: the local watchdog runs every second
+    const cleared = await waitFor(async () => {
+      const { Item } = await h.db.send(
+        new GetCommand({ TableName: h.table, Key: { pk: `CMD#${old}`, sk: 'CMD' }, ConsistentRead: true }),
+      );
+      return Item?.eventPending === undefined ? Item : undefined;
+    });
+    const { Item: pending } = await h.db.send(
+      new GetCommand({ TableName: h.table, Key: { pk: `CMD#${fresh}`, sk: 'CMD' }, ConsistentRead: true }),
+    );
+    // Assess
+    assert.equal(cleared.deadline, undefined);
+    assert.equal(pending?.eventPending, true);
   });
 });
 

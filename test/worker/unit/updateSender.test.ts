@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { CommandUpdate } from '../../../shared/commands/wire.ts';
 import { UpdateSender } from '../../../worker/updateSender.ts';
@@ -23,7 +24,13 @@ interface FakeState {
   interrupt?: string;
   emptyBatches: number;
   completes: unknown[];
-  gzipped: number;
+  /** Requests that came brotli-compressed. */
+  compressed: number;
+  /** Bytes of each updates request as sent, and as JSON. */
+  wireBytes: number[];
+  jsonBytes: number[];
+  /** Answer 413 to a body larger than this once inflated, as an edge with a lower limit does. */
+  maxBodyBytes: number;
 }
 
 let state: FakeState;
@@ -36,9 +43,10 @@ const server = createServer((req, res) => {
     state.inFlight++;
     state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
     let raw = Buffer.concat(chunks);
-    if (req.headers['content-encoding'] === 'gzip') {
-      raw = gunzipSync(raw);
-      state.gzipped++;
+    const wire = raw.length;
+    if (req.headers['content-encoding'] === 'br') {
+      raw = brotliDecompressSync(raw);
+      state.compressed++;
     }
     const body = JSON.parse(raw.toString('utf8')) as {
       updates?: [CommandUpdate, number][];
@@ -51,17 +59,24 @@ const server = createServer((req, res) => {
       }, 5);
     };
     const acked = state.stored.length - 1;
+    if (raw.length > state.maxBodyBytes) return answer(413, { message: `body is ${raw.length} bytes` });
+    if (body.updates) {
+      state.wireBytes.push(wire);
+      state.jsonBytes.push(raw.length);
+    }
     const failure = state.failures.shift();
     if (failure !== undefined) return answer(failure, { message: 'injected' });
-    if (req.url!.endsWith('/complete')) {
-      state.completes.push(body);
-      return body.lastSeq! > acked ? answer(409, { acked }) : answer(200, {});
-    }
-    const updates = body.updates!;
-    if (updates.length === 0) state.emptyBatches++;
+    const updates = body.updates ?? [];
     const fresh = updates.filter(([, seq]) => seq > acked);
     if (fresh.length > 0 && fresh[0]![1] !== acked + 1) return answer(409, { acked });
     for (const [update] of fresh) state.stored.push(update);
+    if (req.url!.endsWith('/complete')) {
+      // complete may carry the last updates, stored by the same rule before lastSeq is checked.
+      state.completes.push(body);
+      const stored = state.stored.length - 1;
+      return body.lastSeq! > stored ? answer(409, { acked: stored }) : answer(200, {});
+    }
+    if (updates.length === 0) state.emptyBatches++;
     answer(200, {
       acked: state.stored.length - 1,
       ...(state.interrupt ? { interrupt: { why: state.interrupt } } : {}),
@@ -83,7 +98,10 @@ beforeEach(() => {
     failures: [],
     emptyBatches: 0,
     completes: [],
-    gzipped: 0,
+    compressed: 0,
+    wireBytes: [],
+    jsonBytes: [],
+    maxBodyBytes: Infinity,
   };
 });
 
@@ -103,11 +121,11 @@ function sender(overrides: Partial<UpdateSenderOptions> = {}): UpdateSender {
 }
 
 describe('UpdateSender', () => {
-  it('batches buffered output into few requests, merges a stream and completes with lastSeq', async () => {
+  it('merges a stream and sends what the command left on complete itself, with lastSeq: one request', async () => {
     // Prepare
     const s = sender();
 
-    // Act
+    // Act: the command exits before bufferMs
     for (let i = 0; i < 100; i++) s.push({ stdout: `${i}\n` });
     s.push({ rc: 0 });
     await s.finish();
@@ -119,8 +137,8 @@ describe('UpdateSender', () => {
     );
     assert.deepEqual(state.stored.at(-1), { rc: 0 });
     assert.equal(state.stored.length, 2);
-    assert.deepEqual(state.completes, [{ lastSeq: 1 }]);
-    assert.ok(state.requests <= 3);
+    assert.equal(state.requests, 1);
+    assert.deepEqual(state.completes, [{ lastSeq: 1, updates: state.stored.map((u, seq) => [u, seq]) }]);
   });
 
   it('keeps one request in flight and resends after 5xx answers without gaps or duplicates', async () => {
@@ -185,15 +203,63 @@ describe('UpdateSender', () => {
     assert.ok(state.emptyBatches >= 2, `${state.emptyBatches} heartbeats`);
   });
 
-  it('gzips large batches', async () => {
+  it('compresses large batches', async () => {
     // Act
     const s = sender();
     s.push({ stdout: 'z'.repeat(100_000) });
     await s.finish();
 
     // Assess
-    assert.ok(state.gzipped >= 1);
+    assert.ok(state.compressed >= 1);
     assert.equal(state.stored.map((u) => u.stdout ?? '').join(''), 'z'.repeat(100_000));
+  });
+
+  it('sends 20 MB of repetitive output in few requests, each within the JSON limit', async () => {
+    // Prepare
+    const s = sender({ bufferMs: 5 });
+    const chunk = 'hello\n'.repeat(10_000);
+
+    // Act: the command writes faster than one request takes
+    for (let i = 0; i < 20_000_000 / chunk.length; i++) s.push({ stdout: chunk });
+    s.push({ rc: 0 });
+    await s.finish();
+
+    // Assess
+    assert.equal(state.stored.map((u) => u.stdout ?? '').join('').length, 334 * chunk.length);
+    assert.ok(state.jsonBytes.length <= 4, `${state.jsonBytes.length} requests`);
+    assert.ok(Math.max(...state.jsonBytes) <= 16 * 1024 * 1024);
+  });
+
+  it('bounds each request by its compressed size when the output does not compress', async () => {
+    // Prepare
+    const s = sender({ maxWireBytes: 64 * 1024 });
+    const text = randomBytes(300_000).toString('base64');
+
+    // Act
+    for (let at = 0; at < text.length; at += 4096) s.push({ stdout: text.slice(at, at + 4096) });
+    await s.finish();
+
+    // Assess
+    assert.equal(state.stored.map((u) => u.stdout ?? '').join(''), text);
+    assert.ok(state.wireBytes.length >= 6, `${state.wireBytes.length} requests`);
+    assert.ok(Math.max(...state.wireBytes) <= 64 * 1024, `largest ${Math.max(...state.wireBytes)} bytes`);
+  });
+
+  it('halves its requests when the API answers 413, and sends everything once', async () => {
+    // Prepare: an edge that inflates 100 KB at most
+    state.maxBodyBytes = 100_000;
+    const s = sender({ bufferMs: 5 });
+
+    // Act: 400 KB arrive at once, in 4 KB updates
+    for (let i = 0; i < 100; i++) s.push({ stdout: `${String(i).padStart(4, '0')}${'x'.repeat(3996)}` });
+    await sleep(5);
+    await s.finish();
+
+    // Assess
+    const text = state.stored.map((u) => u.stdout ?? '').join('');
+    assert.equal(text.length, 400_000);
+    assert.equal(text.slice(4000 * 99, 4000 * 99 + 4), '0099');
+    assert.ok(Math.max(...state.jsonBytes) <= 100_000);
   });
 
   it('gives up and interrupts when the server refuses updates for good', async () => {
@@ -202,8 +268,9 @@ describe('UpdateSender', () => {
     const whys: string[] = [];
     const s = sender({ onInterrupt: (why) => whys.push(why) });
 
-    // Act
+    // Act: output sent while the command still runs (after bufferMs)
     s.push({ stdout: 'a' });
+    await sleep(60);
 
     // Assess
     await assert.rejects(s.finish(), /updates refused/);
