@@ -110,11 +110,18 @@ describe('npm start, then bbs run against it', () => {
   it('stops everything it started on Ctrl-C', async () => {
     // Prepare: the emulators are the stack's children; find them before the stop.
     const { execFileSync } = await import('node:child_process');
-    const children = (pid: number): number[] =>
-      execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    const children = (pid: number): number[] => {
+      let listing: string;
+      try {
+        listing = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+      } catch {
+        return []; // ps exits 1 when the process has no children
+      }
+      return listing
         .split('\n')
         .map((line) => Number(line.trim()))
         .filter((n) => n > 0);
+    };
     const descendants = children(main.pid ?? 0).flatMap((pid) => [pid, ...children(pid)]);
     assert.ok(descendants.length > 0, 'npm start has emulator processes');
 
