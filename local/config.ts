@@ -494,6 +494,8 @@ export interface SqsTriggerDef {
   /** Unresolved: an ARN string or a `Fn::GetAtt` (resolved once the queues exist). */
   arn: Resolved;
   batchSize: number;
+  /** `maximumBatchingWindow`, in seconds: how long Lambda gathers records before invoking. @default 0 */
+  maximumBatchingWindowSeconds: number;
   reportBatchItemFailures: boolean;
   enabled: boolean;
 }
@@ -583,10 +585,13 @@ export function describeService(document: ServerlessDocument): ServiceDescriptio
       if (map.httpApi !== undefined) routes.push(httpRoute(name, map.httpApi, path));
       if (map.sqs !== undefined) {
         const sqs = typeof map.sqs === 'string' ? { arn: map.sqs } : asMap(map.sqs);
+        const windowSeconds = Number(sqs.maximumBatchingWindow ?? 0);
         sqsTriggers.push({
           functionName: name,
           arn: sqs.arn ?? null,
-          batchSize: Math.min(Number(sqs.batchSize ?? 10), 10),
+          // As on AWS: up to 10 records without a batching window, up to 10,000 with one.
+          batchSize: Math.min(Number(sqs.batchSize ?? 10), windowSeconds > 0 ? 10_000 : 10),
+          maximumBatchingWindowSeconds: windowSeconds,
           reportBatchItemFailures: sqs.functionResponseType === 'ReportBatchItemFailures',
           enabled: sqs.enabled !== false,
         });

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
+import { countRequests } from '../shared/aws/requestCounter.ts';
 import { ENV } from '../shared/config.ts';
 import { describeService, loadServerlessDocument, resolveIntrinsics } from './config.ts';
 import type { IntrinsicContext, ServiceDescription } from './config.ts';
@@ -160,6 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     region,
     credentials: LOCAL_CREDENTIALS,
   });
+  // On AWS the SQS triggers' ReceiveMessage and DeleteMessageBatch are billed: the pollers use this client.
+  countRequests(sqs, 'sqs');
   let gateway: Gateway | undefined;
   let worker: LocalWorker | undefined;
   const pollers: Poller[] = [];
@@ -256,6 +259,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           queueArn: arn,
           region,
           batchSize: trigger.batchSize,
+          maximumBatchingWindowMs: trigger.maximumBatchingWindowSeconds * 1000,
           reportBatchItemFailures: trigger.reportBatchItemFailures,
           waitTimeSeconds: opts.pollWaitSeconds,
           log,

@@ -14,6 +14,11 @@ import type { FunctionRunner } from './handlers.ts';
  * Lambda's SQS event source mapping, locally: long-polls a queue, invokes the function with a batch and deletes
  * what succeeded. With ReportBatchItemFailures, everything but the reported items is deleted; a throw deletes
  * nothing, so the whole batch comes back after the visibility timeout, as on AWS.
+ *
+ * With a batching window (serverless.yml `maximumBatchingWindow`), as Lambda does: once the first message
+ * arrives, it keeps polling until it holds `batchSize` messages or the window has passed, then invokes once.
+ * Each ReceiveMessage returns as soon as one message is there (up to 10), so messages that trickle in cost
+ * about one receive each; a burst costs one receive per 10. Deletes go 10 to a DeleteMessageBatch.
  */
 
 export interface PollerOptions {
@@ -24,6 +29,8 @@ export interface PollerOptions {
   queueArn: string;
   region: string;
   batchSize: number;
+  /** Gather records this long after the first before invoking (Lambda's MaximumBatchingWindowInSeconds). @default 0 */
+  maximumBatchingWindowMs?: number;
   reportBatchItemFailures: boolean;
   /** Long-poll wait per ReceiveMessage. @default 20 */
   waitTimeSeconds?: number;
@@ -36,6 +43,8 @@ export interface Poller {
 
 /** Pause after a failed ReceiveMessage (emulator restarting, stack stopping) before the next one. */
 const RECEIVE_RETRY_MS = 500;
+/** SQS's most messages per ReceiveMessage and per DeleteMessageBatch. */
+const SQS_BATCH_MAX = 10;
 
 function toRecord(message: Message, opts: PollerOptions): SQSRecord {
   const body = message.Body ?? '';
@@ -89,19 +98,62 @@ export function startPoller(opts: PollerOptions): Poller {
   const abort = new AbortController();
   let running = true;
 
+  function receive(max: number, waitTimeSeconds: number): Promise<Message[]> {
+    return opts.sqs
+      .send(
+        new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: Math.min(max, SQS_BATCH_MAX),
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
+      )
+      .then(({ Messages }) => Messages ?? []);
+  }
+
+  /**
+   * The first long poll, then more until the batch is full or the window has passed. A long poll waits whole
+   * seconds and is never aborted (an aborted receive may have taken messages that then stay invisible for the
+   * visibility timeout), so the window's last fraction of a second is slept; then short polls take what
+   * arrived meanwhile, 10 at a time, until one comes back short. Without a window, one receive is the batch.
+   */
+  async function gather(): Promise<Message[]> {
+    const messages = await receive(opts.batchSize, opts.waitTimeSeconds ?? 20);
+    const windowMs = opts.maximumBatchingWindowMs ?? 0;
+    if (messages.length === 0 || windowMs <= 0) return messages;
+    const windowEnds = Date.now() + windowMs;
+    while (running && messages.length < opts.batchSize) {
+      const left = windowEnds - Date.now();
+      const waitSeconds = Math.max(0, Math.min(Math.floor(left / 1000), 20));
+      if (waitSeconds === 0 && left > 0) await new Promise((wake) => setTimeout(wake, left));
+      const more = await receive(opts.batchSize - messages.length, waitSeconds);
+      messages.push(...more);
+      if (waitSeconds === 0 && more.length < SQS_BATCH_MAX) break;
+    }
+    return messages;
+  }
+
+  async function deleteDone(done: SQSRecord[]): Promise<void> {
+    for (let at = 0; at < done.length; at += SQS_BATCH_MAX) {
+      const { Failed } = await opts.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: done
+            .slice(at, at + SQS_BATCH_MAX)
+            .map((record, i) => ({ Id: String(at + i), ReceiptHandle: record.receiptHandle })),
+        }),
+      );
+      for (const failure of Failed ?? [])
+        opts.log(`delete after ${opts.functionName} failed: ${failure.Message}`);
+    }
+  }
+
   async function pollOnce(): Promise<void> {
-    const { Messages } = await opts.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: opts.queueUrl,
-        MaxNumberOfMessages: opts.batchSize,
-        WaitTimeSeconds: opts.waitTimeSeconds ?? 20,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: abort.signal },
-    );
-    if (!Messages || Messages.length === 0) return;
-    const records = Messages.map((message) => toRecord(message, opts));
+    const messages = await gather();
+    if (messages.length === 0) return;
+    const records = messages.map((message) => toRecord(message, opts));
     const event: SQSEvent = { Records: records };
     let result: unknown;
     try {
@@ -113,15 +165,7 @@ export function startPoller(opts: PollerOptions): Poller {
       return;
     }
     const done = messagesToDelete(records, result, opts.reportBatchItemFailures);
-    if (done.length === 0) return;
-    const { Failed } = await opts.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: opts.queueUrl,
-        Entries: done.map((record, i) => ({ Id: String(i), ReceiptHandle: record.receiptHandle })),
-      }),
-    );
-    for (const failure of Failed ?? [])
-      opts.log(`delete after ${opts.functionName} failed: ${failure.Message}`);
+    if (done.length > 0) await deleteDone(done);
   }
 
   const loop = (async () => {

@@ -11,8 +11,13 @@ import type { CommandFailure, CommandStatus } from './types.ts';
 
 /**
  * Ending a command and announcing it. The ending write marks the record `eventPending` and leaves it on
- * the dueByDeadline index; the event is sent; then the mark and the index entry are cleared. A process
- * that dies in between leaves the mark, and the watchdog re-sends at the deadline: at least once, never lost.
+ * the dueByDeadline index; the event is sent; then the mark is cleared. A process that dies in between
+ * leaves the mark, and the watchdog re-sends at the deadline: at least once, never lost.
+ *
+ * The clear removes the mark only, not `dueShard`/`deadline`: the index is KEYS_ONLY, so a write that
+ * leaves its key attributes alone does not write the index (1 WRU instead of 2). The finished command's
+ * entry stays on dueByDeadline until TTL; the watchdog reads it once, finds it settled and then passes it
+ * with its cursor (watchdog.ts).
  */
 
 /** The watchdog re-sends a completion event still marked pending this long (or more) after the ending. @default 10 s */
@@ -112,7 +117,10 @@ export async function endCommand(
   }
 }
 
-/** Sends the completion event, then clears the pending mark (at least once: a crash before the clear re-sends). */
+/**
+ * Sends the completion event, then clears the pending mark (at least once: a crash before the clear
+ * re-sends). Once it returns, the mark is clear (by this call or another) and nothing re-sends the event.
+ */
 export async function publishCompletion(ctx: CommandsContext, item: CommandItem): Promise<void> {
   await ctx.sqs.send(
     new SendMessageCommand({
@@ -121,14 +129,14 @@ export async function publishCompletion(ctx: CommandsContext, item: CommandItem)
     }),
   );
   // Race: the watchdog re-sends the same event while we clear. Both sends reach consumers (at least once);
-  // both clears remove the same attributes. Conditional on the mark so that a record already cleared (or
-  // expired by TTL) is not recreated as a stub by UpdateItem.
+  // both clears remove the same attribute, and the second finds it gone. Conditional on the mark so that a
+  // record already cleared (or expired by TTL) is not recreated as a stub by UpdateItem.
   try {
     await ctx.db.send(
       new UpdateCommand({
         TableName: ctx.tableName,
         Key: commandKey(item.commandId),
-        UpdateExpression: 'REMOVE eventPending, dueShard, deadline',
+        UpdateExpression: 'REMOVE eventPending',
         ConditionExpression: 'eventPending = :true',
         ExpressionAttributeValues: { ':true': true },
       }),

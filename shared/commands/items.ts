@@ -39,7 +39,10 @@ export interface CommandItem {
   interrupt?: { why: string; at: number };
   /** Names of `{log: [name, text]}` logs seen so far. */
   logNames?: Set<string>;
-  /** Pattern 4, sparse: present while a deadline is pending (start, heartbeat, or event re-send). */
+  /**
+   * Pattern 4, sparse: set at creation (start, heartbeat, or event re-send time). A finished command keeps it
+   * until TTL; the watchdog's cursor passes such settled entries once (shared/commands/watchdog.ts).
+   */
   dueShard?: string;
   deadline?: number;
   /** The completion event may not have been sent yet; the watchdog re-sends it after `deadline`. */

@@ -9,6 +9,7 @@
  *      6b. Its command registry, apart so a heartbeat stays 1 WCU  Put (only when it changed)  pk=WORKER#<name> sk=REGISTRY
  *          Read with the presence record in one Query on pk=WORKER#<name>.
  *   7. Resolve a bearer token (authorizer)                   GetItem   pk=TOKEN#<sha256 hex> sk=TOKEN  (shared/auth/tokens.ts)
+ *   8. The watchdog's cursor over settled deadlines          GetItem/PutItem pk=WATCHDOG sk=CURSOR  (watchdog.ts)
  */
 export interface ItemKey {
   pk: string;
@@ -60,4 +61,12 @@ export function workerKey(name: string): ItemKey {
  */
 export function workerRegistryKey(name: string): ItemKey {
   return { pk: `WORKER#${name}`, sk: 'REGISTRY' };
+}
+
+/**
+ * Pattern 8: how far along dueByDeadline the watchdog has found every entry settled (`passed`, epoch ms),
+ * so that finished commands, which keep their entry until TTL, are not read again on every run.
+ */
+export function watchdogCursorKey(): ItemKey {
+  return { pk: 'WATCHDOG', sk: 'CURSOR' };
 }

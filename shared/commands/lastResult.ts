@@ -46,3 +46,42 @@ export async function recordLastResult(state: StateConnector, event: CompletionE
   );
   return updated;
 }
+
+/** One message of a batch: its id (for batchItemFailures) and the event it carries. */
+export interface CompletionRecord {
+  messageId: string;
+  event: CompletionEvent;
+}
+
+/**
+ * Records a batch of events with one state write per worker: only each worker's latest event of the
+ * batch can end up stored (recording the others first would be overwritten or refused by the monotonic
+ * rule), so the rest are decided without a write. Returns the message ids of the workers whose write
+ * failed (all of that worker's records, so that SQS redelivers them); the others succeeded.
+ */
+export async function recordLastResults(
+  state: StateConnector,
+  records: CompletionRecord[],
+  onError: (worker: string, error: unknown) => void,
+): Promise<string[]> {
+  const byWorker = new Map<string, { latest: CompletionEvent; messageIds: string[] }>();
+  for (const { messageId, event } of records) {
+    const entry = byWorker.get(event.worker);
+    if (!entry) byWorker.set(event.worker, { latest: event, messageIds: [messageId] });
+    else {
+      entry.messageIds.push(messageId);
+      if (isLaterEvent(event, entry.latest)) entry.latest = event;
+    }
+  }
+  const outcomes = await Promise.allSettled(
+    [...byWorker.values()].map(({ latest }) => recordLastResult(state, latest)),
+  );
+  const failed: string[] = [];
+  [...byWorker.entries()].forEach(([worker, { messageIds }], i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.status === 'fulfilled') return;
+    onError(worker, outcome.reason);
+    failed.push(...messageIds);
+  });
+  return failed;
+}

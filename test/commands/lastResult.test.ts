@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
-import { LAST_RESULT, recordLastResult } from '../../shared/commands/lastResult.ts';
+import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { LAST_RESULT, recordLastResult, recordLastResults } from '../../shared/commands/lastResult.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
+import { stateKey } from '../../shared/state/keys.ts';
 import type { TimingHookPoint } from '../../shared/state/types.ts';
 import { uniqueName } from './helpers.ts';
 
@@ -116,5 +119,58 @@ describe('the lastResult consumer', () => {
     // Assess
     assert.deepEqual(await stored(state, w1), event(w1, 2, at));
     assert.deepEqual(await stored(state, w2), event(w2, 2, at));
+  });
+
+  it("writes once per worker per batch, the worker's latest event, whatever the order in the batch", async () => {
+    // Prepare
+    const state = StateConnector.fromEnv();
+    const [a, b] = [uniqueName('batch'), uniqueName('batch')];
+    await recordLastResult(state, event(a, 1, '2030-01-01T00:00:01.000Z'));
+    await state.getObjectId(b, LAST_RESULT.className);
+    const records = [
+      event(a, 3, '2030-01-01T00:00:03.000Z'),
+      event(b, 7, '2030-01-01T00:00:07.000Z'),
+      event(a, 4, '2030-01-01T00:00:04.000Z'),
+      event(a, 2, '2030-01-01T00:00:02.000Z'),
+      event(b, 6, '2030-01-01T00:00:06.000Z'),
+    ].map((e, i) => ({ messageId: `m${i}`, event: e }));
+    resetRequestTally();
+    // Act
+    const failed = await recordLastResults(state, records, () => undefined);
+    const puts = requestTally().requests['dynamodb:PutItemCommand'];
+    // Assess
+    assert.deepEqual(failed, []);
+    assert.equal(puts, 2);
+    assert.deepEqual(await stored(state, a), event(a, 4, '2030-01-01T00:00:04.000Z'));
+    assert.deepEqual(await stored(state, b), event(b, 7, '2030-01-01T00:00:07.000Z'));
+  });
+
+  it('reports every record of a worker whose write failed, and only those, for redelivery', async () => {
+    // Prepare: the broken worker's stored state is not JSON, so updateState fails on it
+    const state = StateConnector.fromEnv();
+    const [good, broken] = [uniqueName('ok'), uniqueName('bad')];
+    const brokenId = await state.getObjectId(broken, LAST_RESULT.className);
+    await dynamoDocumentClient().send(
+      new PutCommand({
+        TableName: stack.env.STATE_TABLE!,
+        Item: {
+          ...stateKey(brokenId, LAST_RESULT.stateName),
+          name: LAST_RESULT.stateName,
+          value: '{not json',
+        },
+      }),
+    );
+    const records = [
+      { messageId: 'g1', event: event(good, 1, '2030-01-01T00:00:01.000Z') },
+      { messageId: 'b1', event: event(broken, 2, '2030-01-01T00:00:02.000Z') },
+      { messageId: 'b2', event: event(broken, 3, '2030-01-01T00:00:03.000Z') },
+    ];
+    const errors: string[] = [];
+    // Act
+    const failed = await recordLastResults(state, records, (worker) => errors.push(worker));
+    // Assess
+    assert.deepEqual([...failed].sort(), ['b1', 'b2']);
+    assert.deepEqual(errors, [broken]);
+    assert.deepEqual(await stored(state, good), event(good, 1, '2030-01-01T00:00:01.000Z'));
   });
 });

@@ -44,6 +44,8 @@ interface ShellOptions {
   initialStdin?: string;
   logfiles: Record<string, { filename: string; follow: boolean }>;
   logEnviron: boolean;
+  /** The worker's own environment, which the environment header sums up where the command leaves it unchanged. */
+  inheritedEnv: NodeJS.ProcessEnv;
 }
 
 function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): ShellOptions['logfiles'] {
@@ -106,6 +108,7 @@ export function parseShellArgs(args: CommandArgs, basedir: string, baseEnv: Node
     initialStdin,
     logfiles: parseLogfiles(args, workdir, basedir),
     logEnviron: optionalBooleanArg(CLASS_NAME, args, 'logEnviron', true),
+    inheritedEnv: baseEnv,
   };
 }
 
@@ -152,7 +155,7 @@ class RunProcess implements StartedCommand {
       ` watching logfiles ${pyRepr(Object.fromEntries(Object.entries(opts.logfiles).map(([k, v]) => [k, v.filename])))}\n`,
     );
     this.header(` argv: ${pyRepr(opts.argv.fake)}\n`);
-    if (opts.logEnviron) this.header(environmentHeader(opts.env));
+    if (opts.logEnviron) this.header(environmentHeader(opts.env, opts.inheritedEnv));
     if (opts.initialStdin) this.header(` writing ${Buffer.byteLength(opts.initialStdin)} bytes to stdin\n`);
     this.header(' using PTY: False\n');
 

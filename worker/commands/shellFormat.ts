@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CommandStartError } from '../errors.ts';
 
 /**
@@ -109,11 +110,41 @@ export function buildEnvironment(
 
 /** Names whose values the environment header hides (Buildbot shows all; we will not print credentials). */
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|SESSION|PRIVATE|API_?KEY/i;
+/** Inherited variables the header always shows with their values: the ones that explain most build failures. */
+const ALWAYS_SHOWN = new Set(['HOME', 'LANG', 'LC_ALL', 'LOGNAME', 'PATH', 'PWD', 'SHELL', 'TMPDIR', 'USER']);
 
-export function environmentHeader(env: Record<string, string>): string {
-  const lines = Object.keys(env)
-    .sort()
-    .map((name) => `  ${name}=${SECRET_NAME.test(name) ? '<hidden>' : env[name]}\n`);
+function environmentLine(name: string, value: string): string {
+  return `  ${name}=${SECRET_NAME.test(name) ? '<hidden>' : value}
+`;
+}
+
+/**
+ * The " environment:" header. Buildbot's worker lists every variable, which makes the header of a trivial
+ * command 2-4 KB (stored twice over DynamoDB's 1 KB write unit) while nearly all of it is the worker's own
+ * environment, the same for every command. So the header lists in full what this command changes (its `env`
+ * argument: set, changed or unset, and PWD) and the variables in ALWAYS_SHOWN, and sums up the rest of the
+ * inherited ones by count and a fingerprint, which tells two commands' environments apart (`env` run as a
+ * command prints them all). Secret-looking values are hidden either way.
+ */
+export function environmentHeader(env: Record<string, string>, inherited: NodeJS.ProcessEnv): string {
+  const lines: string[] = [];
+  const unchanged: string[] = [];
+  const names = new Set([
+    ...Object.keys(env),
+    ...Object.keys(inherited).filter((n) => inherited[n] !== undefined),
+  ]);
+  for (const name of [...names].sort()) {
+    const value = env[name];
+    if (value === undefined) lines.push(`  ${name} (unset)\n`);
+    else if (value !== inherited[name] || ALWAYS_SHOWN.has(name)) lines.push(environmentLine(name, value));
+    else unchanged.push(`${name}=${value}\n`);
+  }
+  if (unchanged.length > 0) {
+    const fingerprint = createHash('sha256').update(unchanged.join('')).digest('hex').slice(0, 12);
+    lines.push(
+      `  (and ${unchanged.length} more, unchanged from the worker's environment; sha256 of their NAME=value lines ${fingerprint})\n`,
+    );
+  }
   return ` environment:\n${lines.join('')}`;
 }
 

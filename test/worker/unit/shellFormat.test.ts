@@ -45,9 +45,24 @@ describe('shell formatting', () => {
 
   it('hides secret-looking variables in the environment header', () => {
     assert.equal(
-      environmentHeader({ B: '2', AWS_SECRET_ACCESS_KEY: 's', A: '1' }),
+      environmentHeader({ B: '2', AWS_SECRET_ACCESS_KEY: 's', A: '1' }, {}),
       ' environment:\n  A=1\n  AWS_SECRET_ACCESS_KEY=<hidden>\n  B=2\n',
     );
+  });
+
+  it("lists what the command changes and sums up the worker's unchanged variables by count and fingerprint", () => {
+    // Prepare
+    const worker = { PATH: '/bin', KEEP: 'k', OTHER: 'o', GONE: 'g', CHANGED: 'old' };
+    const env = { PATH: '/bin', KEEP: 'k', OTHER: 'o', CHANGED: 'new', ADDED: 'a', PWD: '/w' };
+    // Act
+    const header = environmentHeader(env, worker);
+    const otherValue = environmentHeader({ ...env, OTHER: 'x' }, { ...worker, OTHER: 'x' });
+    // Assess
+    assert.match(
+      header,
+      /^ environment:\n {2}ADDED=a\n {2}CHANGED=new\n {2}GONE \(unset\)\n {2}PATH=\/bin\n {2}PWD=\/w\n {2}\(and 2 more, unchanged from the worker's environment; sha256 of their NAME=value lines [0-9a-f]{12}\)\n$/,
+    );
+    assert.notEqual(header, otherValue);
   });
 
   it('writes Buildbot header lines', () => {
