@@ -2,11 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../shared/aws/clients.ts';
 import { ApiError, apiRequest } from '../shared/client/http.ts';
@@ -25,6 +21,7 @@ import type { StartedCommand } from './commands/types.ts';
 import { CommandStartError } from './errors.ts';
 import { stderrLogSink } from './log.ts';
 import type { WorkerLogSink } from './log.ts';
+import { MessageDeleter } from './messageDeleter.ts';
 import { parseWorkerMessage } from './messages.ts';
 import { UpdateSender } from './updateSender.ts';
 
@@ -112,6 +109,7 @@ class Worker implements RunningWorker {
   private polling: Promise<void> = Promise.resolve();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
+  private readonly deleter: MessageDeleter;
 
   constructor(opts: WorkerOptions) {
     this.name = opts.name;
@@ -124,6 +122,11 @@ class Worker implements RunningWorker {
     this.log = opts.log ?? stderrLogSink;
     this.registry = opts.registry ?? defaultRegistry();
     this.sqs = opts.sqs ?? sqsClient();
+    this.deleter = new MessageDeleter(
+      this.sqs,
+      () => this.queueUrl,
+      (line) => this.log(`worker ${opts.name}: ${line}`),
+    );
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
       throw new RangeError(`concurrency must be a whole number of at least 1, got ${this.concurrency}`);
   }
@@ -169,6 +172,7 @@ class Worker implements RunningWorker {
     for (const execution of this.executions.values()) execution.sender.setHeartbeatMs(DRAIN_HEARTBEAT_MS);
     await this.polling;
     while (this.handling.size > 0) await Promise.all(this.handling);
+    await this.deleter.flush();
     clearInterval(this.heartbeatTimer);
     this.log(`worker ${this.name}: stopped`);
   }
@@ -224,17 +228,9 @@ class Worker implements RunningWorker {
     }
   }
 
-  private async deleteMessage(message: Message): Promise<void> {
-    try {
-      await this.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-      );
-    } catch (error) {
-      // The message comes back after its visibility timeout; the claim then answers 409 and we delete it again.
-      this.log(
-        `worker ${this.name}: deleting message ${message.MessageId} failed: ${(error as Error).message}`,
-      );
-    }
+  /** Deletes go out in batches (MessageDeleter); a failed one comes back, gets 409 at its claim, and is deleted again. */
+  private deleteMessage(message: Message): Promise<void> {
+    return this.deleter.delete(message.ReceiptHandle);
   }
 
   private async setVisibility(message: Message, seconds: number): Promise<void> {
@@ -310,15 +306,15 @@ class Worker implements RunningWorker {
     }
     try {
       const claim = await this.claim(message.commandId);
+      // The claim settles the message either way. Its delete waits for a batch (MessageDeleter), never
+      // for the slot: stop() flushes what is still waiting.
       if (claim === 'drop') {
-        await this.deleteMessage(raw);
+        void this.deleteMessage(raw);
         return;
       }
       if (claim === 'retry') return;
-      // The claim made the command ours alone; deleting the message need not delay the run.
-      const deleted = this.deleteMessage(raw);
+      void this.deleteMessage(raw);
       await this.execute(claim);
-      await deleted;
     } finally {
       this.releaseSlot();
     }
