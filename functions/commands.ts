@@ -62,7 +62,7 @@ export const handler = httpRouter({
     );
     return {
       statusCode: 200,
-      text: page.text,
+      text: page.texts,
       incompressible: page.incompressible,
       headers: {
         [LOG_HEADERS.nextSeq]: String(page.nextSeq),

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as setImmediateAsync, setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, apiRequest, encodeBody } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
 import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
@@ -47,6 +47,15 @@ interface Unacked {
   seq: number;
   bytes: number;
 }
+
+/** A batch and its request body, ready to send. */
+interface Prepared {
+  batch: Unacked[];
+  encoded: EncodedBody;
+}
+
+/** JSON bytes of a request from which the next batch is encoded while it is in flight. @default 256 KiB */
+const ENCODE_AHEAD_MIN_BYTES = 256 * 1024;
 
 const MAX_RETRY_MS = 5_000;
 /** Most JSON of updates that complete carries; more is sent as updates first. @default 256 KiB */
@@ -173,12 +182,12 @@ export class UpdateSender {
     }
   }
 
-  /** The unacked updates one request holds, by estimated JSON size and the last compression ratio. */
-  private nextBatch(): Unacked[] {
+  /** The unacked updates one request holds from index `from`, by estimated JSON size and the last compression ratio. */
+  private nextBatch(from = 0): Unacked[] {
     const batch: Unacked[] = [];
     const limit = Math.min(this.opts.maxRequestBytes, this.opts.maxWireBytes / this.wireRatio) * 0.9;
     let bytes = 0;
-    for (const entry of this.unacked) {
+    for (const entry of this.unacked.slice(from)) {
       if (batch.length > 0 && (bytes + entry.bytes > limit || batch.length >= LIMITS.updatesPerBatch)) break;
       batch.push(entry);
       bytes += entry.bytes;
@@ -190,7 +199,7 @@ export class UpdateSender {
    * The body of POST .../updates for `batch`, cut shorter while it is over either limit (estimates can
    * miss: JSON escapes, a worse ratio than the last). One update alone always goes.
    */
-  private encodeBatch(batch: Unacked[]): { batch: Unacked[]; encoded: EncodedBody } {
+  private encodeBatch(batch: Unacked[]): Prepared {
     let entries = batch;
     for (;;) {
       const encoded = encodeBody({ updates: entries.map((entry) => [entry.update, entry.seq]) });
@@ -205,22 +214,59 @@ export class UpdateSender {
     }
   }
 
+  /**
+   * Encodes the batch that follows `inFlight` while its request is answered, so the worker's CPU
+   * (stringify, compress) overlaps the edge's (inflate, parse, store). Nothing is sent early: one request
+   * stays in flight, and pump() uses the result only if the next batch starts where this one does.
+   */
+  private async encodeAhead(inFlight: Unacked[]): Promise<Prepared | undefined> {
+    // Let fetch write the body in flight before the event loop is taken by this encoding.
+    await setImmediateAsync();
+    if (this.fatal) return undefined;
+    this.seal();
+    const lastSeq = inFlight[inFlight.length - 1]?.seq ?? this.acked;
+    const after = this.unacked.findIndex((entry) => entry.seq > lastSeq);
+    if (after < 0) return undefined;
+    return this.encodeBatch(this.nextBatch(after));
+  }
+
   private async pump(): Promise<void> {
     let retryMs = this.opts.retryMs;
     let failingSince: number | undefined;
+    let prepared: Prepared | undefined;
     while (!this.fatal) {
       this.seal();
-      const next = this.nextBatch();
-      if (next.length === 0 && !this.heartbeatDue) return;
+      let batch: Unacked[];
+      let encoded: EncodedBody;
+      if (prepared !== undefined && prepared.batch[0] === this.unacked[0]) {
+        // Encoded while the last request was answered, and that request was acked whole.
+        ({ batch, encoded } = prepared);
+      } else {
+        const next = this.nextBatch();
+        if (next.length === 0 && !this.heartbeatDue) return;
+        ({ batch, encoded } = this.encodeBatch(next));
+      }
+      prepared = undefined;
       this.heartbeatDue = false;
-      const { batch, encoded } = this.encodeBatch(next);
       try {
-        const answer = await apiRequest<UpdatesResponse>(
+        const request = apiRequest<UpdatesResponse>(
           this.opts.connection,
           'POST',
           `/v1/commands/${encodeURIComponent(this.opts.commandId)}/updates`,
           { encoded },
         );
+        // Only worth it when a large batch is under way: small ones leave nothing to overlap.
+        const ahead =
+          this.unacked.length > batch.length && encoded.jsonBytes >= ENCODE_AHEAD_MIN_BYTES
+            ? this.encodeAhead(batch)
+            : undefined;
+        let answer: UpdatesResponse;
+        try {
+          answer = await request;
+        } finally {
+          // Kept even when the request failed: the check above uses it only if it starts the unacked list.
+          prepared = await ahead;
+        }
         this.ack(answer.acked);
         if (answer.interrupt) this.interrupt(answer.interrupt.why);
         retryMs = this.opts.retryMs;

@@ -1,4 +1,11 @@
-import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import {
+  brotliDecompressSync,
+  constants as zlib,
+  createBrotliCompress,
+  createGzip,
+  gunzipSync,
+} from 'node:zlib';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
@@ -39,10 +46,10 @@ export type AnswerEncoding = 'br' | 'gzip';
 export interface HttpResult {
   statusCode: number;
   body?: unknown;
-  /** Sent as text/plain instead of JSON (log text). */
-  text?: string;
-  /** JSON already serialized (a page of stored fragments), sent as it is. */
-  json?: Buffer;
+  /** Sent as text/plain instead of JSON (log text); parts are sent joined. */
+  text?: string | string[];
+  /** JSON already serialized (a page of stored fragments), in parts sent joined. */
+  json?: Buffer | Buffer[];
   /** The answer barely compresses (random text): send it as it is rather than spend CPU on it. */
   incompressible?: boolean;
   headers?: Record<string, string>;
@@ -109,12 +116,40 @@ export function answerEncodingOf(acceptEncoding: string | undefined): AnswerEnco
   return undefined;
 }
 
-function compress(body: Buffer, encoding: AnswerEncoding): Buffer {
-  return encoding === 'br'
-    ? brotliCompressSync(body, {
-        params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length },
-      })
-    : gzipSync(body, { level: 1 });
+/**
+ * Compresses the parts as one stream, never joined: a page of 64 MiB of log costs its parts and the
+ * compressed output, not a second copy. br at quality 1 keeps up with a fast process; gzip at level 1.
+ */
+async function compress(
+  parts: (Buffer | string)[],
+  bytes: number,
+  encoding: AnswerEncoding,
+): Promise<Buffer> {
+  const stream =
+    encoding === 'br'
+      ? createBrotliCompress({
+          params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes },
+        })
+      : createGzip({ level: 1 });
+  const out: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = once(stream, 'end');
+  for (const part of parts) if (!stream.write(part)) await once(stream, 'drain');
+  stream.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+function partsOf(result: HttpResult): (Buffer | string)[] {
+  const body = result.text ?? result.json ?? (result.body === undefined ? '' : JSON.stringify(result.body));
+  return Array.isArray(body) ? body : [body];
+}
+
+function byteLengthOf(parts: (Buffer | string)[]): number {
+  return parts.reduce(
+    (sum, part) => sum + (typeof part === 'string' ? Buffer.byteLength(part) : part.length),
+    0,
+  );
 }
 
 function principalOf(event: HttpEvent): Principal {
@@ -125,31 +160,46 @@ function principalOf(event: HttpEvent): Principal {
   return { role: context.role } as Principal;
 }
 
-function respond(result: HttpResult, encoding?: AnswerEncoding): APIGatewayProxyStructuredResultV2 {
-  const contentType = result.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
-  const body = result.text ?? result.json ?? (result.body === undefined ? '' : JSON.stringify(result.body));
-  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+function contentTypeOf(result: HttpResult): string {
+  return result.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
+}
+
+/** The answer sent as it is (errors, small answers, incompressible text, clients without br or gzip). */
+function respondPlain(result: HttpResult, parts = partsOf(result)): APIGatewayProxyStructuredResultV2 {
+  const body =
+    parts.length === 1 && typeof parts[0] === 'string'
+      ? parts[0]
+      : parts.map((part) => (typeof part === 'string' ? part : part.toString('utf8'))).join('');
+  return {
+    statusCode: result.statusCode,
+    headers: { 'content-type': contentTypeOf(result), ...result.headers },
+    body,
+  };
+}
+
+async function respond(
+  result: HttpResult,
+  encoding?: AnswerEncoding,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const parts = partsOf(result);
+  const bytes = byteLengthOf(parts);
   if (encoding === undefined || result.incompressible || bytes < COMPRESS_ANSWER_BYTES)
-    return {
-      statusCode: result.statusCode,
-      headers: { 'content-type': contentType, ...result.headers },
-      body: typeof body === 'string' ? body : body.toString('utf8'),
-    };
+    return respondPlain(result, parts);
   return {
     statusCode: result.statusCode,
     headers: {
-      'content-type': contentType,
+      'content-type': contentTypeOf(result),
       'content-encoding': encoding,
       vary: 'accept-encoding',
       ...result.headers,
     },
-    body: compress(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, encoding).toString('base64'),
+    body: (await compress(parts, bytes, encoding)).toString('base64'),
     isBase64Encoded: true,
   };
 }
 
 export function errorResponse(error: BuildbotError): APIGatewayProxyStructuredResultV2 {
-  return respond({
+  return respondPlain({
     statusCode: error.statusCode,
     body: { error: error.name, message: error.message, ...error.details },
   });
@@ -176,7 +226,7 @@ export function httpRouter(
         answerEncoding,
       };
       if (body.text !== undefined) request.bodyText = body.text;
-      return respond(await route(request), answerEncoding);
+      return await respond(await route(request), answerEncoding);
     } catch (error) {
       if (error instanceof BuildbotError && error.statusCode < 500) return errorResponse(error);
       // A bug or an AWS fault: log it whole, answer 500 as API Gateway would for a crash.
@@ -188,7 +238,7 @@ export function httpRouter(
           stack: (error as Error).stack,
         }),
       );
-      return respond({
+      return respondPlain({
         statusCode: 500,
         body: {
           error: 'InternalError',

@@ -5,7 +5,7 @@ import { ForbiddenError, PayloadTooLargeError, ValidationError } from '../errors
 import type { Role } from '../auth/types.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
 import { sendWorkerMessage } from '../workers/queues.ts';
-import { loadWorker, loadWorkerRecord, presenceOf } from '../workers/registry.ts';
+import { loadWorkerForDispatch, loadWorkerRecord, presenceOf } from '../workers/registry.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
@@ -58,7 +58,7 @@ export async function startCommand(
   role: Role,
   request: StartCommandRequest,
 ): Promise<{ commandId: string }> {
-  const worker = await loadWorker(ctx, request.worker);
+  const worker = await loadWorkerForDispatch(ctx, request.worker, request.command);
   if (!worker) throw new WorkerNotFoundError(request.worker);
   // A worker that never heartbeated has no registry yet; its command ends as worker_lost_before_start below.
   if (worker.commands !== undefined && !worker.commands.includes(request.command))

@@ -7,7 +7,7 @@ import { BY_WORKER_INDEX, commandKey, updateBatchKey, updateBatchRange } from '.
 import { commandView, loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import type { CommandStatus } from './types.ts';
-import { STDIO_LOG, decodeRun, joinFragments, logText, rawSize, runFragment, storedSize } from './updates.ts';
+import { STDIO_LOG, decodeRun, logText, rawSize, runFragment, storedSize } from './updates.ts';
 import type { SequencedUpdate, StoredRun } from './updates.ts';
 import type { CommandView } from './wire.ts';
 
@@ -20,8 +20,13 @@ import type { CommandView } from './wire.ts';
 export const PAGE_BUDGET = {
   /** Stored (compressed) bytes a page reads: its compressed answer stays under 4 MiB of base64. @default 3 MiB */
   storedBytes: 3 * 1024 * 1024,
-  /** Decompressed bytes of a page whose answer is compressed. @default 16 MiB */
-  compressedBytes: 16 * 1024 * 1024,
+  /**
+   * Decompressed bytes of a page whose answer is compressed: 50 MiB of `yes hello` in one page. The edge
+   * holds the page's parts (up to this, 64 MiB) and compresses them as a stream, never joined: with a
+   * run being decoded (~10 MiB) and the compressor, about 90 MiB at the peak in a 256 MB function.
+   * @default 64 MiB
+   */
+  compressedBytes: 64 * 1024 * 1024,
   /** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
   plainBytes: 4 * 1024 * 1024,
 } as const;
@@ -142,9 +147,10 @@ export interface UpdatesPage {
   next?: number;
 }
 
-/** An UpdatesPage as JSON text, joined from the stored fragments without parsing them. */
+/** An UpdatesPage as JSON text, the stored fragments in order without parsing them. */
 export interface UpdatesPageJson {
-  json: Buffer;
+  /** The answer's JSON in parts: their concatenation is the page (the edge compresses them as a stream). */
+  json: Buffer[];
   /** The stored runs barely compressed: do not compress the answer again. */
   incompressible: boolean;
 }
@@ -183,13 +189,17 @@ export async function getUpdates(
   });
   const more = seen < item.acked;
   const tail = `],"acked":${item.acked},"status":${JSON.stringify(item.status)}${more ? `,"next":${seen}` : ''}}`;
+  const json: Buffer[] = [UPDATES_HEAD];
+  for (const [i, part] of parts.entries()) json.push(...(i > 0 ? [COMMA, part] : [part]));
+  json.push(Buffer.from(tail));
   return {
-    json: Buffer.concat([UPDATES_HEAD, joinFragments(parts), Buffer.from(tail)]),
+    json,
     incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
   };
 }
 
 const UPDATES_HEAD = Buffer.from('{"updates":[');
+const COMMA = Buffer.from(',');
 
 export class LogNotFoundError extends NotFoundError {
   constructor(commandId: string, name: string, known: string[]) {
@@ -217,8 +227,10 @@ export interface LogPage {
   complete: boolean;
 }
 
-/** A LogPage as the API serves it: also whether its text is worth compressing. */
-export interface LogPageRead extends LogPage {
+/** A LogPage as the API serves it: its text in parts (compressed as a stream), and whether it is worth compressing. */
+export interface LogPageRead extends Omit<LogPage, 'text'> {
+  /** The page's text in parts: their concatenation is the text. */
+  texts: string[];
   incompressible: boolean;
 }
 
@@ -254,7 +266,7 @@ export async function getLog(
   });
   const nextSeq = Math.max(seen, -1);
   return {
-    text: texts.join(''),
+    texts,
     nextSeq,
     status: item.status,
     complete: item.status === 'complete' && nextSeq >= item.acked,

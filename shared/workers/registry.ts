@@ -62,6 +62,46 @@ export async function loadWorker(ctx: CommandsContext, name: string): Promise<Lo
   return loaded;
 }
 
+/**
+ * How long startCommand trusts a worker record it read, per process (a Lambda instance). Presence is
+ * judged on the record's lastSeenAt against OFFLINE_AFTER_MS (a heartbeat every HEARTBEAT_INTERVAL_MS),
+ * so a record this young calls a worker online at most this much longer than a fresh read would; a
+ * removed worker's queue refuses the send, which withdraws the command as before. @default 1000
+ */
+export const WORKER_CACHE_MS = 1_000;
+
+const workerCache = new Map<string, { worker: LoadedWorker; readAt: number }>();
+
+function workerCacheKey(ctx: CommandsContext, name: string): string {
+  return `${ctx.tableName}\u0000${name}`;
+}
+
+/**
+ * The worker record for dispatch: a record read less than WORKER_CACHE_MS ago when it says the worker is
+ * online and has registered `command`; anything else (unknown, offline, not registered) is read afresh,
+ * so a cached record only ever saves the read on the path that dispatches.
+ */
+export async function loadWorkerForDispatch(
+  ctx: CommandsContext,
+  name: string,
+  command: string,
+): Promise<LoadedWorker | undefined> {
+  const key = workerCacheKey(ctx, name);
+  const now = ctx.now();
+  const cached = workerCache.get(key);
+  if (
+    cached !== undefined &&
+    now - cached.readAt < WORKER_CACHE_MS &&
+    presenceOf(cached.worker, now) === PRESENCE.online &&
+    cached.worker.commands?.includes(command) === true
+  )
+    return cached.worker;
+  const worker = await loadWorker(ctx, name);
+  if (worker === undefined) workerCache.delete(key);
+  else workerCache.set(key, { worker, readAt: now });
+  return worker;
+}
+
 /** The hash a heartbeat compares with the stored one to tell whether the registry changed. */
 export function commandsHash(commands: string[]): string {
   return createHash('sha256').update(JSON.stringify(commands), 'utf8').digest('base64url').slice(0, 22);
@@ -173,6 +213,8 @@ async function rotateToken(
 
 /** Removes the worker's record, registry, token and queue. Its commands keep their records until they expire. */
 export async function deleteWorker(ctx: CommandsContext, name: string): Promise<void> {
+  // This process's dispatch cache forgets it at once; other instances within WORKER_CACHE_MS (the send fails).
+  workerCache.delete(workerCacheKey(ctx, name));
   const { Attributes } = await ctx.db.send(
     new DeleteCommand({ TableName: ctx.tableName, Key: workerKey(name), ReturnValues: 'ALL_OLD' }),
   );
