@@ -9,7 +9,12 @@ import { workerRegistryKey } from '../../shared/commands/keys.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
 import { runWatchdog } from '../../shared/commands/watchdog.ts';
-import { recordHeartbeat } from '../../shared/workers/registry.ts';
+import {
+  deleteWorker,
+  loadWorkerForDispatch,
+  recordHeartbeat,
+  WORKER_CACHE_MS,
+} from '../../shared/workers/registry.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { harness } from './helpers.ts';
@@ -149,5 +154,50 @@ describe('the watchdog and presence', () => {
     assert.match(lost.body.failure?.message ?? '', new RegExp(`${gone.name} went offline`));
     assert.equal(timedOut.body.results, RESULTS.RETRY);
     assert.equal(timedOut.body.failure?.kind, 'start_timeout');
+  });
+});
+
+describe('the worker record cache of dispatch', () => {
+  function clockedContext(at: { now: number }): CommandsContext {
+    return { ...commandsContextFromEnv(), now: () => at.now };
+  }
+
+  it('reads an online worker once per WORKER_CACHE_MS, and afresh for a command it did not register', async () => {
+    // Prepare
+    const worker = await h.onlineWorker(['shell']);
+    const at = { now: Date.now() };
+    const ctx = clockedContext(at);
+    await loadWorkerForDispatch(ctx, worker.name, 'shell');
+    resetRequestTally();
+
+    // Act
+    at.now += WORKER_CACHE_MS - 1;
+    const cached = await loadWorkerForDispatch(ctx, worker.name, 'shell');
+    const readsWhileFresh = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+    await loadWorkerForDispatch(ctx, worker.name, 'mkdir');
+    const readsForUnregistered = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+    at.now += WORKER_CACHE_MS; // the fresh read above restarted the window
+    await loadWorkerForDispatch(ctx, worker.name, 'shell');
+    const readsWhenStale = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+
+    // Assess
+    assert.equal(cached?.name, worker.name);
+    assert.equal(readsWhileFresh, 0, 'a record read under WORKER_CACHE_MS ago is reused');
+    assert.equal(readsForUnregistered, 1, 'a command the cached record lacks is checked afresh');
+    assert.equal(readsWhenStale, 2, 'an older record is read again');
+  });
+
+  it('forgets a worker deleted in the same process at once', async () => {
+    // Prepare
+    const worker = await h.onlineWorker(['shell']);
+    const ctx = commandsContextFromEnv();
+    assert.ok(await loadWorkerForDispatch(ctx, worker.name, 'shell'));
+
+    // Act
+    await deleteWorker(ctx, worker.name);
+    const afterDelete = await loadWorkerForDispatch(ctx, worker.name, 'shell');
+
+    // Assess
+    assert.equal(afterDelete, undefined);
   });
 });
