@@ -18,7 +18,7 @@ interface FakeState {
   requests: number;
   inFlight: number;
   maxInFlight: number;
-  /** Status codes to answer before handling normally, one per request. */
+  /** Status codes to answer before handling normally, one per request (0: handle this one normally). */
   failures: number[];
   /** Put this interrupt into every ack. */
   interrupt?: string;
@@ -65,7 +65,7 @@ const server = createServer((req, res) => {
       state.jsonBytes.push(raw.length);
     }
     const failure = state.failures.shift();
-    if (failure !== undefined) return answer(failure, { message: 'injected' });
+    if (failure !== undefined && failure !== 0) return answer(failure, { message: 'injected' });
     const updates = body.updates ?? [];
     const fresh = updates.filter(([, seq]) => seq > acked);
     if (fresh.length > 0 && fresh[0]![1] !== acked + 1) return answer(409, { acked });
@@ -243,6 +243,26 @@ describe('UpdateSender', () => {
     assert.equal(state.stored.map((u) => u.stdout ?? '').join(''), text);
     assert.ok(state.wireBytes.length >= 6, `${state.wireBytes.length} requests`);
     assert.ok(Math.max(...state.wireBytes) <= 64 * 1024, `largest ${Math.max(...state.wireBytes)} bytes`);
+  });
+
+  it('keeps order and one request in flight while it encodes the next large batch, across failures', async () => {
+    // Prepare: batches above the pre-encoding threshold, and answers that fail now and then, so a
+    // batch encoded ahead is sometimes thrown away and the resend starts from acked + 1.
+    state.failures = [0, 503, 0, 0, 502, 0, 503];
+    const s = sender({ bufferMs: 5, maxWireBytes: 256 * 1024 });
+    const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${randomBytes(12).toString('hex')}\n`);
+
+    // Act: output arrives in pieces while requests are out
+    for (let at = 0; at < lines.length; at += 2_000) {
+      s.push({ stdout: lines.slice(at, at + 2_000).join('') });
+      if (at % 10_000 === 0) await sleep(2);
+    }
+    await s.finish();
+
+    // Assess
+    assert.equal(state.maxInFlight, 1);
+    assert.ok(state.jsonBytes.length >= 4, `${state.jsonBytes.length} requests`);
+    assert.equal(state.stored.map((u) => u.stdout ?? '').join(''), lines.join(''));
   });
 
   it('halves its requests when the API answers 413, and sends everything once', async () => {
