@@ -5,6 +5,9 @@ import type { WatchdogReport } from '../shared/commands/watchdog.ts';
 /** Scheduled (every minute on AWS, every second locally): ends overdue commands, re-sends pending events. */
 export async function handler(): Promise<WatchdogReport> {
   const report = await runWatchdog(commandsContextFromEnv());
-  if (report.examined > 0) console.log(JSON.stringify({ level: 'info', msg: 'watchdog', ...report }));
+  // Only runs that changed something: locally the watchdog runs every second, and settled commands are
+  // examined on every run until the cursor passes them.
+  const acted = Object.keys(report.ended).length > 0 || report.resent > 0 || report.extended > 0;
+  if (acted) console.log(JSON.stringify({ level: 'info', msg: 'watchdog', ...report }));
   return report;
 }
