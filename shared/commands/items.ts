@@ -5,6 +5,7 @@ import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError } from './errors.ts';
 import { commandKey } from './keys.ts';
 import type { CommandFailure, CommandStatus, Results } from './types.ts';
+import type { StoredRun } from './updates.ts';
 import type { CommandView, CompletionEvent } from './wire.ts';
 
 /**
@@ -49,6 +50,35 @@ export interface CommandItem {
   eventPending?: boolean;
   /** TTL (seconds), set when the command finishes. */
   expiresAt?: number;
+  /**
+   * The final run a complete carried, stored by the ending write itself when the record stays within
+   * RECORD_BILLED_BYTES: its seqs follow every stored run's, and readers serve it after them.
+   */
+  finalRun?: StoredRun;
+}
+
+/** DynamoDB bills a write per KB of the item: a record kept within this costs 1 WRU per transition. */
+export const RECORD_BILLED_BYTES = 1024;
+
+/**
+ * An upper bound of the size DynamoDB bills for an item (names and values by its documented rules, a
+ * number counted by its decimal text, which is never less than DynamoDB's count).
+ */
+export function itemBytes(item: object): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + valueBytes(value);
+  return bytes;
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return String(value).length;
+  if (value instanceof Uint8Array) return value.length;
+  if (value instanceof Set)
+    return [...(value as Set<unknown>)].reduce<number>((sum, v) => sum + valueBytes(v), 0);
+  if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + 1 + valueBytes(v), 3);
+  if (typeof value === 'object' && value !== null) return 3 + itemBytes(value) + Object.keys(value).length;
+  return 1;
 }
 
 /** The stored item a failed condition returned (ALL_OLD), in the DocumentClient's shape. */

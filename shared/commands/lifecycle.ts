@@ -17,13 +17,14 @@ import {
   UpdateGapError,
 } from './errors.ts';
 import { DUE_SHARD, commandKey, updateBatchKey } from './keys.ts';
-import { loadCommand, oldItemOf } from './items.ts';
+import { RECORD_BILLED_BYTES, itemBytes, loadCommand, oldItemOf } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { DEFAULT_DECODE_RC, computeResults } from './results.ts';
 import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, Results } from './types.ts';
 import {
   checkConsecutive,
+  compactRun,
   decodeRun,
   encodeFragment,
   fragmentOfBody,
@@ -553,7 +554,7 @@ export async function completeCommand(
     if (item.status === COMMAND_STATUS.complete) return outcomeOf(item);
     if (item.status === COMMAND_STATUS.queued)
       throw new CommandStateError(commandId, item.status, 'claim it (POST .../start) before completing it');
-    const stored = await storeFinalUpdates(ctx, item, updates);
+    const { stored, finalRun } = await storeFinalUpdates(ctx, item, updates, request.failure);
     const acked = stored.length > 0 ? stored[stored.length - 1]![1] : item.acked;
     if (acked < request.lastSeq)
       throw new UpdateGapError(
@@ -561,7 +562,7 @@ export async function completeCommand(
         item.acked,
         `complete names lastSeq ${request.lastSeq} but updates are stored only up to ${acked}`,
       );
-    const ending = await endByWorker(ctx, item, request.failure, stored, acked);
+    const ending = await endByWorker(ctx, item, request.failure, stored, acked, finalRun);
     if (ending.won) {
       await publishCompletion(ctx, ending.item);
       return outcomeOf(ending.item);
@@ -571,13 +572,18 @@ export async function completeCommand(
   throw new UpdateGapError(commandId, item.acked, 'acked kept moving under this complete');
 }
 
-/** Stores the updates a complete carries that are not stored yet; returns every update stored after acked. */
+/**
+ * Stores the updates a complete carries that are not stored yet; returns every update stored after acked.
+ * A single small run is not put but returned as `finalRun`, for the ending write to store on the record
+ * (one write instead of two) when the record stays within RECORD_BILLED_BYTES.
+ */
 async function storeFinalUpdates(
   ctx: CommandsContext,
   item: CommandItem,
   updates: SequencedUpdate[],
-): Promise<SequencedUpdate[]> {
-  if (updates.length === 0) return [];
+  requestFailure: CompleteRequest['failure'],
+): Promise<{ stored: SequencedUpdate[]; finalRun?: PlannedRun }> {
+  if (updates.length === 0) return { stored: [] };
   const trimmed = trimAcked(updates, item.acked);
   if (trimmed.kind === 'gap')
     throw new UpdateGapError(
@@ -585,23 +591,34 @@ async function storeFinalUpdates(
       item.acked,
       `the batch starts at seq ${trimmed.firstSeq}, leaving a gap`,
     );
-  if (trimmed.kind === 'nothingNew') return [];
+  if (trimmed.kind === 'nothingNew') return { stored: [] };
   // Encode every run before the first write, so that a 413 stores nothing.
   const plan = planRuns(trimmed.updates);
-  return storeRuns(ctx, item.commandId, trimmed.updates, plan);
+  if (plan.length === 1) {
+    const finalRun = compactRun(plan[0]!);
+    const { values } = workerEnding(
+      ctx.now(),
+      item,
+      requestFailure,
+      trimmed.updates,
+      finalRun.last,
+      finalRun,
+    );
+    if (itemBytes(item) + itemBytes(values) <= RECORD_BILLED_BYTES)
+      return { stored: trimmed.updates, finalRun };
+  }
+  return { stored: await storeRuns(ctx, item.commandId, trimmed.updates, plan) };
 }
 
-/**
- * The worker's ending write: results, the summary of the final updates and acked, in one conditional
- * update. Returns the ended record (won), or the current one (ALL_OLD) when the race was lost.
- */
-async function endByWorker(
-  ctx: CommandsContext,
+/** The worker's ending update: results, the summary of the final updates, acked, and the final run if inline. */
+function workerEnding(
+  now: number,
   item: CommandItem,
   requestFailure: CompleteRequest['failure'],
   stored: SequencedUpdate[],
   acked: number,
-): Promise<{ won: boolean; item: CommandItem }> {
+  finalRun: PlannedRun | undefined,
+): { expression: string; values: Record<string, unknown> } {
   const summary = summarizeUpdates(stored);
   const interrupted = item.interrupt !== undefined;
   const failure: CommandFailure | undefined =
@@ -613,7 +630,7 @@ async function endByWorker(
     decodeRC: item.decodeRC,
     failure: requestFailure,
   });
-  const { sets, values } = endingUpdate(ctx.now(), { results, failure }, item.deadline);
+  const { sets, values } = endingUpdate(now, { results, failure }, item.deadline);
   sets.push('acked = :acked');
   values[':acked'] = acked;
   for (const field of ['rc', 'elapsed', 'failure_reason'] as const) {
@@ -622,17 +639,39 @@ async function endByWorker(
       values[`:${field}`] = summary[field];
     }
   }
+  if (finalRun) {
+    sets.push('finalRun = :finalRun');
+    values[':finalRun'] = { first: finalRun.first, last: finalRun.last, ...finalRun.encoded };
+  }
   let expression = `SET ${sets.join(', ')}`;
   if (summary.logNames.length > 0) {
     expression += ' ADD logNames :logNames';
     values[':logNames'] = new Set(summary.logNames);
   }
+  return { expression, values };
+}
+
+/**
+ * The worker's ending write, in one conditional update. Returns the ended record (won), or the current
+ * one (ALL_OLD) when the race was lost; `finalRun` is stored with the winning write only.
+ */
+async function endByWorker(
+  ctx: CommandsContext,
+  item: CommandItem,
+  requestFailure: CompleteRequest['failure'],
+  stored: SequencedUpdate[],
+  acked: number,
+  finalRun: PlannedRun | undefined,
+): Promise<{ won: boolean; item: CommandItem }> {
+  const { expression, values } = workerEnding(ctx.now(), item, requestFailure, stored, acked, finalRun);
   // Race: the watchdog ends the command as worker_lost while the worker completes it; an updates request
   // (a resend) advances acked meanwhile.
   //   worker: end if running AND acked = A ✓ → its results   watchdog: end if running AND deadline = D ✗
   //   watchdog: end ✓ (worker_lost)                          worker: ✗ → answers the stored outcome
   //   updates: acked A → B ✓                                 worker: ✗ → reads acked B, decides again
   // The first write wins; the command has exactly one outcome and a repeated complete answers it again.
+  // A losing write stores no finalRun; a resend that put a run of the same seqs before losing its ack to
+  // this write leaves a duplicate that readers skip by seq.
   try {
     const { Attributes } = await ctx.db.send(
       new UpdateCommand({

@@ -81,6 +81,25 @@ async function* runsFrom(ctx: CommandsContext, commandId: string, after: number)
   } while (startKey);
 }
 
+/**
+ * The stored runs, with the record's final run (stored by the ending write) placed by its first seq:
+ * after every stored run, unless a run put by a resend starts later (readers skip seqs already read).
+ */
+async function* withFinalRun(
+  runs: AsyncGenerator<StoredRun>,
+  finalRun: StoredRun | undefined,
+): AsyncGenerator<StoredRun> {
+  let pending = finalRun;
+  for await (const run of runs) {
+    if (pending && run.first > pending.first) {
+      yield pending;
+      pending = undefined;
+    }
+    yield run;
+  }
+  if (pending) yield pending;
+}
+
 /** What a page reader takes from each run: whole runs, or single updates where a run is cut. */
 interface PageSink {
   /**
@@ -93,22 +112,24 @@ interface PageSink {
 }
 
 /**
- * Reads the acknowledged updates after `after` run by run into `sink` until the stored-bytes budget or
- * the sink is full. Returns the last seq read, and the stored and decompressed bytes of the runs read.
+ * Reads the acknowledged updates after `after` (up to the record's acked), the stored runs and then the
+ * record's final run, run by run into `sink` until the stored-bytes budget or the sink is full.
+ * Returns the last seq read, and the stored and decompressed bytes of the runs read.
  */
 async function readPage(
   ctx: CommandsContext,
   commandId: string,
   after: number,
-  acked: number,
+  record: CommandItem,
   sink: PageSink,
 ): Promise<{ seen: number; stored: number; packedStored: number; packedRaw: number }> {
+  const acked = record.acked;
   let seen = after;
   let stored = 0;
   let packedStored = 0;
   let packedRaw = 0;
   if (after >= acked) return { seen, stored, packedStored, packedRaw };
-  for await (const run of runsFrom(ctx, commandId, after)) {
+  for await (const run of withFinalRun(runsFrom(ctx, commandId, after), record.finalRun)) {
     if (run.last <= seen) continue;
     // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
     if (run.first > seen + 1 || run.first > acked) break;
@@ -169,7 +190,7 @@ export async function getUpdates(
   const item = await loadCommand(ctx, commandId);
   const parts: Buffer[] = [];
   let left = rawBudget(opts.compressed);
-  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item.acked, {
+  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
     whole(run, wholeAllowed) {
       const fits = rawSize(run) <= left;
       if (!fits && parts.length > 0) return 'full';
@@ -251,7 +272,7 @@ export async function getLog(
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
   const texts: string[] = [];
   let left = rawBudget(opts.compressed);
-  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item.acked, {
+  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
     // The text of a run needs its updates, so every run goes update by update; a run larger than what
     // is left waits for the next page rather than be decoded for a few updates.
     whole: (run) => (texts.length > 0 && rawSize(run) > left ? 'full' : 'byUpdate'),

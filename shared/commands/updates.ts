@@ -137,6 +137,23 @@ export function planRuns(updates: SequencedUpdate[]): PlannedRun[] {
   return runs;
 }
 
+/**
+ * The run brotli-compressed whatever its size, when that makes it smaller: for a run stored inside another
+ * item, where every byte counts towards that item's KB (a shell command's ~800 B of headers to ~450 B).
+ */
+export function compactRun(run: PlannedRun): PlannedRun {
+  if (run.encoded.frag === undefined) return run;
+  const packed = brotli(Buffer.from(run.encoded.frag, 'utf8'));
+  if (packed.length >= run.encoded.bytes) return run;
+  return {
+    ...run,
+    encoded: {
+      bytes: run.encoded.bytes,
+      fragBr: new Uint8Array(packed.buffer, packed.byteOffset, packed.length),
+    },
+  };
+}
+
 const COMMA = Buffer.from(',');
 
 /** `a,b,c` of JSON fragments (or of whole `[update,seq]` texts). */

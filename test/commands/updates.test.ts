@@ -7,7 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
-import { commandItems, harness } from './helpers.ts';
+import { endCommand } from '../../shared/commands/completions.ts';
+import { commandsContextFromEnv } from '../../shared/commands/context.ts';
+import { loadCommand } from '../../shared/commands/items.ts';
+import { completeCommand } from '../../shared/commands/lifecycle.ts';
+import { clients, commandItems, harness } from './helpers.ts';
 
 let stack: LocalStack;
 let h: ReturnType<typeof harness>;
@@ -314,6 +318,157 @@ describe('paging through updates', () => {
       pages.flatMap((page) => page.updates.map(([update]) => update.stdout)),
       texts,
     );
+  });
+});
+
+describe('final updates on complete', () => {
+  const completePath = (id: string) => `/v1/commands/${id}/complete`;
+  const isRun = (item: Record<string, unknown>) => String(item.sk).startsWith('UPD#');
+
+  it('keeps a small final run on the record and serves it after the stored runs, byte-exact and by seq', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker, { args: { command: ['make'] } });
+    await h.call(worker.token, 'POST', updatesPath(commandId), {
+      updates: [
+        [{ header: 'H\n' }, 0],
+        [{ stdout: 'a\n' }, 1],
+      ],
+    });
+    const final = [
+      [{ stdout: 'b\n' }, 2],
+      [{ stderr: 'é \u0000"\n' }, 3],
+      [{ rc: 0, elapsed: 1.5 }, 4],
+    ];
+    // Act
+    const completed = await h.call(worker.token, 'POST', completePath(commandId), {
+      lastSeq: 4,
+      updates: final,
+    });
+    const repeated = await h.call(worker.token, 'POST', completePath(commandId), {
+      lastSeq: 4,
+      updates: final,
+    });
+    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const inside = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates?after=2`);
+    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const stdioAfter = await h.call(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdio?after=2`,
+    );
+    const items = await commandItems(h.db, h.table, commandId);
+    // Assess
+    assert.equal(completed.status, 200);
+    assert.deepEqual(repeated.body, completed.body);
+    assert.deepEqual(
+      items.filter(isRun).map((item) => item.sk),
+      [items.find(isRun)!.sk],
+      'only the run of POST .../updates is its own item',
+    );
+    const record = items.find((item) => !isRun(item))!;
+    assert.deepEqual([record.finalRun.first, record.finalRun.last], [2, 4]);
+    assert.equal(
+      all.text,
+      '{"updates":[[{"header":"H\\n"},0],[{"stdout":"a\\n"},1],' +
+        JSON.stringify(final).slice(1, -1) +
+        '],"acked":4,"status":"complete"}',
+    );
+    assert.deepEqual((inside.body as { updates: unknown[] }).updates, final.slice(1));
+    assert.equal(stdio.text, 'H\na\nb\né \u0000"\n');
+    assert.equal(stdio.headers.get('x-bbs-next-seq'), '4');
+    assert.equal(stdio.headers.get('x-bbs-log-complete'), 'true');
+    assert.equal(stdioAfter.text, 'é \u0000"\n');
+    assert.equal(stdioAfter.headers.get('x-bbs-next-seq'), '4');
+  });
+
+  it('compresses a final run of shell headers (~800 B) to keep it on the record, and reads it back exactly', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const header = Array.from({ length: 12 }, (_, i) => ` watching /build/dir/line${i} for output\n`).join(
+      '',
+    );
+    const final = [
+      [{ header }, 0],
+      [{ rc: 0, elapsed: 0.01 }, 1],
+    ];
+    // Act
+    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 1, updates: final });
+    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const items = await commandItems(h.db, h.table, commandId);
+    // Assess
+    assert.ok(JSON.stringify(final).length > 500);
+    assert.deepEqual(items.filter(isRun), []);
+    assert.ok(items[0]!.finalRun.fragBr instanceof Uint8Array);
+    assert.equal(
+      all.text,
+      `{"updates":${JSON.stringify(final).slice(0, -1)}],"acked":1,"status":"complete"}`,
+    );
+    assert.equal(stdio.text, header);
+  });
+
+  it('stores a final run too large for the record as its own item, and reads it back exactly', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const text = randomBytes(900).toString('base64');
+    const final = [
+      [{ stdout: text }, 0],
+      [{ rc: 0 }, 1],
+    ];
+    // Act
+    const completed = await h.call(worker.token, 'POST', completePath(commandId), {
+      lastSeq: 1,
+      updates: final,
+    });
+    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const items = await commandItems(h.db, h.table, commandId);
+    // Assess
+    assert.equal(completed.status, 200);
+    assert.equal(items.filter(isRun).length, 1);
+    assert.equal(items.find((item) => !isRun(item))!.finalRun, undefined);
+    assert.deepEqual((all.body as { updates: unknown[] }).updates, final);
+    assert.equal(stdio.text, text);
+  });
+
+  it('stores nothing of the final run when the watchdog ends the command between the read and the ending write', async () => {
+    // Prepare: a context whose next ending write of the worker is preceded by the watchdog's end
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const base = commandsContextFromEnv();
+    const { db } = clients(stack);
+    let raced = false;
+    db.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { ConditionExpression?: string };
+        if (!raced && input.ConditionExpression?.includes('acked = :prev')) {
+          raced = true;
+          const read = await loadCommand(base, commandId);
+          await endCommand(base, read, 'running', { kind: 'worker_lost', message: 'gone' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'watchdogFirst' },
+    );
+    // Act
+    const outcome = await completeCommand({ ...base, db }, worker.name, commandId, {
+      lastSeq: 1,
+      updates: [
+        [{ stdout: 'late\n' }, 0],
+        [{ rc: 0 }, 1],
+      ],
+    });
+    const items = await commandItems(h.db, h.table, commandId);
+    // Assess
+    assert.ok(raced);
+    assert.equal(outcome.failure?.kind, 'worker_lost');
+    assert.deepEqual(items.filter(isRun), []);
+    const record = items.find((item) => !isRun(item))!;
+    assert.equal(record.finalRun, undefined);
+    assert.equal(record.acked, -1);
   });
 });
 
