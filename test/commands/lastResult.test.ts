@@ -42,6 +42,24 @@ async function stored(state: StateConnector, worker: string): Promise<unknown> {
   return state.getState(objectId, LAST_RESULT.stateName, null);
 }
 
+/**
+ * A connector whose timing seam lets `interject` write through another connector between its first
+ * read and its write (Buildbot's _test_timing_hook), recording the seam points it passed.
+ */
+function racedConnector(interject: () => Promise<void>): { slow: StateConnector; hooked: TimingHookPoint[] } {
+  const hooked: TimingHookPoint[] = [];
+  const slow = new StateConnector({
+    client: dynamoDocumentClient(),
+    tableName: stack.env.STATE_TABLE!,
+    testTimingHook: async (point) => {
+      if (point === 'getObjectId') return;
+      hooked.push(point);
+      if (hooked.length === 1) await interject();
+    },
+  });
+  return { slow, hooked };
+}
+
 describe('the lastResult consumer', () => {
   it('keeps the newer event when an older one is delivered after it', async () => {
     // Prepare
@@ -64,15 +82,8 @@ describe('the lastResult consumer', () => {
     const newer = event(worker, 2, '2030-01-01T00:00:02.000Z');
     const older = event(worker, 1, '2030-01-01T00:00:01.000Z');
     const other = StateConnector.fromEnv();
-    const hooked: TimingHookPoint[] = [];
-    const slow = new StateConnector({
-      client: dynamoDocumentClient(),
-      tableName: stack.env.STATE_TABLE!,
-      testTimingHook: async (point) => {
-        if (point === 'getObjectId') return;
-        hooked.push(point);
-        if (hooked.length === 1) assert.equal(await recordLastResult(other, newer), true);
-      },
+    const { slow, hooked } = racedConnector(async () => {
+      assert.equal(await recordLastResult(other, newer), true);
     });
     // Act
     const recorded = await recordLastResult(slow, older);
@@ -88,15 +99,8 @@ describe('the lastResult consumer', () => {
     const newer = event(worker, 2, '2030-01-01T00:00:02.000Z');
     const older = event(worker, 1, '2030-01-01T00:00:01.000Z');
     const other = StateConnector.fromEnv();
-    const hooked: TimingHookPoint[] = [];
-    const slow = new StateConnector({
-      client: dynamoDocumentClient(),
-      tableName: stack.env.STATE_TABLE!,
-      testTimingHook: async (point) => {
-        if (point === 'getObjectId') return;
-        hooked.push(point);
-        if (hooked.length === 1) assert.equal(await recordLastResult(other, older), true);
-      },
+    const { slow, hooked } = racedConnector(async () => {
+      assert.equal(await recordLastResult(other, older), true);
     });
     // Act
     const recorded = await recordLastResult(slow, newer);
