@@ -1,4 +1,4 @@
-import { ApiError } from '../shared/client/http.ts';
+import { ApiError, ApiUnreachableError } from '../shared/client/http.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './args.ts';
 import { EXIT } from './exitCodes.ts';
@@ -55,7 +55,7 @@ function describeError(error: unknown): string {
     if (error.status === 403) return `${error.message} (this token's role may not do that)`;
     return error.message;
   }
-  if (error instanceof TypeError && error.message === 'fetch failed') {
+  if (error instanceof ApiUnreachableError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     return `cannot reach the API${cause} (is it running? check --api-url / BBS_API_URL)`;
   }

@@ -16,7 +16,8 @@ import { httpRouter } from './lib/http.ts';
 /**
  * Worker routes: heartbeat, claim, updates, complete. Worker tokens only, each bound to its worker. Their
  * bodies may inflate to UPDATES_BODY_MAX_BYTES (a burst of output in one request); the worker keeps each
- * under UPDATES_WIRE_MAX_BYTES compressed, so the Lambda payload limit holds.
+ * under UPDATES_WIRE_MAX_BYTES compressed, so the Lambda payload limit holds. Updates and complete take a
+ * text batch (shared/commands/textBatch.ts) as well as JSON.
  */
 function callingWorker(principal: Principal): string {
   requireRole(principal, ROLES.worker);
@@ -64,5 +65,5 @@ export const handler = httpRouter(
       };
     },
   },
-  { maxBodyBytes: UPDATES_BODY_MAX_BYTES },
+  { maxBodyBytes: UPDATES_BODY_MAX_BYTES, textBatch: true },
 );

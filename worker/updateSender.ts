@@ -1,9 +1,17 @@
 import { setImmediate as setImmediateAsync, setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, apiRequest, encodeBody } from '../shared/client/http.ts';
+import {
+  ApiError,
+  ApiUnreachableError,
+  apiRequest,
+  compressBody,
+  encodeBody,
+} from '../shared/client/http.ts';
+import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../shared/commands/textBatch.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
 import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
 import { LIMITS } from '../shared/commands/wire.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
+import type { SequencedUpdate } from '../shared/commands/updates.ts';
 import { UpdateDeliveryError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
 import { UpdateBuffer, jsonBytesEstimate } from './updateBuffer.ts';
@@ -69,8 +77,7 @@ function ackedOf(error: ApiError): number | undefined {
 /** A failure worth retrying: no answer at all, or the server or gateway failed. */
 function isTransient(error: unknown): boolean {
   if (error instanceof ApiError) return error.status >= 500 || error.status === 429;
-  // fetch rejects with a TypeError ("fetch failed") when the connection fails.
-  return error instanceof TypeError;
+  return error instanceof ApiUnreachableError;
 }
 
 export class UpdateSender {
@@ -202,11 +209,15 @@ export class UpdateSender {
   private encodeBatch(batch: Unacked[]): Prepared {
     let entries = batch;
     for (;;) {
-      const encoded = encodeBody({ updates: entries.map((entry) => [entry.update, entry.seq]) });
+      const updates: SequencedUpdate[] = entries.map((entry) => [entry.update, entry.seq]);
+      // Output goes as a text batch (bytes, no JSON escaping); anything else, or a short batch, as JSON.
+      const textBatch = encodeTextBatch(updates);
+      const encoded =
+        textBatch === undefined ? encodeBody({ updates }) : compressBody(textBatch, TEXT_BATCH_CONTENT_TYPE);
       if (encoded.encoding !== undefined)
-        this.wireRatio = Math.max(encoded.bytes.length / encoded.jsonBytes, 1e-4);
+        this.wireRatio = Math.max(encoded.bytes.length / encoded.plainBytes, 1e-4);
       const over = Math.max(
-        encoded.jsonBytes / this.opts.maxRequestBytes,
+        encoded.plainBytes / this.opts.maxRequestBytes,
         encoded.bytes.length / this.opts.maxWireBytes,
       );
       if (over <= 1 || entries.length === 1) return { batch: entries, encoded };
@@ -220,7 +231,7 @@ export class UpdateSender {
    * stays in flight, and pump() uses the result only if the next batch starts where this one does.
    */
   private async encodeAhead(inFlight: Unacked[]): Promise<Prepared | undefined> {
-    // Let fetch write the body in flight before the event loop is taken by this encoding.
+    // Let the request write its body before the event loop is taken by this encoding.
     await setImmediateAsync();
     if (this.fatal) return undefined;
     this.seal();
@@ -257,7 +268,7 @@ export class UpdateSender {
         );
         // Only worth it when a large batch is under way: small ones leave nothing to overlap.
         const ahead =
-          this.unacked.length > batch.length && encoded.jsonBytes >= ENCODE_AHEAD_MIN_BYTES
+          this.unacked.length > batch.length && encoded.plainBytes >= ENCODE_AHEAD_MIN_BYTES
             ? this.encodeAhead(batch)
             : undefined;
         let answer: UpdatesResponse;
@@ -280,7 +291,7 @@ export class UpdateSender {
         }
         if (error instanceof ApiError && error.status === 413 && batch.length > 1) {
           // An edge with a lower limit (an older API): halve the requests from now on, and send again.
-          this.opts.maxRequestBytes = Math.max(1024, Math.floor(encoded.jsonBytes / 2));
+          this.opts.maxRequestBytes = Math.max(1024, Math.floor(encoded.plainBytes / 2));
           this.opts.log(
             `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${(error as Error).message}); sending at most ${this.opts.maxRequestBytes} bytes of JSON per request`,
           );

@@ -77,7 +77,7 @@ export interface LogRun {
   commandId: string;
   /** POST → completedAt (server clock). */
   completeMs: number;
-  /** POST → the whole stdout read back through GET .../updates and its sha256 checked. */
+  /** POST → the whole stdout read back through GET .../logs/stdout and its sha256 checked. */
   endToEndMs: number;
   byteExact: boolean;
   readBytes: number;
@@ -142,20 +142,18 @@ export async function runLogCase(
   });
   const view = await waitComplete(client, commandId, { intervalMs: 20, timeoutMs });
   const completeMs = Date.parse(view.completedAt ?? view.createdAt) - startEpoch;
+  // The log `stdout` is the command's output byte for byte, read as stored: the text a user downloads.
   const hash = createHash('sha256');
   let readBytes = 0;
   let after = -1;
   for (;;) {
-    const page = await client.getUpdates(commandId, after);
-    for (const [update, seq] of page.updates) {
-      if (update.stdout !== undefined) {
-        const chunk = Buffer.from(update.stdout, 'utf8');
-        hash.update(chunk);
-        readBytes += chunk.length;
-      }
-      after = seq;
-    }
-    if (after >= page.acked) break;
+    const page = await client.getLogPageBytes(commandId, 'stdout', after);
+    hash.update(page.bytes);
+    readBytes += page.bytes.length;
+    if (page.complete) break;
+    if (page.nextSeq <= after)
+      throw new Error(`GET .../logs/stdout did not move past seq ${after} of a complete command`);
+    after = page.nextSeq;
   }
   const endToEndMs = performance.now() - start;
   const stored = await storedBytes(stack, commandId);

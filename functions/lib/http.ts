@@ -17,6 +17,7 @@ import {
   ValidationError,
 } from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
+import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
 
 /**
@@ -35,7 +36,7 @@ export interface HttpRequest {
   query: Record<string, string>;
   /** The parsed JSON body, or undefined when there was none. */
   body: unknown;
-  /** The body's JSON text, decompressed (what `body` was parsed from). */
+  /** The body's JSON text, decompressed (what `body` was parsed from); undefined for a text batch. */
   bodyText?: string;
   /** The encoding a large answer will travel in, from Accept-Encoding; undefined: uncompressed. */
   answerEncoding?: AnswerEncoding;
@@ -46,8 +47,8 @@ export type AnswerEncoding = 'br' | 'gzip';
 export interface HttpResult {
   statusCode: number;
   body?: unknown;
-  /** Sent as text/plain instead of JSON (log text); parts are sent joined. */
-  text?: string | string[];
+  /** Sent as text/plain instead of JSON (log text, parts as UTF-8 bytes or strings); parts are sent joined. */
+  text?: string | (string | Buffer)[];
   /** JSON already serialized (a page of stored fragments), in parts sent joined. */
   json?: Buffer | Buffer[];
   /** The answer barely compresses (random text): send it as it is rather than spend CPU on it. */
@@ -82,7 +83,14 @@ function inflate(raw: Buffer, encoding: string, maxBodyBytes: number): Buffer {
   }
 }
 
-export function decodeBody(event: HttpEvent, maxBodyBytes: number): DecodedBody {
+/** What bodies a router takes: their size after decompression, and whether text batches too (else JSON only). */
+export interface BodyLimits {
+  maxBodyBytes: number;
+  textBatch?: boolean;
+}
+
+export function decodeBody(event: HttpEvent, limits: BodyLimits): DecodedBody {
+  const { maxBodyBytes } = limits;
   if (event.body === undefined || event.body === null || event.body === '') return { value: undefined };
   let raw: Buffer = event.isBase64Encoded
     ? Buffer.from(event.body, 'base64')
@@ -95,6 +103,11 @@ export function decodeBody(event: HttpEvent, maxBodyBytes: number): DecodedBody 
     throw new PayloadTooLargeError(`body is ${raw.length} bytes; the limit is ${maxBodyBytes} bytes`, {
       details: { limit: maxBodyBytes },
     });
+  if (isTextBatch(event.headers['content-type'])) {
+    if (!limits.textBatch)
+      throw new ValidationError(`${TEXT_BATCH_CONTENT_TYPE} is for the worker's updates; send JSON here`);
+    return { value: decodeTextBatch(raw) };
+  }
   const text = raw.toString('utf8');
   try {
     return { value: JSON.parse(text), text };
@@ -208,16 +221,19 @@ export function errorResponse(error: BuildbotError): APIGatewayProxyStructuredRe
 /** One Lambda handler serving several routes, keyed as API Gateway keys them ("POST /v1/objects"). */
 export function httpRouter(
   routes: Record<string, RouteHandler>,
-  opts: { maxBodyBytes?: number } = {},
+  opts: Partial<BodyLimits> = {},
 ): (event: HttpEvent) => Promise<APIGatewayProxyStructuredResultV2> {
-  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limits: BodyLimits = {
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    textBatch: opts.textBatch,
+  };
   return async function httpRouterHandler(event) {
     const route = routes[event.routeKey];
     const answerEncoding = answerEncodingOf(event.headers['accept-encoding']);
     try {
       if (!route) throw new BuildbotError(`no handler for route ${event.routeKey} in this function`);
       const principal = principalOf(event);
-      const body = decodeBody(event, maxBodyBytes);
+      const body = decodeBody(event, limits);
       const request: HttpRequest = {
         principal,
         params: (event.pathParameters ?? {}) as Record<string, string>,

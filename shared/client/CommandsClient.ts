@@ -14,6 +14,7 @@ import type {
   InterruptResponse,
   ListCommandsFilter,
   LogPage,
+  LogPageBytes,
   RegisteredWorker,
   SequencedUpdate,
   StartCommandResponse,
@@ -56,12 +57,39 @@ export class CommandsClient {
    * to 1 MiB, with the seq to continue from and whether the log is final (the x-bbs-* headers).
    */
   async getLogPage(commandId: string, name: string, after = -1, opts: FollowOptions = {}): Promise<LogPage> {
+    const { body, ...page } = await this.readLogPage(commandId, name, after, opts, 'text');
+    return { text: body.toString(), ...page };
+  }
+
+  /** getLogPage with the text as its UTF-8 bytes, never decoded: for a large log that is hashed or saved. */
+  async getLogPageBytes(
+    commandId: string,
+    name: string,
+    after = -1,
+    opts: FollowOptions = {},
+  ): Promise<LogPageBytes> {
+    const { body, ...page } = await this.readLogPage(commandId, name, after, opts, 'bytes');
+    return { bytes: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), ...page };
+  }
+
+  private async readLogPage(
+    commandId: string,
+    name: string,
+    after: number,
+    opts: FollowOptions,
+    read: 'text' | 'bytes',
+  ): Promise<Omit<LogPage, 'text'> & { body: string | Buffer }> {
     let headers: Headers | undefined;
-    const text = await apiRequest<string>(
+    const body = await apiRequest<string | Buffer>(
       this.connection,
       'GET',
       `/v1/commands/${enc(commandId)}/logs/${enc(name)}?after=${after}`,
-      { text: true, signal: opts.signal, onHeaders: (received) => (headers = received) },
+      {
+        text: read === 'text',
+        bytes: read === 'bytes',
+        signal: opts.signal,
+        onHeaders: (received) => (headers = received),
+      },
     );
     const nextSeq = Number(headers?.get(LOG_HEADERS.nextSeq));
     const status = headers?.get(LOG_HEADERS.status);
@@ -69,7 +97,7 @@ export class CommandsClient {
       throw new ApiError('GET', `/v1/commands/${commandId}/logs/${name}`, 200, {
         message: `the answer lacks the ${LOG_HEADERS.nextSeq} and ${LOG_HEADERS.status} headers: is this the buildbot-serverless API?`,
       });
-    return { text, nextSeq, status, complete: headers?.get(LOG_HEADERS.complete) === 'true' };
+    return { body, nextSeq, status, complete: headers?.get(LOG_HEADERS.complete) === 'true' };
   }
 
   /** The whole text of a log so far (`stdio` is header, stdout and stderr in arrival order), page by page. */

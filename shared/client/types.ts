@@ -48,4 +48,9 @@ export interface FollowUpdatesOptions extends FollowOptions {
   after?: number;
 }
 
+/** A page of a log as its UTF-8 bytes (CommandsClient.getLogPageBytes). */
+export interface LogPageBytes extends Omit<LogPage, 'text'> {
+  bytes: Buffer;
+}
+
 export type { CommandList, CommandUpdate, CommandView, LogPage, RegisteredWorker, UpdatesPage, WorkerView };

@@ -28,6 +28,7 @@ import {
   decodeRun,
   encodeFragment,
   fragmentOfBody,
+  isFragmentBatch,
   planRuns,
   summarizeUpdates,
   trimAcked,
@@ -354,10 +355,13 @@ export async function postUpdates(
   return advanceAck(ctx, item, stored);
 }
 
-/** The batch as one run of the request's own text (no second serialization), when it fits one item. */
+/**
+ * The batch as one run of the request's own text (no second serialization), when it fits one item and
+ * holds no stretch of output long enough for a text run.
+ */
 function planAsSent(updates: SequencedUpdate[], bodyText: string | undefined): PlannedRun[] | undefined {
   const fragment = bodyText === undefined ? undefined : fragmentOfBody(bodyText);
-  if (fragment === undefined || updates.length === 0) return undefined;
+  if (fragment === undefined || updates.length === 0 || !isFragmentBatch(updates)) return undefined;
   const outcome = encodeFragment(Buffer.from(fragment, 'utf8'));
   if (!outcome.fits) return undefined;
   return [{ first: updates[0]![1], last: updates[updates.length - 1]![1], encoded: outcome.encoded }];

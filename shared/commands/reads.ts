@@ -7,7 +7,17 @@ import { BY_WORKER_INDEX, commandKey, updateBatchKey, updateBatchRange } from '.
 import { commandView, loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import type { CommandStatus } from './types.ts';
-import { STDIO_LOG, decodeRun, logText, rawSize, runFragment, storedSize } from './updates.ts';
+import {
+  STREAM_LOGS,
+  decodeRun,
+  isPacked,
+  logText,
+  rawSize,
+  runFragment,
+  storedSize,
+  streamInLog,
+  textRunParts,
+} from './updates.ts';
 import type { SequencedUpdate, StoredRun } from './updates.ts';
 import type { CommandView } from './wire.ts';
 
@@ -136,7 +146,7 @@ async function readPage(
     const size = storedSize(run);
     if (seen > after && stored + size > PAGE_BUDGET.storedBytes) break;
     stored += size;
-    if (run.fragBr !== undefined || run.gz !== undefined) {
+    if (isPacked(run)) {
       packedStored += size;
       packedRaw += rawSize(run);
     }
@@ -230,9 +240,9 @@ export class LogNotFoundError extends NotFoundError {
   }
 }
 
-/** The logs a command has: stdio, those declared in args.logfiles, and those updates have named. */
+/** The logs a command has: stdio and its streams, those declared in args.logfiles, and those updates have named. */
 function knownLogs(item: CommandItem): string[] {
-  const names = new Set<string>([STDIO_LOG, ...(item.logNames ?? [])]);
+  const names = new Set<string>([...STREAM_LOGS, ...(item.logNames ?? [])]);
   const logfiles = (JSON.parse(item.argsJson) as { logfiles?: unknown }).logfiles;
   if (typeof logfiles === 'object' && logfiles !== null && !Array.isArray(logfiles))
     for (const name of Object.keys(logfiles)) names.add(name);
@@ -250,8 +260,8 @@ export interface LogPage {
 
 /** A LogPage as the API serves it: its text in parts (compressed as a stream), and whether it is worth compressing. */
 export interface LogPageRead extends Omit<LogPage, 'text'> {
-  /** The page's text in parts: their concatenation is the text. */
-  texts: string[];
+  /** The page's text in parts (UTF-8 bytes of a text run as stored): their concatenation is the text. */
+  texts: (string | Buffer)[];
   incompressible: boolean;
 }
 
@@ -270,12 +280,22 @@ export async function getLog(
   const item = await loadCommand(ctx, commandId);
   const known = knownLogs(item);
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
-  const texts: string[] = [];
+  const texts: (string | Buffer)[] = [];
   let left = rawBudget(opts.compressed);
   const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
-    // The text of a run needs its updates, so every run goes update by update; a run larger than what
-    // is left waits for the next page rather than be decoded for a few updates.
-    whole: (run) => (texts.length > 0 && rawSize(run) > left ? 'full' : 'byUpdate'),
+    // A run larger than what is left waits for the next page rather than be decoded for a few updates.
+    // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
+    whole(run, wholeAllowed) {
+      if (texts.length > 0 && rawSize(run) > left) return 'full';
+      const parts = wholeAllowed && rawSize(run) <= left ? textRunParts(run) : undefined;
+      if (parts === undefined) return 'byUpdate';
+      for (const part of parts)
+        if (streamInLog(part.stream, name)) {
+          texts.push(part.text);
+          left -= part.text.length;
+        }
+      return 'taken';
+    },
     one(update, first) {
       const text = logText([update], name);
       const bytes = Buffer.byteLength(text);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../shared/client/http.ts';
+import { CommandsClient } from '../../shared/client/CommandsClient.ts';
+import { ApiError, ApiUnreachableError } from '../../shared/client/http.ts';
 import { startStackWithWorker } from './helpers.ts';
 import type { StackWithWorker } from './helpers.ts';
 
@@ -59,6 +60,45 @@ describe('CommandsClient on the local stack with a real worker', () => {
     assert.ok(whole.includes(stdout), 'the log holds the whole stdout');
     assert.ok(Buffer.byteLength(whole) > 1024 * 1024);
     assert.equal(followed.join(''), whole);
+  });
+
+  it('reads stdout alone as bytes, byte for byte what the command printed, from a text batch and text runs', async () => {
+    // Prepare: 1 MB of stdout with multi-byte characters, and stderr between, fast enough to batch.
+    const script =
+      'i=0; while [ $i -lt 4 ]; do seq 1 30000 | sed "s/$/ é✓/"; echo "err $i" >&2; i=$((i+1)); done';
+    const { commandId } = await env.api.startCommand({
+      worker: env.workerName,
+      command: 'shell',
+      args: { command: script, workdir: '.' },
+    });
+    // Following a log ends once the command is complete.
+    for await (const _chunk of env.api.followLog(commandId, 'stderr'));
+
+    // Act
+    const pages: Buffer[] = [];
+    for (let after = -1; ;) {
+      const page = await env.api.getLogPageBytes(commandId, 'stdout', after);
+      pages.push(page.bytes);
+      if (page.complete) break;
+      after = page.nextSeq;
+    }
+    const stderr = await env.api.getLog(commandId, 'stderr');
+
+    // Assess
+    const lines = Array.from({ length: 30000 }, (_, i) => `${i + 1} é✓\n`).join('');
+    assert.equal(Buffer.concat(pages).toString('utf8'), lines.repeat(4));
+    assert.equal(stderr, 'err 0\nerr 1\nerr 2\nerr 3\n');
+  });
+
+  it('says the API is unreachable with ApiUnreachableError, naming the address', async () => {
+    // Prepare: a port nothing listens on (9, discard, is closed on this machine)
+    const api = new CommandsClient({ apiUrl: 'http://127.0.0.1:9', token: 't' });
+
+    // Act / Assess
+    await assert.rejects(
+      api.getCommand('0'.repeat(32)),
+      (error: unknown) => error instanceof ApiUnreachableError && /127\.0\.0\.1:9/.test(error.message),
+    );
   });
 
   it('stops following when the signal aborts, with the signal reason', async () => {

@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
+import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
+import { logText } from '../../shared/commands/updates.ts';
+import type { SequencedUpdate } from '../../shared/commands/updates.ts';
 import { endCommand } from '../../shared/commands/completions.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { loadCommand } from '../../shared/commands/items.ts';
@@ -114,6 +117,111 @@ describe('updates', () => {
     assert.ok(run?.fragBr instanceof Uint8Array);
     assert.ok(run.fragBr.length < big.length / 10);
     assert.equal(log.text, big);
+  });
+});
+
+describe('text batches and text runs', () => {
+  const textBatchHeaders = { 'content-type': TEXT_BATCH_CONTENT_TYPE, 'content-encoding': 'br' };
+  const output: SequencedUpdate[] = [
+    [{ header: 'sh -c build\n' }, 0],
+    [{ stdout: 'compiling "a.c"\t\\ ok\n'.repeat(4000) }, 1],
+    [{ stderr: 'warning: ünïcode ☃\n'.repeat(100) }, 2],
+    [{ stdout: 'linking\n'.repeat(8000) }, 3],
+    [{ rc: 0 }, 4],
+  ];
+
+  it('stores output sent as a text batch as text and serves stdout, stderr and stdio byte for byte', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const body = brotliCompressSync(encodeTextBatch(output)!);
+    // Act
+    const posted = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+      body,
+      headers: textBatchHeaders,
+    });
+    const logs = Object.fromEntries(
+      await Promise.all(
+        ['stdout', 'stderr', 'stdio'].map(async (name) => {
+          const answer = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/${name}`);
+          return [name, answer.text] as const;
+        }),
+      ),
+    );
+    const read = await h.call<{ updates: SequencedUpdate[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/updates`,
+    );
+    // Assess
+    assert.equal(posted.status, 200, posted.text);
+    assert.deepEqual(posted.body, { acked: 4 });
+    assert.equal(logs.stdout, logText(output, 'stdout'));
+    assert.equal(logs.stderr, logText(output, 'stderr'));
+    assert.equal(logs.stdio, logText(output, 'stdio'));
+    assert.deepEqual(read.body.updates, output);
+    const runs = (await commandItems(h.db, h.table, commandId)).filter((item) =>
+      String(item.sk).startsWith('UPD#'),
+    );
+    assert.deepEqual(
+      runs.map((run) => [run.first, run.last, run.textBr instanceof Uint8Array]),
+      [
+        [0, 3, true],
+        [4, 4, false],
+      ],
+    );
+  });
+
+  it('reads a text run from the middle with ?after= without repeating or skipping a byte', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+      body: brotliCompressSync(encodeTextBatch(output)!),
+      headers: textBatchHeaders,
+    });
+    // Act
+    const tail = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdout?after=1`);
+    // Assess
+    assert.equal(tail.text, logText(output.slice(2), 'stdout'));
+    assert.equal(tail.headers.get('x-bbs-next-seq'), '4');
+  });
+
+  it('refuses a malformed text batch with 400 and stores nothing', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const commandId = await h.claimed(worker);
+    const header = JSON.stringify({ updates: [], text: { first: 0, parts: 'o10' } });
+    // Act
+    const refused = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+      body: Buffer.from(`${header}\nshort`),
+      headers: { 'content-type': TEXT_BATCH_CONTENT_TYPE },
+    });
+    // Assess
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.body.message), /text batch: the parts add up to more than the 5 bytes/);
+    const items = await commandItems(h.db, h.table, commandId);
+    assert.equal(items.filter((item) => String(item.sk).startsWith('UPD#')).length, 0);
+    assert.equal(items[0]!.acked, -1);
+  });
+
+  it('refuses a text batch on a route that takes JSON only', async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    // Act
+    const refused = await h.call(stack.tokens.client, 'POST', '/v1/commands', undefined, {
+      body: brotliCompressSync(encodeTextBatch(output)!),
+      headers: textBatchHeaders,
+    });
+    // Assess
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.body.message), /is for the worker's updates; send JSON here/);
+    const listed = await h.call<{ commands: unknown[] }>(
+      stack.tokens.client,
+      'GET',
+      `/v1/commands?worker=${worker.name}`,
+    );
+    assert.equal(listed.body.commands.length, 0);
   });
 });
 

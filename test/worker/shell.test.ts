@@ -255,6 +255,21 @@ describe('start errors', () => {
     );
   });
 
+  it('refuses a logfile named after one of the logs of its own output', async () => {
+    // Act
+    const view = await waitForCommand(
+      stack,
+      await run({ command: 'true', workdir: '.', logfiles: { stdout: 'out.log' } }),
+    );
+
+    // Assess
+    assert.equal(view.failure?.kind, 'start_error');
+    assert.match(
+      view.failure?.message ?? '',
+      /logfiles\['stdout'\]: stdio, stdout, stderr are the command's own output/,
+    );
+  });
+
   it('refuses an absolute path outside the base directory', async () => {
     // Act
     const view = await waitForCommand(stack, await run({ path: '/etc/passwd' }, {}, 'stat'));

@@ -8,6 +8,7 @@ import { resolveInside } from '../paths.ts';
 import { optionalBooleanArg, optionalNumberArg, optionalStringArg, requireArgs, stringArg } from './args.ts';
 import type { CommandArgs } from './args.ts';
 import { errnoOf, strerror } from './osError.ts';
+import { STREAM_LOGS } from '../../shared/commands/updates.ts';
 import { LogFileWatcher } from './logFileWatcher.ts';
 import {
   buildEnvironment,
@@ -55,6 +56,10 @@ function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): She
     throw new CommandStartError(`${CLASS_NAME}: 'logfiles' must map log names to file names`);
   const out: ShellOptions['logfiles'] = {};
   for (const [name, value] of Object.entries(raw)) {
+    if ((STREAM_LOGS as readonly string[]).includes(name))
+      throw new CommandStartError(
+        `${CLASS_NAME}: logfiles['${name}']: ${STREAM_LOGS.join(', ')} are the command's own output; name the log otherwise`,
+      );
     let filename: unknown = value;
     let follow = false;
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
