@@ -24,8 +24,8 @@ import { UpdateBuffer, jsonBytesEstimate } from './updateBuffer.ts';
  * the unacked list from the front, so a resend after a network error, a 5xx, or a 409 {acked} is simply
  * the next request (the server drops the prefix it already stored). Updates leave the list only once
  * acked. While a request is in flight new output keeps merging in the buffer: a slow API means fewer,
- * larger batches rather than a queue of requests. A request carries up to maxRequestBytes of JSON and
- * maxWireBytes once compressed: fast, repetitive output (50 MB of `yes hello`) then takes a few requests,
+ * larger batches rather than a queue of requests. A request carries up to maxRequestBytes before compression
+ * and maxWireBytes after it: fast, repetitive output (50 MB of `yes hello`) then takes a few requests,
  * and random text as many as its compressed size needs.
  */
 export interface UpdateSenderOptions {
@@ -42,7 +42,7 @@ export interface UpdateSenderOptions {
   /** Called once, when an ack carries an interrupt or the command can no longer be updated. */
   onInterrupt: (why: string) => void;
   log: WorkerLogSink;
-  /** Largest JSON of one request before compression, in bytes (what the edge inflates). @default 16 MiB */
+  /** Largest body of one request before compression, in bytes (what the edge inflates). @default 16 MiB */
   maxRequestBytes?: number;
   /** Largest compressed body of one request, in bytes (a Lambda event holds 6 MB, base64 included). @default 3 MiB */
   maxWireBytes?: number;
@@ -62,7 +62,7 @@ interface Prepared {
   encoded: EncodedBody;
 }
 
-/** JSON bytes of a request from which the next batch is encoded while it is in flight. @default 256 KiB */
+/** Bytes of a request (before compression) from which the next batch is encoded while it is in flight. @default 256 KiB */
 const ENCODE_AHEAD_MIN_BYTES = 256 * 1024;
 
 const MAX_RETRY_MS = 5_000;
@@ -90,7 +90,7 @@ export class UpdateSender {
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatDue = false;
-  /** Compressed / JSON bytes of the last compressed request: how much JSON fits maxWireBytes. */
+  /** Compressed / plain bytes of the last compressed request: how much fits maxWireBytes. */
   private wireRatio = 1;
   private interrupted = false;
   private fatal: UpdateDeliveryError | undefined;
@@ -293,7 +293,7 @@ export class UpdateSender {
           // An edge with a lower limit (an older API): halve the requests from now on, and send again.
           this.opts.maxRequestBytes = Math.max(1024, Math.floor(encoded.plainBytes / 2));
           this.opts.log(
-            `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${(error as Error).message}); sending at most ${this.opts.maxRequestBytes} bytes of JSON per request`,
+            `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${(error as Error).message}); sending at most ${this.opts.maxRequestBytes} bytes per request`,
           );
           continue;
         }
