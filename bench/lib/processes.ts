@@ -44,6 +44,8 @@ export function runTimed(command: string, args: string[], opts: SpawnOptions = {
  * answers one line. Used as a barrier so that process start-up is never inside a measurement.
  */
 export interface LineChild {
+  /** The child's process id (to read its CPU time). */
+  readonly pid: number;
   send(message: unknown): void;
   /** The next line the child prints, parsed. Rejects if the child exits first. */
   next<T>(): Promise<T>;
@@ -84,6 +86,7 @@ export function spawnLineChild(script: string, args: string[], env: NodeJS.Proce
   // A failure is reported by next() or close(); keep Node from calling it unhandled in between.
   closed.catch(() => undefined);
   return {
+    pid: child.pid ?? 0,
     send(message) {
       child.stdin.write(`${JSON.stringify(message)}\n`);
     },

@@ -11,6 +11,8 @@ const workerScript = join(repoRoot, 'bench', 'fixtures', 'worker.ts');
 
 export interface WorkerProcess {
   name: string;
+  /** The worker's process id (to read its CPU time). */
+  pid: number;
   /** Zeroes the process's AWS request tally (before the measured workload). */
   resetTally(): void;
   /** Stops the worker gracefully and returns what it counted. */
@@ -39,6 +41,7 @@ export async function startWorkers(
       await child.next<{ ready: true }>();
       return {
         name,
+        pid: child.pid,
         resetTally: () => child.send('reset'),
         async stop() {
           const closed = child.close();
