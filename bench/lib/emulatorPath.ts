@@ -7,7 +7,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { commandKey } from '../../shared/commands/keys.ts';
 import { bareServer, loopbackRoundTrip, spawnTrue } from './floors.ts';
@@ -20,8 +20,9 @@ import { bareServer, loopbackRoundTrip, spawnTrue } from './floors.ts';
  * above it is our code: the gateway, the handlers, the worker's loop, the SDK calls' surroundings.
  *
  * Left out, on purpose: the completion event's SendMessage and the clear of its mark (after completedAt),
- * the worker's DeleteMessage (batched, while the command runs), the authorizer (cached) and the worker
- * record's read (cached by loadWorkerForDispatch).
+ * the worker's DeleteMessage (batched, while the command runs), the authorizer (cached), the worker
+ * record's read (cached by loadWorkerForDispatch) and the complete's read of the command record (the
+ * claim's copy, shared/commands/recordCache.ts).
  */
 export const EMULATOR_PATH_STEPS = [
   { key: 'postRoundTrip', call: 'HTTP round trip on loopback: POST /v1/commands' },
@@ -34,7 +35,6 @@ export const EMULATOR_PATH_STEPS = [
   { key: 'claimUpdate', call: 'DynamoDB UpdateItem: the claim, if queued and ours, ReturnValues ALL_NEW' },
   { key: 'spawnTrue', call: 'spawn `true` and wait for its exit' },
   { key: 'completeRoundTrip', call: 'HTTP round trip on loopback: POST /v1/commands/{id}/complete' },
-  { key: 'getRecord', call: 'DynamoDB GetItem: the record, ConsistentRead' },
   {
     key: 'endingUpdate',
     call:
@@ -211,9 +211,6 @@ export async function openEmulatorPath(opts: EmulatorPathOptions): Promise<Emula
     );
     await step('spawnTrue', spawnTrue);
     await step('completeRoundTrip', () => loopbackRoundTrip(server.url));
-    await step('getRecord', () =>
-      db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true })),
-    );
     // completedAt is stamped before the ending write is sent: the figure's span ends here.
     samples.totalMs.push(performance.now() - start);
     const ending = endingWrite(template, Date.now());

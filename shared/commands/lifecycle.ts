@@ -18,6 +18,7 @@ import {
 } from './errors.ts';
 import { DUE_SHARD, commandKey, updateBatchKey } from './keys.ts';
 import { RECORD_BILLED_BYTES, itemBytes, loadCommand, oldItemOf } from './items.ts';
+import { forgetRecord, recentRecord, rememberRecord } from './recordCache.ts';
 import type { CommandItem } from './items.ts';
 import { DEFAULT_DECODE_RC, computeResults } from './results.ts';
 import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
@@ -297,6 +298,7 @@ async function claimWrite(
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     }),
   );
+  rememberRecord(ctx, Attributes as CommandItem);
   return Attributes as CommandItem;
 }
 
@@ -459,6 +461,7 @@ async function advanceAck(
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      rememberRecord(ctx, Attributes as CommandItem);
       return updatesResponse(Attributes as CommandItem);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -503,6 +506,7 @@ async function heartbeat(ctx: CommandsContext, item: CommandItem): Promise<Updat
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    rememberRecord(ctx, Attributes as CommandItem);
     return updatesResponse(Attributes as CommandItem);
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -548,9 +552,31 @@ export async function completeCommand(
   request: CompleteRequest,
 ): Promise<CompleteOutcome> {
   checkCommandId(commandId);
+  checkConsecutive(request.updates ?? []);
+  // The record this process wrote last (a short command's claim) saves the read; see recordCache.ts.
+  const cached = recentRecord(ctx, commandId);
+  forgetRecord(ctx, commandId);
+  if (cached !== undefined) {
+    try {
+      return await completeFrom(ctx, workerName, request, cached);
+    } catch (error) {
+      // A refusal decided on a stale copy (acked moved, the command ended elsewhere): decide from a read.
+      if (!(error instanceof UpdateGapError || error instanceof CommandStateError)) throw error;
+    }
+  }
+  return completeFrom(ctx, workerName, request, await loadCommand(ctx, commandId));
+}
+
+/** completeCommand from `read`, a record read or last written by this process. */
+async function completeFrom(
+  ctx: CommandsContext,
+  workerName: string,
+  request: CompleteRequest,
+  read: CommandItem,
+): Promise<CompleteOutcome> {
+  const { commandId } = read;
   const updates = request.updates ?? [];
-  checkConsecutive(updates);
-  let item = await loadCommand(ctx, commandId);
+  let item = read;
   requireOwner(item, workerName);
   // A lost race below means acked moved (another request stored these updates) or the command ended;
   // each round sees it further along, and three rounds cover the worker's one request in flight.
@@ -656,6 +682,21 @@ function workerEnding(
 }
 
 /**
+ * The condition that the parts of the record an ending decided on, besides status and acked, are as it
+ * read them: the deadline (the pending deadline it keeps or moves) and whether an interrupt was flagged
+ * (CANCELLED or not).
+ */
+function decidedOn(item: CommandItem): { condition: string; values: Record<string, unknown> } {
+  const deadline =
+    item.deadline === undefined
+      ? { condition: 'attribute_not_exists(deadline)', values: {} }
+      : { condition: 'deadline = :readDeadline', values: { ':readDeadline': item.deadline } };
+  const interrupt =
+    item.interrupt === undefined ? 'attribute_not_exists(interrupt)' : 'attribute_exists(interrupt)';
+  return { condition: `${deadline.condition} AND ${interrupt}`, values: deadline.values };
+}
+
+/**
  * The worker's ending write, in one conditional update. Returns the ended record (won), or the current
  * one (ALL_OLD) when the race was lost; `finalRun` is stored with the winning write only.
  */
@@ -668,6 +709,7 @@ async function endByWorker(
   finalRun: PlannedRun | undefined,
 ): Promise<{ won: boolean; item: CommandItem }> {
   const { expression, values } = workerEnding(ctx.now(), item, requestFailure, stored, acked, finalRun);
+  const unchanged = decidedOn(item);
   // Race: the watchdog ends the command as worker_lost while the worker completes it; an updates request
   // (a resend) advances acked meanwhile.
   //   worker: end if running AND acked = A ✓ → its results   watchdog: end if running AND deadline = D ✗
@@ -675,16 +717,22 @@ async function endByWorker(
   //   updates: acked A → B ✓                                 worker: ✗ → reads acked B, decides again
   // The first write wins; the command has exactly one outcome and a repeated complete answers it again.
   // A losing write stores no finalRun; a resend that put a run of the same seqs before losing its ack to
-  // this write leaves a duplicate that readers skip by seq.
+  // this write leaves a duplicate that readers skip by seq. The write also requires the deadline and the
+  // interrupt flag it decided on (decidedOn), so a stale copy of the record (recordCache.ts) loses too.
   try {
     const { Attributes } = await ctx.db.send(
       new UpdateCommand({
         TableName: ctx.tableName,
         Key: commandKey(item.commandId),
         UpdateExpression: expression,
-        ConditionExpression: '#status = :running AND acked = :prev',
+        ConditionExpression: `#status = :running AND acked = :prev AND ${unchanged.condition}`,
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ...values, ':running': COMMAND_STATUS.running, ':prev': item.acked },
+        ExpressionAttributeValues: {
+          ...values,
+          ...unchanged.values,
+          ':running': COMMAND_STATUS.running,
+          ':prev': item.acked,
+        },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),

@@ -1,0 +1,57 @@
+import type { CommandsContext } from './context.ts';
+import type { CommandItem } from './items.ts';
+
+/**
+ * The command records this process last wrote (a claim, an update's ack, a heartbeat: each returns the
+ * whole record), kept briefly so that the complete that follows saves its read: a short command's
+ * claim and complete are a few ms apart, and the read is on the path a client waits for.
+ *
+ * A copy can be stale (another instance stored updates, an interrupt was flagged, the watchdog ended
+ * the command). That is safe because the worker's ending write is conditioned on everything its decision
+ * read from the record (status, acked, deadline, interrupt): a stale copy loses that race like a stale
+ * read would, and the loser decides again from the current record the failed write returns (ALL_OLD).
+ * On AWS a complete finds its record here only when the same warm instance served the command's last
+ * claim or update; otherwise it reads, as before.
+ */
+export const RECORD_CACHE = {
+  /** How long a copy is used. Short commands are far below it; longer ones read. @default 5000 ms */
+  ttlMs: 5_000,
+  /** Copies kept; the oldest goes first. @default 1000 */
+  maxEntries: 1_000,
+} as const;
+
+interface Entry {
+  item: CommandItem;
+  at: number;
+}
+
+const entries = new Map<string, Entry>();
+
+const keyOf = (ctx: CommandsContext, commandId: string) => `${ctx.tableName}/${commandId}`;
+
+export function rememberRecord(ctx: CommandsContext, item: CommandItem): void {
+  const key = keyOf(ctx, item.commandId);
+  // Re-inserting moves the key to the end: the map's order is the order of last writes.
+  entries.delete(key);
+  entries.set(key, { item, at: ctx.now() });
+  for (const oldest of entries.keys()) {
+    if (entries.size <= RECORD_CACHE.maxEntries) break;
+    entries.delete(oldest);
+  }
+}
+
+/** The record as this process last wrote it, if that was less than RECORD_CACHE.ttlMs ago. */
+export function recentRecord(ctx: CommandsContext, commandId: string): CommandItem | undefined {
+  const key = keyOf(ctx, commandId);
+  const entry = entries.get(key);
+  if (entry === undefined) return undefined;
+  if (ctx.now() - entry.at >= RECORD_CACHE.ttlMs) {
+    entries.delete(key);
+    return undefined;
+  }
+  return entry.item;
+}
+
+export function forgetRecord(ctx: CommandsContext, commandId: string): void {
+  entries.delete(keyOf(ctx, commandId));
+}
