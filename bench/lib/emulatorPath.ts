@@ -9,6 +9,7 @@ import {
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { endingUpdate } from '../../shared/commands/completions.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
 import { bareServer, loopbackRoundTrip, spawnTrue } from './floors.ts';
 
@@ -92,23 +93,11 @@ function queuedRecord(template: Record<string, unknown>, commandId: string, now:
 function endingWrite(
   template: Record<string, unknown>,
   now: number,
+  readDeadline: number,
 ): { expression: string; values: Record<string, unknown> } {
-  const sets = [
-    '#status = :complete',
-    'results = :results',
-    'completedAt = :now',
-    'expiresAt = :expiresAt',
-    'eventPending = :true',
-    'acked = :acked',
-  ];
-  const values: Record<string, unknown> = {
-    ':complete': 'complete',
-    ':results': template.results,
-    ':now': now,
-    ':expiresAt': template.expiresAt,
-    ':true': true,
-    ':acked': template.acked,
-  };
+  const { sets, values } = endingUpdate(now, { results: Number(template.results) }, readDeadline);
+  sets.push('acked = :acked');
+  values[':acked'] = template.acked;
   for (const field of ['rc', 'elapsed', 'finalRun'] as const)
     if (template[field] !== undefined) {
       sets.push(`${field} = :${field}`);
@@ -213,7 +202,7 @@ export async function openEmulatorPath(opts: EmulatorPathOptions): Promise<Emula
     await step('completeRoundTrip', () => loopbackRoundTrip(server.url));
     // completedAt is stamped before the ending write is sent: the figure's span ends here.
     samples.totalMs.push(performance.now() - start);
-    const ending = endingWrite(template, Date.now());
+    const ending = endingWrite(template, Date.now(), record.deadline);
     await step('endingUpdate', () =>
       db.send(
         new UpdateCommand({

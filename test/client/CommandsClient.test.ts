@@ -16,15 +16,21 @@ describe('CommandsClient on the local stack with a real worker', () => {
     await env?.stop();
   });
 
-  it('followLog yields the whole stdio log live, byte for byte what getLog answers at the end', async () => {
-    // Prepare: interleaved stdout and stderr over about a second, multi-byte characters included.
-    const script =
-      'i=0; while [ $i -lt 40 ]; do echo "out $i é✓"; echo "err $i" >&2; i=$((i+1)); sleep 0.02; done; printf tail';
+  /** Starts a `shell` command running `script` in the worker's base directory. */
+  async function startScript(script: string): Promise<string> {
     const { commandId } = await env.api.startCommand({
       worker: env.workerName,
       command: 'shell',
       args: { command: script, workdir: '.' },
     });
+    return commandId;
+  }
+
+  it('followLog yields the whole stdio log live, byte for byte what getLog answers at the end', async () => {
+    // Prepare: interleaved stdout and stderr over about a second, multi-byte characters included.
+    const script =
+      'i=0; while [ $i -lt 40 ]; do echo "out $i é✓"; echo "err $i" >&2; i=$((i+1)); sleep 0.02; done; printf tail';
+    const commandId = await startScript(script);
 
     // Act
     const chunks: string[] = [];
@@ -44,11 +50,7 @@ describe('CommandsClient on the local stack with a real worker', () => {
   it('reads a log larger than one 1 MiB page whole, by getLog and by followLog', async () => {
     // Prepare: 1.5 MB of numbered lines.
     const script = 'seq 1 200000 | sed "s/$/ abc/"';
-    const { commandId } = await env.api.startCommand({
-      worker: env.workerName,
-      command: 'shell',
-      args: { command: script, workdir: '.' },
-    });
+    const commandId = await startScript(script);
 
     // Act
     const followed: string[] = [];
@@ -66,11 +68,7 @@ describe('CommandsClient on the local stack with a real worker', () => {
     // Prepare: 1 MB of stdout with multi-byte characters, and stderr between, fast enough to batch.
     const script =
       'i=0; while [ $i -lt 4 ]; do seq 1 30000 | sed "s/$/ é✓/"; echo "err $i" >&2; i=$((i+1)); done';
-    const { commandId } = await env.api.startCommand({
-      worker: env.workerName,
-      command: 'shell',
-      args: { command: script, workdir: '.' },
-    });
+    const commandId = await startScript(script);
     // Following a log ends once the command is complete.
     for await (const _chunk of env.api.followLog(commandId, 'stderr'));
 
