@@ -53,8 +53,8 @@ export class CommandsClient {
   }
 
   /**
-   * GET /v1/commands/{id}/logs/{name}?after=SEQ: the text that updates after seq `after` add to the log, up
-   * to 1 MiB, with the seq to continue from and whether the log is final (the x-bbs-* headers).
+   * GET /v1/commands/{id}/logs/{name}?after=SEQ: the text that updates after seq `after` add to the log, one
+   * page of it (docs/limits.md), with the seq to continue from and whether the log is final (the x-bbs-* headers).
    */
   async getLogPage(commandId: string, name: string, after = -1, opts: FollowOptions = {}): Promise<LogPage> {
     const { body, ...page } = await this.readLogPage(commandId, name, after, opts, 'text');

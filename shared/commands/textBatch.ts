@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { ValidationError } from '../errors.ts';
-import { TEXT_STREAMS, decodeParts, encodeParts, textOf } from './updates.ts';
+import { MalformedPartsError, TEXT_STREAMS, decodeParts, encodeParts, textOf } from './updates.ts';
 import type { SequencedUpdate, TextPart } from './updates.ts';
 
 /**
@@ -76,8 +76,9 @@ export function decodeTextBatch(body: Buffer): unknown {
   try {
     decoded = decodeParts(parts);
   } catch (error) {
+    if (!(error instanceof MalformedPartsError)) throw error;
     refuse(
-      `"text.parts": ${(error as Error).message}; each part is a stream code (${TEXT_STREAMS.map((s) => s[0]).join(', ')}) and a byte count`,
+      `"text.parts": ${error.message}; each part is a stream code (${TEXT_STREAMS.map((s) => s[0]).join(', ')}) and a byte count`,
     );
   }
   if (request.updates !== undefined && !Array.isArray(request.updates))

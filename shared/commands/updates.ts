@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync } from 'node:zlib';
-import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { BuildbotError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { CommandUpdate } from './wire.ts';
 
 /**
@@ -148,12 +148,19 @@ export function encodeParts(parts: TextPart[]): string {
   return parts.map((part) => `${STREAM_CODES[part.stream]}${part.bytes}`).join(',');
 }
 
+/** `parts` that this code did not write: a bug or a damaged item when stored, bad input on the wire. */
+export class MalformedPartsError extends BuildbotError {
+  constructor(entry: string) {
+    super(`malformed part "${entry}"`, { details: { part: entry } });
+  }
+}
+
 export function decodeParts(parts: string): TextPart[] {
   return parts.split(',').map((entry) => {
     const stream = CODE_STREAMS[entry[0] ?? ''];
     const bytes = Number(entry.slice(1));
-    if (stream === undefined || !Number.isInteger(bytes) || bytes < 0)
-      throw new Error(`stored text run has a malformed part "${entry}"`);
+    if (stream === undefined || entry.length < 2 || !Number.isInteger(bytes) || bytes < 0)
+      throw new MalformedPartsError(entry);
     return { stream, bytes };
   });
 }
@@ -362,11 +369,16 @@ export function textRunParts(
   if (run.textBr === undefined || run.parts === undefined) return undefined;
   const joined = brotliDecompressSync(run.textBr);
   let at = 0;
-  return decodeParts(run.parts).map((part, i) => {
+  const parts = decodeParts(run.parts).map((part, i) => {
     const text = joined.subarray(at, at + part.bytes);
     at += part.bytes;
     return { stream: part.stream, text, seq: run.first + i };
   });
+  if (at !== joined.length)
+    throw new BuildbotError(
+      `stored text run ${run.first}..${run.last} holds ${joined.length} bytes but its parts name ${at}`,
+    );
+  return parts;
 }
 
 /** Its decompressed size: known for fragment runs, estimated for older ones. */
@@ -412,7 +424,7 @@ export const STDIO_LOG = 'stdio';
 
 /**
  * Logs every command has: stdio, and each of its output streams alone (`stdout` is the command's output
- * byte for byte, without the headers). A logfile of the same name is shadowed by them.
+ * byte for byte, without the headers). The shell command refuses a logfile of one of these names.
  */
 export const STREAM_LOGS = [STDIO_LOG, 'stdout', 'stderr'] as const;
 
