@@ -109,7 +109,9 @@ export async function runWatchdog(
   const now = ctx.now();
   if (memory.passed === undefined) {
     memory.persisted = await readCursor(ctx);
-    memory.passed = memory.persisted;
+    // A cursor persisted by a container whose clock ran ahead must not blind this one to what is due
+    // now: a run never starts past now - CURSOR_LAG_MS, the bound it would have kept itself.
+    memory.passed = Math.min(memory.persisted, now - CURSOR_LAG_MS);
   }
   const from = memory.passed;
   const report: WatchdogReport = { examined: 0, ended: {}, resent: 0, extended: 0, scanned: 0, passed: from };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
@@ -8,8 +8,9 @@ import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
+import { commandKey, watchdogCursorKey } from '../../shared/commands/keys.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
-import { runWatchdog } from '../../shared/commands/watchdog.ts';
+import { CURSOR_LAG_MS, runWatchdog } from '../../shared/commands/watchdog.ts';
 import type { WatchdogMemory } from '../../shared/commands/watchdog.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
 import { harness, lastResultOf, receiveOne, uniqueName, waitFor } from './helpers.ts';
@@ -169,6 +170,35 @@ describe('completion events, and the cursor over finished commands', () => {
     // The fresh container starts from the persisted cursor, past every finished command: none is even queried.
     assert.equal(fresh.scanned, 0, JSON.stringify(fresh));
     assert.ok(fresh.passed >= now + 60_000, JSON.stringify(fresh));
+  });
+
+  it('does not start past its own clock when a cursor from a container whose clock ran ahead was persisted', async () => {
+    // Prepare: a cursor 10 minutes ahead in the table, and a command whose start deadline (60 s) is due for
+    // a container 75 s ahead, within CURSOR_LAG_MS of its clock, and not yet for the stack's own watchdog
+    const worker = await h.onlineWorker();
+    const commandId = await h.startCommand(worker, { timeouts: { start: 60 } });
+    const ahead: CommandsContext = { ...commandsContextFromEnv(), now: () => Date.now() + 75_000 };
+    await h.db.send(
+      new PutCommand({ TableName: h.table, Item: { ...watchdogCursorKey(), passed: Date.now() + 600_000 } }),
+    );
+    try {
+      // Act: that container starts now, with no memory of its own
+      const report = await runWatchdog(ahead, { settled: new Map() });
+      // Assess
+      assert.ok(report.passed <= ahead.now() - CURSOR_LAG_MS, JSON.stringify(report));
+      const { Item } = await h.db.send(
+        new GetCommand({ TableName: h.table, Key: commandKey(commandId), ConsistentRead: true }),
+      );
+      // Ended by this run (75 s ahead, the worker also looks offline: worker_lost_before_start).
+      assert.equal(Item?.status, 'complete');
+      assert.ok(
+        Object.values(report.ended).reduce((sum, count) => sum + count, 0) >= 1,
+        JSON.stringify(report),
+      );
+    } finally {
+      // A future cursor would blind a watchdog that starts later in this file (the clamp aside).
+      await h.db.send(new DeleteCommand({ TableName: h.table, Key: watchdogCursorKey() }));
+    }
   });
 
   it('does not pass an event mark younger than the re-send delay: a later run re-sends it', async () => {
