@@ -104,11 +104,14 @@ function send(
 ): Promise<RawAnswer> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  // An abort by the caller's signal rejects with its reason, whether the answer had started or not.
+  const unreachable = (error: Error): Error =>
+    signal?.aborted ? (signal.reason as Error) : new ApiUnreachableError(method, url, error);
   return new Promise((resolve, reject) => {
     const outgoing = request(url, { method, headers, agent, signal }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error) => reject(new ApiUnreachableError(method, url, error)));
+      response.on('error', (error) => reject(unreachable(error)));
       response.on('end', () => {
         try {
           const inflated = inflateAnswer(Buffer.concat(chunks), response.headers['content-encoding']);
@@ -119,12 +122,11 @@ function send(
       });
     });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
       // A kept-alive connection the server closed as this request went out: nothing reached the server,
       // so sending once more on a fresh connection is safe (the pattern Node's docs give for reusedSocket).
-      if (outgoing.reusedSocket && error.code === 'ECONNRESET' && !retried)
+      if (outgoing.reusedSocket && error.code === 'ECONNRESET' && !retried && !signal?.aborted)
         return resolve(send(method, url, headers, body, signal, true));
-      reject(new ApiUnreachableError(method, url, error));
+      reject(unreachable(error));
     });
     outgoing.end(body);
   });
