@@ -37,8 +37,8 @@ export { ApiError, ApiUnreachableError } from './client/http.ts';
 export { RemoteCommand } from './client/RemoteCommand.ts';
 export type { RemoteCommandOptions, RunOptions } from './client/RemoteCommand.ts';
 export { RemoteCommandFailedError, RemoteCommandStateError } from './client/errors.ts';
-export { Backoff, DEFAULT_POLL } from './client/poll.ts';
-export type { PollOptions } from './client/poll.ts';
+export { Backoff, DEFAULT_POLL } from './retry.ts';
+export type { PollOptions } from './retry.ts';
 export type {
   CommandList,
   CommandsClientOptions,

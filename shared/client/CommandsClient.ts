@@ -4,8 +4,8 @@ import { LOG_HEADERS } from '../commands/wire.ts';
 import type { CommandView, StartCommandRequest } from '../commands/wire.ts';
 import { ApiError, apiRequest } from './http.ts';
 import type { ApiConnection } from './http.ts';
-import { Backoff } from './poll.ts';
-import type { PollOptions } from './poll.ts';
+import { Backoff } from '../retry.ts';
+import type { PollOptions } from '../retry.ts';
 import type {
   CommandList,
   CommandsClientOptions,

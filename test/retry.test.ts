@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backoff, sleep } from '../../shared/client/poll.ts';
+import { Backoff, sleep } from '../shared/retry.ts';
 
 describe('Backoff', () => {
   it('doubles the wait from 50 ms up to 500 ms while polls bring nothing, and starts over after progress', () => {

@@ -1,5 +1,6 @@
 /**
- * The polling rhythm every follower (updates, logs) shares: quick while the command is talking, backing
+ * Owns every wait-and-try-again in the project: one Backoff, used by the client's followers, the worker's
+ * queue poll and update sender, and the state lease. The polling rhythm every follower (updates, logs) shares: quick while the command is talking, backing
  * off while it is quiet, never slower than `maxMs`, so a reader sees output within half a second and an
  * idle follower costs two requests a second at most.
  */
