@@ -7,7 +7,7 @@ import type { CommandUpdate, CommandView } from '../commands/wire.ts';
 import type { InterruptOutcome } from '../commands/lifecycle.ts';
 import type { CommandList, LogPage, UpdatesPage } from '../commands/reads.ts';
 import type { RegisteredWorker, WorkerView } from '../workers/types.ts';
-import type { PollOptions } from './poll.ts';
+import type { PollOptions } from '../retry.ts';
 
 export interface CommandsClientOptions {
   /** The API's base URL, e.g. the one `npm start` prints. */
