@@ -1,3 +1,5 @@
+import { ConfigurationError } from './errors.ts';
+
 /**
  * The environment every process reads: Lambda handlers (set by serverless.yml), the local stack
  * (which sets the same names), the worker and the CLI. AWS endpoints come from the SDK's own
@@ -12,15 +14,6 @@ export const ENV = {
   deadLetterQueueArn: 'DEAD_LETTER_QUEUE_ARN',
   workerQueuePrefix: 'WORKER_QUEUE_PREFIX',
 } as const;
-
-export class ConfigurationError extends Error {
-  constructor(variable: string) {
-    super(
-      `environment variable ${variable} is not set (serverless.yml sets it on AWS; startLocalStack() sets it locally)`,
-    );
-    this.name = 'ConfigurationError';
-  }
-}
 
 export function requireEnv(variable: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[variable];

@@ -1,19 +1,34 @@
-import { ConflictError, NotFoundError } from '../errors.ts';
+// The errors of the command lifecycle and its reads, each with its stable code and body fields (docs/errors.md).
+import { BuildbotError, ConflictError, NotFoundError } from '../errors.ts';
 import type { CommandStatus } from './types.ts';
 
 /** No command with this id (or it expired after its retention). */
 export class CommandNotFoundError extends NotFoundError {
+  static override readonly code = 'command_not_found';
+  static override readonly bodyFields = ['commandId'];
+
+  readonly commandId: string;
+
   constructor(commandId: string) {
     super(`no command ${commandId}`, { details: { commandId } });
+    this.commandId = commandId;
   }
 }
 
-/** The call does not fit the command's status (a duplicate claim, an update to a finished command). */
+/**
+ * The call does not fit the command's status (a duplicate claim, an update to a finished command).
+ * `acked`, when given, is the highest contiguous seq stored: the worker stops resending below it.
+ */
 export class CommandStateError extends ConflictError {
+  static override readonly code = 'command_status_conflict';
+  static override readonly bodyFields = ['commandId', 'status', 'acked'];
+
+  readonly commandId: string;
   readonly status: CommandStatus;
 
-  constructor(commandId: string, status: CommandStatus, wanted: string, extra: Record<string, unknown> = {}) {
+  constructor(commandId: string, status: CommandStatus, wanted: string, extra: { acked?: number } = {}) {
     super(`command ${commandId} is ${status}; ${wanted}`, { details: { commandId, status, ...extra } });
+    this.commandId = commandId;
     this.status = status;
   }
 }
@@ -23,22 +38,71 @@ export class CommandStateError extends ConflictError {
  * contiguous seq stored: the worker resends from acked + 1.
  */
 export class UpdateGapError extends ConflictError {
+  static override readonly code = 'update_gap';
+  static override readonly bodyFields = ['commandId', 'acked'];
+
+  readonly commandId: string;
   readonly acked: number;
 
   constructor(commandId: string, acked: number, message: string) {
     super(`command ${commandId}: ${message}; resend from seq ${acked + 1}`, {
       details: { commandId, acked },
     });
+    this.commandId = commandId;
     this.acked = acked;
   }
 }
 
-/** The idempotency key was already used for a command with another worker or command name. */
+/**
+ * The calling token already used this idempotency key for a command with another worker, command name,
+ * args, decodeRC or timeouts. The body names only the caller's own command id: never the stored
+ * request (its args are nobody else's business, and keys are scoped to the token that made them).
+ */
 export class IdempotencyKeyReuseError extends ConflictError {
+  static override readonly code = 'idempotency_key_reused';
+  static override readonly bodyFields = ['commandId'];
+
+  readonly commandId: string;
+  /** The stored command's worker and command name (in-process evidence only). */
+  readonly existing: { worker: string; command: string };
+
   constructor(commandId: string, existing: { worker: string; command: string }) {
     super(
-      `this idempotency key already started command ${commandId} (${existing.command} on ${existing.worker}) with another request; use a new key for a different command`,
-      { details: { commandId, existing } },
+      `this idempotency key already started command ${commandId} with another request; use a new key for a different command`,
+      { details: { commandId, existing: { worker: existing.worker, command: existing.command } } },
     );
+    this.commandId = commandId;
+    this.existing = { worker: existing.worker, command: existing.command };
+  }
+}
+
+/** GET .../logs/{name} names a log the command does not have; `logs` (in-process) lists those it has. */
+export class LogNotFoundError extends NotFoundError {
+  static override readonly code = 'log_not_found';
+  static override readonly bodyFields = ['commandId', 'log'];
+
+  readonly commandId: string;
+  readonly logs: string[];
+
+  constructor(commandId: string, name: string, known: string[]) {
+    super(`command ${commandId} has no log ${name}; its logs: ${known.join(', ')}`, {
+      details: { commandId, log: name, logs: known },
+    });
+    this.commandId = commandId;
+    this.logs = known;
+  }
+}
+
+/**
+ * `parts` that this code did not write. Stored, it is a bug or a damaged item and answers 500
+ * (internal_error, logged): the part is stored data and never reaches a body. In a text batch on the
+ * wire, the decoder turns it into a ValidationError.
+ */
+export class MalformedPartsError extends BuildbotError {
+  static override readonly code = 'stored_parts_malformed';
+  static override readonly httpStatus = 500;
+
+  constructor(entry: string) {
+    super(`malformed part "${entry}"`, { details: { part: entry } });
   }
 }

@@ -1,7 +1,8 @@
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { CommandsContext } from './context.ts';
+import { LogNotFoundError } from './errors.ts';
 import { checkCommandId } from './lifecycle.ts';
 import { BY_WORKER_INDEX, commandKey, updateBatchKey, updateBatchRange } from './keys.ts';
 import { commandView, loadCommand } from './items.ts';
@@ -231,14 +232,6 @@ export async function getUpdates(
 
 const UPDATES_HEAD = Buffer.from('{"updates":[');
 const COMMA = Buffer.from(',');
-
-export class LogNotFoundError extends NotFoundError {
-  constructor(commandId: string, name: string, known: string[]) {
-    super(`command ${commandId} has no log ${name}; its logs: ${known.join(', ')}`, {
-      details: { commandId, log: name, logs: known },
-    });
-  }
-}
 
 /** The logs a command has: stdio and its streams, those declared in args.logfiles, and those updates have named. */
 function knownLogs(item: CommandItem): string[] {

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ValidationError } from '../errors.ts';
-import { MalformedPartsError, TEXT_STREAMS, decodeParts, encodeParts, textOf } from './updates.ts';
+import { MalformedPartsError } from './errors.ts';
+import { TEXT_STREAMS, decodeParts, encodeParts, textOf } from './updates.ts';
 import type { SequencedUpdate, TextPart } from './updates.ts';
 
 /**

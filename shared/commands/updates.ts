@@ -1,5 +1,6 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync } from 'node:zlib';
 import { BuildbotError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { MalformedPartsError } from './errors.ts';
 import type { CommandUpdate } from './wire.ts';
 
 /**
@@ -146,13 +147,6 @@ const CODE_STREAMS: Record<string, TextStream> = { o: 'stdout', e: 'stderr', h: 
 /** `parts` as stored: one `<stream code><bytes>` per update in seq order, e.g. "h812,o65536,e12". */
 export function encodeParts(parts: TextPart[]): string {
   return parts.map((part) => `${STREAM_CODES[part.stream]}${part.bytes}`).join(',');
-}
-
-/** `parts` that this code did not write: a bug or a damaged item when stored, bad input on the wire. */
-export class MalformedPartsError extends BuildbotError {
-  constructor(entry: string) {
-    super(`malformed part "${entry}"`, { details: { part: entry } });
-  }
 }
 
 export function decodeParts(parts: string): TextPart[] {
