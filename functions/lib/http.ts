@@ -211,11 +211,18 @@ async function respond(
   };
 }
 
+/**
+ * The answer to an error the caller can act on: its class's status and stable code, its message, and
+ * only the fields its class declares (docs/errors.md); the rest of its evidence stays in this process.
+ */
 export function errorResponse(error: BuildbotError): APIGatewayProxyStructuredResultV2 {
-  return respondPlain({
-    statusCode: error.statusCode,
-    body: { error: error.name, message: error.message, ...error.details },
-  });
+  return respondPlain({ statusCode: error.statusCode, body: error.httpBody() });
+}
+
+/** The answer to a bug or an AWS fault: internal_error and the request id, nothing of the error itself. */
+export function internalErrorResponse(requestId: string): APIGatewayProxyStructuredResultV2 {
+  const message = `internal error (request ${requestId}); see the function's logs`;
+  return respondPlain({ statusCode: 500, body: new BuildbotError(message).httpBody() });
 }
 
 /** One Lambda handler serving several routes, keyed as API Gateway keys them ("POST /v1/objects"). */
@@ -244,7 +251,7 @@ export function httpRouter(
       if (body.text !== undefined) request.bodyText = body.text;
       return await respond(await route(request), answerEncoding);
     } catch (error) {
-      if (error instanceof BuildbotError && error.statusCode < 500) return errorResponse(error);
+      if (error instanceof BuildbotError && error.answersCaller) return errorResponse(error);
       // A bug or an AWS fault: log it whole, answer 500 as API Gateway would for a crash.
       console.error(
         JSON.stringify({
@@ -254,13 +261,7 @@ export function httpRouter(
           stack: (error as Error).stack,
         }),
       );
-      return respondPlain({
-        statusCode: 500,
-        body: {
-          error: 'InternalError',
-          message: `internal error (request ${event.requestContext.requestId}); see the function's logs`,
-        },
-      });
+      return internalErrorResponse(event.requestContext.requestId);
     }
   };
 }

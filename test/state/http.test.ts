@@ -117,12 +117,12 @@ describe('state HTTP API', () => {
   });
 
   describe('refusals', () => {
-    it('answers 404 StateNotFoundError for a missing value', async () => {
+    it('answers 404 state_not_found for a missing value', async () => {
       // Act
       const answer = await call('GET', statePath(fresh('missing')));
       // Assess
       assert.equal(answer.status, 404);
-      assert.equal(answer.body.error, 'StateNotFoundError');
+      assert.equal(answer.body.code, 'state_not_found');
     });
 
     it('answers 401 with no token and with a wrong token, and stores nothing', async () => {
@@ -207,7 +207,7 @@ describe('state HTTP API', () => {
       // Assess
       assert.equal(body.status, 413);
       assert.equal(value.status, 413);
-      assert.equal(value.body.error, 'StateValueTooLargeError');
+      assert.equal(value.body.code, 'state_value_too_large');
       assert.equal(created.status, 413);
       assert.equal(await stored(name), NOTHING);
     });
