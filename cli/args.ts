@@ -1,10 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { BuildbotError } from '../shared/errors.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
-
-/** The user asked for something `bbs` cannot do as written; the message says what to type instead. */
-export class UsageError extends BuildbotError {}
+import { UsageError } from './errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

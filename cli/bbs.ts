@@ -1,6 +1,6 @@
 import { ApiError, ApiUnreachableError } from '../shared/client/http.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
 import { HELP } from './help.ts';
 import { interruptCommand, listCommand, logsCommand, statusCommand } from './inspect.ts';
@@ -47,14 +47,29 @@ async function helpCommand(argv: string[], io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+/**
+ * The API's refusal, with the hint for its code (docs/errors.md) and the code itself to look up there.
+ * An answer without a code (API Gateway's own, a proxy's) is read by its status.
+ */
+function describeApiError(error: ApiError): string {
+  const code = error.apiCode ?? (error.status === 401 ? 'unauthorized' : undefined);
+  const hint = code === undefined ? undefined : API_HINTS[code];
+  const said = code === undefined ? error.message : `${error.message} [${code}]`;
+  return hint === undefined ? said : `${said} (${hint})`;
+}
+
+/** What to do next, for the codes a person at a terminal can act on (docs/errors.md has every code). */
+const API_HINTS: Record<string, string> = {
+  unauthorized: 'check --token / BBS_TOKEN',
+  forbidden: "this token's role may not do that",
+  worker_not_found: 'check --worker / BBS_WORKER; npm start runs one named local',
+  idempotency_key_reused: 'use a new idempotency key for a different command',
+};
+
 /** One line a person can act on: what failed and what to do next. */
 function describeError(error: unknown): string {
   if (error instanceof UsageError || error instanceof RemoteCommandFailedError) return error.message;
-  if (error instanceof ApiError) {
-    if (error.status === 401) return `${error.message} (check --token / BBS_TOKEN)`;
-    if (error.status === 403) return `${error.message} (this token's role may not do that)`;
-    return error.message;
-  }
+  if (error instanceof ApiError) return describeApiError(error);
   if (error instanceof ApiUnreachableError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     return `cannot reach the API${cause} (is it running? check --api-url / BBS_API_URL)`;

@@ -4,12 +4,12 @@ import type { CommandView } from '../shared/commands/wire.ts';
 import {
   CONNECTION_OPTIONS,
   DEFAULT_WORKER,
-  UsageError,
   clientFrom,
   integerOption,
   parse,
   positionalsOf,
 } from './args.ts';
+import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
 import type { Io } from './io.ts';
 

@@ -2,7 +2,8 @@ import { RESULTS } from '../shared/commands/types.ts';
 import type { CommandFailure } from '../shared/commands/types.ts';
 import type { CommandUpdate } from '../shared/commands/wire.ts';
 import { RemoteCommand } from '../shared/client/RemoteCommand.ts';
-import { CONNECTION_OPTIONS, DEFAULT_WORKER, UsageError, clientFrom, numberOption, parse } from './args.ts';
+import { CONNECTION_OPTIONS, DEFAULT_WORKER, clientFrom, numberOption, parse } from './args.ts';
+import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
 import type { Io } from './io.ts';
 

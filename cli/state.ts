@@ -1,4 +1,5 @@
-import { CONNECTION_OPTIONS, UsageError, clientFrom, parse, positionalsOf } from './args.ts';
+import { CONNECTION_OPTIONS, clientFrom, parse, positionalsOf } from './args.ts';
+import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
 import type { Io } from './io.ts';
 

@@ -1,3 +1,4 @@
+// The worker agent's errors: in-process only (they never answer HTTP), each with a stable code (docs/errors.md).
 import { BuildbotError } from '../shared/errors.ts';
 
 /**
@@ -5,10 +6,15 @@ import { BuildbotError } from '../shared/errors.ts';
  * directory, a missing executable. The worker completes the command with `start_error` and this
  * message, worded as Buildbot's worker words it.
  */
-export class CommandStartError extends BuildbotError {}
+export class CommandStartError extends BuildbotError {
+  static override readonly code: string = 'command_start_failed';
+  static override readonly httpStatus: number | undefined = undefined;
+}
 
 /** A path argument resolves outside the worker's base directory. `path` is what the caller sent. */
 export class PathEscapeError extends CommandStartError {
+  static override readonly code = 'path_outside_basedir';
+
   readonly path: string;
 
   constructor(argName: string, path: string, basedir: string) {
@@ -21,6 +27,9 @@ export class PathEscapeError extends CommandStartError {
 
 /** The API kept refusing an update batch or a completion in a way resending cannot fix. */
 export class UpdateDeliveryError extends BuildbotError {
+  static override readonly code = 'update_delivery_failed';
+  static override readonly httpStatus = undefined;
+
   readonly commandId: string;
 
   constructor(commandId: string, message: string, options?: ErrorOptions) {
@@ -30,4 +39,7 @@ export class UpdateDeliveryError extends BuildbotError {
 }
 
 /** Bad command-line usage of the worker CLI. */
-export class WorkerUsageError extends BuildbotError {}
+export class WorkerUsageError extends BuildbotError {
+  static override readonly code = 'worker_usage';
+  static override readonly httpStatus = undefined;
+}

@@ -1,3 +1,4 @@
+// The TypeScript client's errors: in-process only, each with a stable code (docs/errors.md).
 import { BuildbotError } from '../errors.ts';
 import type { CommandFailure } from '../commands/types.ts';
 
@@ -7,6 +8,9 @@ import type { CommandFailure } from '../commands/types.ts';
  * remoteComplete raises. `failure` is the recorded failure; `commandId` names the command to inspect.
  */
 export class RemoteCommandFailedError extends BuildbotError {
+  static override readonly code = 'remote_command_failed';
+  static override readonly httpStatus = undefined;
+
   readonly commandId: string;
   readonly failure: CommandFailure;
 
@@ -20,4 +24,7 @@ export class RemoteCommandFailedError extends BuildbotError {
 }
 
 /** A RemoteCommand was used out of order: run() while it is already active, or a read before start. */
-export class RemoteCommandStateError extends BuildbotError {}
+export class RemoteCommandStateError extends BuildbotError {
+  static override readonly code = 'remote_command_misused';
+  static override readonly httpStatus = undefined;
+}

@@ -1,0 +1,8 @@
+// The bbs CLI's own errors: in-process only, each with a stable code (docs/errors.md).
+import { BuildbotError } from '../shared/errors.ts';
+
+/** The user asked for something `bbs` cannot do as written; the message says what to type instead. */
+export class UsageError extends BuildbotError {
+  static override readonly code = 'cli_usage';
+  static override readonly httpStatus = undefined;
+}
