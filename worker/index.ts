@@ -1,6 +1,7 @@
 /** The worker agent's public entry point (DESIGN.md section 5); `bbs worker` calls workerMain. */
 export { runWorker } from './worker.ts';
-export type { RunningWorker, StopOptions, WorkerOptions } from './worker.ts';
+export type { RunningWorker, StopOptions } from './worker.ts';
+export type { WorkerOptions } from './options.ts';
 export { workerMain, workerMain as main, parseWorkerArgs, WORKER_USAGE } from './main.ts';
 export type { WorkerLogSink } from './log.ts';
 export { defaultRegistry } from './commands/registry.ts';

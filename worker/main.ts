@@ -4,7 +4,7 @@ import { WorkerUsageError } from './errors.ts';
 import { stderrLogSink } from './log.ts';
 import type { WorkerLogSink } from './log.ts';
 import { runWorker } from './worker.ts';
-import type { WorkerOptions } from './worker.ts';
+import type { WorkerOptions } from './options.ts';
 
 /**
  * The worker's command line: `bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR

@@ -1,41 +1,36 @@
-import { setImmediate as setImmediateAsync, setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiError,
-  ApiUnreachableError,
-  apiRequest,
-  compressBody,
-  encodeBody,
-} from '../shared/client/http.ts';
-import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../shared/commands/textBatch.ts';
+// Sends one command's updates to POST /v1/commands/{id}/updates, one request in flight, and finally completes it.
+import { setImmediate as setImmediateAsync } from 'node:timers/promises';
+import { ApiError, apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
 import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
-import { LIMITS } from '../shared/commands/wire.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
-import type { SequencedUpdate } from '../shared/commands/updates.ts';
+import { Retries, sleep } from '../shared/retry.ts';
+import type { RetryPolicy } from '../shared/retry.ts';
+import { ackedOf, isTransient } from './answers.ts';
+import { UpdateBatcher } from './batcher.ts';
+import type { Prepared, Unacked } from './batcher.ts';
+import { completeCanCarry, sendComplete } from './completer.ts';
 import { UpdateDeliveryError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
-import { UpdateBuffer, jsonBytesEstimate } from './updateBuffer.ts';
+import { withDefaults } from './options.ts';
 
 /**
- * Sends one command's updates to POST /v1/commands/{id}/updates and finally completes it.
- *
- * Output waits in an UpdateBuffer until bufferBytes or bufferMs; then it gets its seqs (0, 1, 2 ...,
- * no gaps, fixed forever) and joins the unacked list. One request is in flight at a time. It carries
- * the unacked list from the front, so a resend after a network error, a 5xx, or a 409 {acked} is simply
- * the next request (the server drops the prefix it already stored). Updates leave the list only once
- * acked. While a request is in flight new output keeps merging in the buffer: a slow API means fewer,
- * larger batches rather than a queue of requests. A request carries up to maxRequestBytes before compression
- * and maxWireBytes after it: fast, repetitive output (50 MB of `yes hello`) then takes a few requests,
- * and random text as many as its compressed size needs.
+ * Output waits in the UpdateBatcher until bufferBytes or bufferMs; then it is sealed with its seqs. One
+ * request is in flight at a time. It carries the unacked list from the front, so a resend after a network
+ * error, a 5xx, or a 409 {acked} is simply the next request (the server drops the prefix it already stored).
+ * While a request is in flight new output keeps merging in the buffer: a slow API means fewer, larger
+ * batches rather than a queue of requests. A request carries up to maxRequestBytes before compression and
+ * maxWireBytes after it: fast, repetitive output (50 MB of `yes hello`) then takes a few requests, and
+ * random text as many as its compressed size needs.
  */
 export interface UpdateSenderOptions {
   connection: ApiConnection;
   commandId: string;
-  /** Send once this many bytes of text wait. @default 64 KiB */
+  /** Send once this many bytes of text wait (the worker's bufferBytes). */
   bufferBytes: number;
-  /** Send at most this long after the first waiting update. @default 100 */
+  /** Send at most this long after the first waiting update, in ms (the worker's bufferMs). */
   bufferMs: number;
-  /** Send an empty batch (a heartbeat) after this long without a request. */
+  /** Send an empty batch (a heartbeat) after this long without a request, in ms (setHeartbeatMs changes it). */
   heartbeatMs: number;
   /** Give up after this long of failed requests in a row (the server calls the command lost by then). */
   giveUpMs: number;
@@ -46,81 +41,65 @@ export interface UpdateSenderOptions {
   maxRequestBytes?: number;
   /** Largest compressed body of one request, in bytes (a Lambda event holds 6 MB, base64 included). @default 3 MiB */
   maxWireBytes?: number;
-  /** First retry delay; doubles up to 5 s. @default 100 */
+  /** First retry delay, in ms; it doubles up to UPDATES_RETRY.maxMs (5 s). @default 100 */
   retryMs?: number;
 }
 
-interface Unacked {
-  update: CommandUpdate;
-  seq: number;
-  bytes: number;
-}
+/**
+ * A failed updates or complete request (no answer, 5xx, 429) is tried again after 100 ms, doubling up to
+ * 5 s, until giveUpMs (the command's heartbeat timeout) of failures in a row.
+ */
+export const UPDATES_RETRY: RetryPolicy = Object.freeze({ minMs: 100, maxMs: 5_000 });
 
-/** A batch and its request body, ready to send. */
-interface Prepared {
-  batch: Unacked[];
-  encoded: EncodedBody;
-}
-
+const SENDER_DEFAULTS = Object.freeze({
+  maxRequestBytes: UPDATES_BODY_MAX_BYTES,
+  maxWireBytes: UPDATES_WIRE_MAX_BYTES,
+  retryMs: UPDATES_RETRY.minMs,
+});
 /** Bytes of a request (before compression) from which the next batch is encoded while it is in flight. @default 256 KiB */
 const ENCODE_AHEAD_MIN_BYTES = 256 * 1024;
 
-const MAX_RETRY_MS = 5_000;
-/** Most JSON of updates that complete carries; more is sent as updates first. @default 256 KiB */
-const COMPLETE_CARRIES_BYTES = 256 * 1024;
-
-function ackedOf(error: ApiError): number | undefined {
-  const acked = error.body.acked;
-  return typeof acked === 'number' && Number.isInteger(acked) ? acked : undefined;
-}
-
-/** A failure worth retrying: no answer at all, or the server or gateway failed. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof ApiError) return error.status >= 500 || error.status === 429;
-  return error instanceof ApiUnreachableError;
-}
-
 export class UpdateSender {
-  private readonly opts: Required<UpdateSenderOptions>;
-  private readonly buffer = new UpdateBuffer();
-  private readonly unacked: Unacked[] = [];
-  private nextSeq = 0;
-  private acked = -1;
+  private readonly opts: Readonly<UpdateSenderOptions & typeof SENDER_DEFAULTS>;
+  /** UPDATES_RETRY from retryMs, giving up after giveUpMs. */
+  private readonly retryPolicy: RetryPolicy;
+  private readonly batcher: UpdateBatcher;
+  private heartbeatMs: number;
   private pumping: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatDue = false;
-  /** Compressed / plain bytes of the last compressed request: how much fits maxWireBytes. */
-  private wireRatio = 1;
   private interrupted = false;
   private fatal: UpdateDeliveryError | undefined;
   private finished = false;
 
   constructor(opts: UpdateSenderOptions) {
-    this.opts = {
-      maxRequestBytes: UPDATES_BODY_MAX_BYTES,
-      maxWireBytes: UPDATES_WIRE_MAX_BYTES,
-      retryMs: 100,
-      ...opts,
-    };
+    this.opts = withDefaults(SENDER_DEFAULTS, opts);
+    this.retryPolicy = Object.freeze({
+      ...UPDATES_RETRY,
+      minMs: this.opts.retryMs,
+      giveUpMs: this.opts.giveUpMs,
+    });
+    this.batcher = new UpdateBatcher(this.opts);
+    this.heartbeatMs = this.opts.heartbeatMs;
     this.armHeartbeat();
   }
 
   /** Highest seq the server has stored. */
   get ackedSeq(): number {
-    return this.acked;
+    return this.batcher.ackedSeq;
   }
 
   push(update: CommandUpdate): void {
     if (this.finished) return;
-    this.buffer.append(update);
-    if (this.buffer.bytes >= this.opts.bufferBytes) this.kick();
+    this.batcher.append(update);
+    if (this.batcher.bufferedBytes >= this.opts.bufferBytes) this.kick();
     else this.flushTimer ??= setTimeout(() => this.kick(), this.opts.bufferMs);
   }
 
   /** Used while the worker drains: a shorter heartbeat brings interrupts sooner once polling stopped. */
   setHeartbeatMs(ms: number): void {
-    this.opts.heartbeatMs = ms;
+    this.heartbeatMs = ms;
     this.armHeartbeat();
   }
 
@@ -132,7 +111,15 @@ export class UpdateSender {
     this.finished = true;
     try {
       await this.flushForComplete();
-      await this.complete(failure);
+      await sendComplete({
+        connection: this.opts.connection,
+        commandId: this.opts.commandId,
+        batcher: this.batcher,
+        failure,
+        policy: this.retryPolicy,
+        ack: (acked) => this.ack(acked),
+        log: this.opts.log,
+      });
     } finally {
       this.stopTimers();
     }
@@ -152,11 +139,24 @@ export class UpdateSender {
   }
 
   private async flush(): Promise<void> {
-    while (this.buffer.length > 0 || this.unacked.length > 0 || this.pumping) {
+    while (this.batcher.pending || this.pumping) {
       if (this.fatal) throw this.fatal;
       await (this.pumping ?? this.kick());
     }
     if (this.fatal) throw this.fatal;
+  }
+
+  /**
+   * Waits for the request in flight (no timer: the command has exited); what is still unacked then rides
+   * on complete (sent as plain JSON), unless complete cannot carry it all: that goes as updates first.
+   */
+  private async flushForComplete(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.pumping) await this.pumping;
+    if (this.fatal) throw this.fatal;
+    this.batcher.seal();
+    if (!completeCanCarry(this.batcher)) await this.flush();
   }
 
   private kick(): Promise<void> {
@@ -174,55 +174,8 @@ export class UpdateSender {
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatDue = true;
       void this.kick();
-    }, this.opts.heartbeatMs);
+    }, this.heartbeatMs);
     this.heartbeatTimer.unref();
-  }
-
-  /** Moves the buffer into the unacked list, giving each update its seq. */
-  private seal(): void {
-    for (const update of this.buffer.drain()) {
-      this.unacked.push({
-        update,
-        seq: this.nextSeq++,
-        bytes: jsonBytesEstimate(update),
-      });
-    }
-  }
-
-  /** The unacked updates one request holds from index `from`, by estimated JSON size and the last compression ratio. */
-  private nextBatch(from = 0): Unacked[] {
-    const batch: Unacked[] = [];
-    const limit = Math.min(this.opts.maxRequestBytes, this.opts.maxWireBytes / this.wireRatio) * 0.9;
-    let bytes = 0;
-    for (const entry of this.unacked.slice(from)) {
-      if (batch.length > 0 && (bytes + entry.bytes > limit || batch.length >= LIMITS.updatesPerBatch)) break;
-      batch.push(entry);
-      bytes += entry.bytes;
-    }
-    return batch;
-  }
-
-  /**
-   * The body of POST .../updates for `batch`, cut shorter while it is over either limit (estimates can
-   * miss: JSON escapes, a worse ratio than the last). One update alone always goes.
-   */
-  private encodeBatch(batch: Unacked[]): Prepared {
-    let entries = batch;
-    for (;;) {
-      const updates: SequencedUpdate[] = entries.map((entry) => [entry.update, entry.seq]);
-      // Output goes as a text batch (bytes, no JSON escaping); anything else, or a short batch, as JSON.
-      const textBatch = encodeTextBatch(updates);
-      const encoded =
-        textBatch === undefined ? encodeBody({ updates }) : compressBody(textBatch, TEXT_BATCH_CONTENT_TYPE);
-      if (encoded.encoding !== undefined)
-        this.wireRatio = Math.max(encoded.bytes.length / encoded.plainBytes, 1e-4);
-      const over = Math.max(
-        encoded.plainBytes / this.opts.maxRequestBytes,
-        encoded.bytes.length / this.opts.maxWireBytes,
-      );
-      if (over <= 1 || entries.length === 1) return { batch: entries, encoded };
-      entries = entries.slice(0, Math.max(1, Math.floor((entries.length / over) * 0.9)));
-    }
   }
 
   /**
@@ -234,28 +187,25 @@ export class UpdateSender {
     // Let the request write its body before the event loop is taken by this encoding.
     await setImmediateAsync();
     if (this.fatal) return undefined;
-    this.seal();
-    const lastSeq = inFlight[inFlight.length - 1]?.seq ?? this.acked;
-    const after = this.unacked.findIndex((entry) => entry.seq > lastSeq);
-    if (after < 0) return undefined;
-    return this.encodeBatch(this.nextBatch(after));
+    this.batcher.seal();
+    const next = this.batcher.batchAfter(inFlight);
+    return next && this.batcher.encode(next);
   }
 
   private async pump(): Promise<void> {
-    let retryMs = this.opts.retryMs;
-    let failingSince: number | undefined;
+    const retries = new Retries(this.retryPolicy);
     let prepared: Prepared | undefined;
     while (!this.fatal) {
-      this.seal();
+      this.batcher.seal();
       let batch: Unacked[];
       let encoded: EncodedBody;
-      if (prepared !== undefined && prepared.batch[0] === this.unacked[0]) {
+      if (prepared !== undefined && this.batcher.startsWith(prepared)) {
         // Encoded while the last request was answered, and that request was acked whole.
         ({ batch, encoded } = prepared);
       } else {
-        const next = this.nextBatch();
+        const next = this.batcher.nextBatch();
         if (next.length === 0 && !this.heartbeatDue) return;
-        ({ batch, encoded } = this.encodeBatch(next));
+        ({ batch, encoded } = this.batcher.encode(next));
       }
       prepared = undefined;
       this.heartbeatDue = false;
@@ -268,7 +218,7 @@ export class UpdateSender {
         );
         // Only worth it when a large batch is under way: small ones leave nothing to overlap.
         const ahead =
-          this.unacked.length > batch.length && encoded.plainBytes >= ENCODE_AHEAD_MIN_BYTES
+          this.batcher.unackedCount > batch.length && encoded.plainBytes >= ENCODE_AHEAD_MIN_BYTES
             ? this.encodeAhead(batch)
             : undefined;
         let answer: UpdatesResponse;
@@ -280,8 +230,7 @@ export class UpdateSender {
         }
         this.ack(answer.acked);
         if (answer.interrupt) this.interrupt(answer.interrupt.why);
-        retryMs = this.opts.retryMs;
-        failingSince = undefined;
+        retries.succeeded();
       } catch (error) {
         const acked = error instanceof ApiError && error.status === 409 ? ackedOf(error) : undefined;
         if (acked !== undefined) {
@@ -291,58 +240,45 @@ export class UpdateSender {
         }
         if (error instanceof ApiError && error.status === 413 && batch.length > 1) {
           // An edge with a lower limit (an older API): halve the requests from now on, and send again.
-          this.opts.maxRequestBytes = Math.max(1024, Math.floor(encoded.plainBytes / 2));
+          const limit = this.batcher.halveRequests(encoded.plainBytes);
           this.opts.log(
-            `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${(error as Error).message}); sending at most ${this.opts.maxRequestBytes} bytes per request`,
+            `command ${this.opts.commandId}: ${batch.length} updates were too large for the API (${error.message}); sending at most ${limit} bytes per request`,
           );
           continue;
         }
-        if (!isTransient(error)) {
+        const waitMs = isTransient(error) ? retries.failed() : undefined;
+        if (waitMs === undefined) {
+          const why = isTransient(error)
+            ? `updates kept failing for ${this.opts.giveUpMs} ms`
+            : 'updates refused';
           this.fail(
-            new UpdateDeliveryError(this.opts.commandId, `updates refused: ${(error as Error).message}`, {
+            new UpdateDeliveryError(this.opts.commandId, `${why}: ${(error as Error).message}`, {
               cause: error,
             }),
           );
           return;
         }
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince > this.opts.giveUpMs) {
-          this.fail(
-            new UpdateDeliveryError(
-              this.opts.commandId,
-              `updates kept failing for ${this.opts.giveUpMs} ms: ${(error as Error).message}`,
-              {
-                cause: error,
-              },
-            ),
-          );
-          return;
-        }
         this.opts.log(
-          `command ${this.opts.commandId}: sending updates failed (${(error as Error).message}); retrying in ${retryMs} ms`,
+          `command ${this.opts.commandId}: sending updates failed (${(error as Error).message}); retrying in ${waitMs} ms`,
         );
-        await sleep(retryMs);
-        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+        await sleep(waitMs);
       } finally {
         this.armHeartbeat();
       }
     }
   }
 
-  private ack(acked: number): void {
-    const first = this.unacked[0];
-    // The server once acked everything before our first unacked update; a lower answer means it lost them.
-    if (first !== undefined && acked < first.seq - 1) {
+  /** Records the server's ack; returns the fatal error when the answer shows the server lost updates. */
+  private ack(acked: number): UpdateDeliveryError | undefined {
+    const before = this.batcher.ack(acked);
+    if (before !== undefined)
       this.fail(
         new UpdateDeliveryError(
           this.opts.commandId,
-          `the server acked ${acked} after acking ${first.seq - 1}; updates were lost`,
+          `the server acked ${acked} after acking ${before}; updates were lost`,
         ),
       );
-      return;
-    }
-    this.acked = Math.max(this.acked, acked);
-    while (this.unacked.length > 0 && this.unacked[0]!.seq <= acked) this.unacked.shift();
+    return this.fatal;
   }
 
   private interrupt(why: string): void {
@@ -356,78 +292,5 @@ export class UpdateSender {
     this.opts.log(error.message);
     // Nobody can read this command's output any more: stop its process rather than run it unseen.
     this.interrupt(error.message);
-  }
-
-  // ---- complete carries the last batch (bill and dispatch work: one request instead of two) ----
-
-  /**
-   * Waits for the request in flight (no timer: the command has exited); what is still unacked then rides
-   * on complete (sent as plain JSON), unless it is over COMPLETE_CARRIES_BYTES, which goes as updates first.
-   */
-  private async flushForComplete(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    while (this.pumping) await this.pumping;
-    if (this.fatal) throw this.fatal;
-    this.seal();
-    const carried = this.unacked.reduce((sum, entry) => sum + entry.bytes, 0);
-    if (carried > COMPLETE_CARRIES_BYTES || this.unacked.length > LIMITS.updatesPerBatch) await this.flush();
-  }
-
-  /** The complete body: lastSeq, the failure, and the updates not acked yet (stored by the server first). */
-  private completeBody(failure: CompleteRequest['failure']): CompleteRequest {
-    const body: CompleteRequest = { lastSeq: this.nextSeq - 1 };
-    if (this.unacked.length > 0) body.updates = this.unacked.map((entry) => [entry.update, entry.seq]);
-    if (failure) body.failure = failure;
-    return body;
-  }
-
-  // ---- end of the complete-carries-updates part ----
-
-  private async complete(failure: CompleteRequest['failure']): Promise<void> {
-    let body = this.completeBody(failure);
-    let retryMs = this.opts.retryMs;
-    const startedAt = Date.now();
-    for (;;) {
-      try {
-        await apiRequest(
-          this.opts.connection,
-          'POST',
-          `/v1/commands/${encodeURIComponent(this.opts.commandId)}/complete`,
-          { body },
-        );
-        return;
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 409) {
-          const acked = ackedOf(error);
-          // The server holds fewer updates than the carried ones start after: ack() says whether it lost any.
-          if (acked !== undefined && acked < body.lastSeq && body.updates !== undefined) {
-            this.ack(acked);
-            if (this.fatal) throw this.fatal;
-            if (this.unacked.length < body.updates.length) {
-              body = this.completeBody(failure);
-              continue;
-            }
-          }
-          if (acked !== undefined && acked < body.lastSeq)
-            throw new UpdateDeliveryError(
-              this.opts.commandId,
-              `complete refused: the server holds updates up to ${acked} of ${body.lastSeq}, and they were acked before`,
-              { cause: error },
-            );
-          // Already complete (repeated call, or the watchdog ended it while we were away): nothing to do.
-          this.opts.log(
-            `command ${this.opts.commandId}: complete answered 409 (${error.message}); leaving it as it is`,
-          );
-          return;
-        }
-        if (!isTransient(error) || Date.now() - startedAt > this.opts.giveUpMs)
-          throw new UpdateDeliveryError(this.opts.commandId, `complete failed: ${(error as Error).message}`, {
-            cause: error,
-          });
-        await sleep(retryMs);
-        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-      }
-    }
   }
 }

@@ -1,0 +1,109 @@
+// Runs one claimed command: starts it from the registry, streams its updates, and completes it with its failure.
+import type { ApiConnection } from '../shared/client/http.ts';
+import type { ClaimResponse, CommandUpdate, CompleteRequest } from '../shared/commands/wire.ts';
+import type { CommandRegistry } from './commands/registry.ts';
+import type { StartedCommand } from './commands/types.ts';
+import { CommandStartError } from './errors.ts';
+import type { WorkerLogSink } from './log.ts';
+import { UpdateSender } from './updateSender.ts';
+
+export interface CommandRunOptions {
+  connection: ApiConnection;
+  registry: CommandRegistry;
+  basedir: string;
+  bufferBytes: number;
+  bufferMs: number;
+  /** How often a quiet command sends a heartbeat, in ms. */
+  heartbeatMs: number;
+  log: WorkerLogSink;
+}
+
+export class CommandRun {
+  readonly commandId: string;
+  /** The command's update sender; the worker shortens its heartbeat while draining. */
+  readonly sender: UpdateSender;
+  private started: StartedCommand | undefined;
+  private interruptedWhy: string | undefined;
+  private rc: number | undefined;
+
+  constructor(
+    private readonly claim: ClaimResponse,
+    private readonly opts: Readonly<CommandRunOptions>,
+  ) {
+    this.commandId = claim.commandId;
+    this.sender = new UpdateSender({
+      connection: opts.connection,
+      commandId: claim.commandId,
+      bufferBytes: opts.bufferBytes,
+      bufferMs: opts.bufferMs,
+      heartbeatMs: opts.heartbeatMs,
+      giveUpMs: claim.heartbeatTimeout * 1000,
+      onInterrupt: (why) => this.interrupt(why),
+      log: opts.log,
+    });
+  }
+
+  /** Stops the command (interruptSignal, then SIGKILL); an interrupt before it started reaches it once it has. */
+  interrupt(why: string): void {
+    if (this.interruptedWhy !== undefined) return;
+    this.interruptedWhy = why;
+    this.opts.log(`command ${this.commandId}: interrupted (${why})`);
+    this.started?.interrupt(why);
+  }
+
+  /** Runs the command to its end and completes it; never rejects (a complete that fails is logged). */
+  async run(): Promise<void> {
+    const { commandId, command } = this.claim;
+    const { log } = this.opts;
+    const startedAt = performance.now();
+    log(`command ${commandId}: ${command} started`);
+    const failure = await this.execute();
+    const elapsed = (performance.now() - startedAt) / 1000;
+    this.sender.push({ elapsed });
+    try {
+      await this.sender.finish(failure);
+    } catch (error) {
+      log(`command ${commandId}: could not complete: ${(error as Error).message}`);
+    }
+    const outcome = failure ? `${failure.kind}: ${failure.message}` : `rc=${this.rc ?? 'none'}`;
+    log(`command ${commandId}: ${command} finished ${outcome} elapsed=${elapsed.toFixed(3)}s`);
+  }
+
+  /** Starts the command and waits for it; the failure to complete with, if any. */
+  private async execute(): Promise<CompleteRequest['failure']> {
+    const { commandId, command, args } = this.claim;
+    const send = (update: CommandUpdate): void => {
+      if (update.rc !== undefined) this.rc = update.rc;
+      this.sender.push(update);
+    };
+    try {
+      const definition = this.opts.registry.get(command);
+      if (!definition) throw new CommandStartError(`unrecognized WorkerCommand '${command}'`);
+      this.started = await definition.start({
+        commandId,
+        args,
+        basedir: this.opts.basedir,
+        send,
+        log: this.opts.log,
+      });
+      // An interrupt that came while the command was starting.
+      if (this.interruptedWhy !== undefined) this.started.interrupt(this.interruptedWhy);
+      try {
+        await this.started.done;
+      } catch (error) {
+        return {
+          kind: 'finish_error',
+          message: `${command} failed while finishing: ${(error as Error).message}`,
+        };
+      }
+    } catch (error) {
+      // Any throw before the command is under way (bad args, no such executable, unwritable workdir).
+      const message =
+        error instanceof CommandStartError
+          ? error.message
+          : `${command} could not start: ${(error as Error).message}`;
+      return { kind: 'start_error', message };
+    }
+    return undefined;
+  }
+}
