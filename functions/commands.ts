@@ -10,6 +10,7 @@ import {
   parseListCommandsQuery,
   startCommandRequest,
 } from '../shared/commands/wire.ts';
+import { parse } from '../shared/schema.ts';
 import type { HttpRequest } from './lib/http.ts';
 import { httpRouter } from './lib/http.ts';
 
@@ -21,7 +22,7 @@ function asClient(request: HttpRequest): void {
 export const handler = httpRouter({
   'POST /v1/commands': async (request) => {
     asClient(request);
-    const body = startCommandRequest.parse(request.body);
+    const body = parse(startCommandRequest, request.body);
     return {
       statusCode: 202,
       body: await startCommand(commandsContextFromEnv(), request.principal.role, body),
@@ -74,7 +75,7 @@ export const handler = httpRouter({
 
   'POST /v1/commands/{id}/interrupt': async (request) => {
     asClient(request);
-    const { why } = interruptRequest.parse(request.body ?? {});
+    const { why } = parse(interruptRequest, request.body ?? {});
     return {
       statusCode: 200,
       body: await interruptCommand(commandsContextFromEnv(), request.params.id ?? '', why),

@@ -8,6 +8,7 @@ import {
   setStateRequest,
   stateNameParam,
 } from '../shared/state/wire.ts';
+import { parse } from '../shared/schema.ts';
 import type { CreateStateResponse, ObjectIdResponse, StateValueResponse } from '../shared/state/wire.ts';
 import { httpRouter } from './lib/http.ts';
 import type { HttpRequest } from './lib/http.ts';
@@ -24,14 +25,14 @@ function stateAddress(request: HttpRequest): { objectId: number; name: string } 
   requireRole(request.principal, ROLES.client, ROLES.admin);
   return {
     objectId: parseObjectIdParam(request.params.objectId),
-    name: stateNameParam.parse(request.params.name, 'name'),
+    name: parse(stateNameParam, request.params.name, 'name'),
   };
 }
 
 export const handler = httpRouter({
   'POST /v1/objects': async (request) => {
     requireRole(request.principal, ROLES.client, ROLES.admin);
-    const { name, className } = objectIdRequest.parse(request.body);
+    const { name, className } = parse(objectIdRequest, request.body);
     const body: ObjectIdResponse = { objectId: await state().getObjectId(name, className) };
     return { statusCode: 200, body };
   },
@@ -44,14 +45,14 @@ export const handler = httpRouter({
 
   'PUT /v1/objects/{objectId}/state/{name}': async (request) => {
     const { objectId, name } = stateAddress(request);
-    const { value } = setStateRequest.parse(request.body);
+    const { value } = parse(setStateRequest, request.body);
     const body: StateValueResponse = { value: await state().setState(objectId, name, value) };
     return { statusCode: 200, body };
   },
 
   'POST /v1/objects/{objectId}/state/{name}/create': async (request) => {
     const { objectId, name } = stateAddress(request);
-    const { value } = createStateRequest.parse(request.body);
+    const { value } = parse(createStateRequest, request.body);
     const body: CreateStateResponse = await state().atomicCreateStateOutcome(objectId, name, () => value);
     return { statusCode: body.created ? 201 : 200, body };
   },

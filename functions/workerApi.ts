@@ -9,6 +9,7 @@ import {
   workerHeartbeatRequest,
   workerName,
 } from '../shared/commands/wire.ts';
+import { parse } from '../shared/schema.ts';
 import { UPDATES_BODY_MAX_BYTES } from '../shared/commands/updates.ts';
 import { recordHeartbeat } from '../shared/workers/registry.ts';
 import { httpRouter } from './lib/http.ts';
@@ -27,9 +28,9 @@ function callingWorker(principal: Principal): string {
 export const handler = httpRouter(
   {
     'POST /v1/workers/{name}/heartbeat': async (request) => {
-      const name = workerName.parse(request.params.name, 'name');
+      const name = parse(workerName, request.params.name, 'name');
       requireWorker(request.principal, name);
-      const body = workerHeartbeatRequest.parse(request.body);
+      const body = parse(workerHeartbeatRequest, request.body);
       return { statusCode: 200, body: await recordHeartbeat(commandsContextFromEnv(), name, body) };
     },
 
@@ -43,7 +44,7 @@ export const handler = httpRouter(
 
     'POST /v1/commands/{id}/updates': async (request) => {
       const worker = callingWorker(request.principal);
-      const { updates } = updatesRequest.parse(request.body);
+      const { updates } = parse(updatesRequest, request.body);
       return {
         statusCode: 200,
         body: await postUpdates(
@@ -58,7 +59,7 @@ export const handler = httpRouter(
 
     'POST /v1/commands/{id}/complete': async (request) => {
       const worker = callingWorker(request.principal);
-      const body = completeRequest.parse(request.body);
+      const body = parse(completeRequest, request.body);
       return {
         statusCode: 200,
         body: await completeCommand(commandsContextFromEnv(), worker, request.params.id ?? '', body),

@@ -3,6 +3,7 @@ import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import { registerWorkerRequest, workerName } from '../shared/commands/wire.ts';
+import { parse } from '../shared/schema.ts';
 import { deleteWorker, getWorker, registerWorker } from '../shared/workers/registry.ts';
 import { httpRouter } from './lib/http.ts';
 
@@ -10,12 +11,12 @@ import { httpRouter } from './lib/http.ts';
 export const handler = httpRouter({
   'POST /v1/workers': async (request) => {
     requireRole(request.principal, ROLES.admin);
-    const body = registerWorkerRequest.parse(request.body);
+    const body = parse(registerWorkerRequest, request.body);
     return { statusCode: 201, body: await registerWorker(commandsContextFromEnv(), body) };
   },
 
   'GET /v1/workers/{name}': async (request) => {
-    const name = workerName.parse(request.params.name, 'name');
+    const name = parse(workerName, request.params.name, 'name');
     const { principal } = request;
     if (principal.role === ROLES.worker && principal.worker !== name)
       throw new ForbiddenError(
@@ -26,7 +27,7 @@ export const handler = httpRouter({
 
   'DELETE /v1/workers/{name}': async (request) => {
     requireRole(request.principal, ROLES.admin);
-    const name = workerName.parse(request.params.name, 'name');
+    const name = parse(workerName, request.params.name, 'name');
     await deleteWorker(commandsContextFromEnv(), name);
     return { statusCode: 204 };
   },

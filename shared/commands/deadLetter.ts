@@ -1,10 +1,11 @@
+import { parseMessage } from '../schema.ts';
 import { WORKER_QUEUE } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { endCommand } from './completions.ts';
 import { CommandNotFoundError } from './errors.ts';
 import { loadCommand } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
-import type { WorkerMessage } from './wire.ts';
+import { workerMessage } from './wire.ts';
 
 /**
  * A worker-queue message that SQS dead-lettered (received maxReceiveCount times, never deleted). A command
@@ -12,19 +13,9 @@ import type { WorkerMessage } from './wire.ts';
  */
 export type DeadLetterOutcome = 'ended' | 'alreadyMoved' | 'dropped';
 
-function parseMessage(body: string): WorkerMessage | undefined {
-  try {
-    const message = JSON.parse(body) as Partial<WorkerMessage> | null;
-    if (message && typeof message === 'object' && typeof message.commandId === 'string')
-      return message as WorkerMessage;
-  } catch {
-    // garbage: reported as dropped below
-  }
-  return undefined;
-}
-
 export async function handleDeadLetter(ctx: CommandsContext, body: string): Promise<DeadLetterOutcome> {
-  const message = parseMessage(body);
+  // Not JSON, or not a worker message (the worker's own schema): reported as dropped below.
+  const message = parseMessage(workerMessage, body);
   if (message?.type !== 'command') {
     console.log(
       JSON.stringify({

@@ -1,4 +1,6 @@
 import type { StateConnector } from '../state/StateConnector.ts';
+import { parseMessage } from '../schema.ts';
+import { completionEvent } from './wire.ts';
 import type { CompletionEvent } from './wire.ts';
 
 /**
@@ -7,20 +9,9 @@ import type { CompletionEvent } from './wire.ts';
  */
 export const LAST_RESULT = { className: 'WorkerLastResult', stateName: 'lastResult' } as const;
 
+/** The event in a completions-queue message, or undefined (not JSON, or not an event): the caller logs and drops it. */
 export function parseCompletionEvent(body: string): CompletionEvent | undefined {
-  try {
-    const event = JSON.parse(body) as Partial<CompletionEvent> | null;
-    if (
-      event &&
-      typeof event.commandId === 'string' &&
-      typeof event.worker === 'string' &&
-      typeof event.completedAt === 'string'
-    )
-      return event as CompletionEvent;
-  } catch {
-    // not JSON: the caller logs and drops it
-  }
-  return undefined;
+  return parseMessage(completionEvent, body);
 }
 
 /**

@@ -7,27 +7,42 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ProcStatError, cpuSpent, readCpu, readProcessCpu } from '../../bench/lib/cpu.ts';
 
-function burn(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
+/** A spin that a starved machine cannot stretch forever: past this, the CPU was not given and the test fails. */
+const SPIN_LIMIT_MS = 30_000;
+
+/**
+ * Spins until this process has spent `ms` of CPU time by its own count (process.cpuUsage, user + system), however
+ * long that takes in wall time: on a loaded machine a 200 ms wall-clock spin got as little as 39 ms of CPU.
+ */
+function burnCpu(ms: number): void {
+  const start = process.cpuUsage();
+  const giveUp = performance.now() + SPIN_LIMIT_MS;
+  for (;;) {
+    const { user, system } = process.cpuUsage(start);
+    if ((user + system) / 1000 >= ms || performance.now() > giveUp) return;
+  }
 }
+
+/** The same spin as a one-line script for a child process. */
+const CHILD_BURNS_300_MS =
+  'const s = process.cpuUsage(); for (;;) { const u = process.cpuUsage(s); if (u.user + u.system >= 300_000) break; }';
 
 describe('bench/lib/cpu.ts', () => {
   it("counts this process's own CPU time as it works", () => {
     // Prepare
     const before = readProcessCpu(process.pid);
     // Act
-    burn(200);
+    burnCpu(200);
     const after = readProcessCpu(process.pid);
-    // Assess: /proc counts in 10 ms ticks, so 200 ms of work shows as at least 150.
+    // Assess: /proc counts in 10 ms ticks, so 200 ms of CPU shows as at least 150.
     assert.ok(after.ownMs - before.ownMs >= 150, `own CPU grew by ${after.ownMs - before.ownMs} ms`);
   });
 
   it("counts a reaped child's CPU time as the parent's children time", () => {
     // Prepare
     const before = readProcessCpu(process.pid);
-    // Act: the child burns 300 ms of CPU and is waited for.
-    spawnSync(process.execPath, ['-e', 'const u = Date.now() + 300; while (Date.now() < u);']);
+    // Act: the child burns 300 ms of CPU by its own count and is waited for.
+    spawnSync(process.execPath, ['-e', CHILD_BURNS_300_MS]);
     const after = readProcessCpu(process.pid);
     // Assess
     assert.ok(
@@ -44,7 +59,7 @@ describe('bench/lib/cpu.ts', () => {
     ];
     const before = readCpu(sources);
     // Act
-    burn(100);
+    burnCpu(100);
     const spent = cpuSpent(before, readCpu(sources));
     // Assess
     assert.ok(spent.self!.ownMs >= 90, `self spent ${spent.self!.ownMs}`);
