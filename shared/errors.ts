@@ -104,19 +104,19 @@ export class ConfigurationError extends BuildbotError {
 
 /**
  * Bad input: malformed JSON, wrong types, missing or unknown fields. Nothing was stored. `path` names
- * the field the caller sent (`args.command`, `updates[3][1]`); `limit` is the bound it broke.
+ * the field the caller sent (`args.command`, `updates[3][1]`).
  */
 export class ValidationError extends BuildbotError {
   static override readonly code: string = 'invalid_request';
   static override readonly httpStatus: number | undefined = 400;
-  static override readonly bodyFields: readonly string[] = ['path', 'limit'];
+  static override readonly bodyFields: readonly string[] = ['path'];
 }
 
 /** A body or value over a documented size limit. Nothing was stored. `seq`: the worker's update that did not fit. */
 export class PayloadTooLargeError extends BuildbotError {
   static override readonly code: string = 'payload_too_large';
   static override readonly httpStatus: number | undefined = 413;
-  static override readonly bodyFields: readonly string[] = ['limit', 'bytes', 'seq'];
+  static override readonly bodyFields: readonly string[] = ['limit', 'seq'];
 }
 
 /** No token, or a token that does not resolve. */

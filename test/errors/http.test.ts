@@ -1,0 +1,259 @@
+// Sends every documented error code through the real HTTP API of a local stack and holds its body to the allow-list.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { startLocalStack } from '../../local/index.ts';
+import type { LocalStack } from '../../local/index.ts';
+import { commandKey } from '../../shared/commands/keys.ts';
+import { ENV } from '../../shared/config.ts';
+import { StateConnector } from '../../shared/state/StateConnector.ts';
+import { stateKey } from '../../shared/state/keys.ts';
+import { commandItems, harness, receiveOne, uniqueName } from '../commands/helpers.ts';
+import type { Answer, TestWorker } from '../commands/helpers.ts';
+import { docRows } from './docTable.ts';
+
+/**
+ * One case per code: how to make the API answer it, and which of its declared fields that answer sets.
+ * A code that answers HTTP but cannot be made to over HTTP is listed in NOT_OVER_HTTP with the reason.
+ */
+interface ErrorCase {
+  fields: string[];
+  send: () => Promise<Answer>;
+  /** Text of stored data that must not appear anywhere in the answer. */
+  secret?: string;
+}
+
+const NOT_OVER_HTTP: Record<string, string> = {
+  not_found: 'a parent class: every 404 the code raises has its own code',
+  conflict: "setState's create/vanish race and updateState's lost rounds have no HTTP route to drive them",
+  state_lease_lost: 'HTTP create takes no exactlyOnce lease',
+  state_lease_wait_timeout: 'HTTP create takes no exactlyOnce lease',
+  configuration_missing:
+    'the shared local stack sets every variable; taking one away would break the other cases',
+};
+
+/** Codes that answer 500 show as internal_error on the wire. */
+const INTERNAL = 'internal_error';
+
+let stack: LocalStack;
+let h: ReturnType<typeof harness>;
+let worker: TestWorker;
+let objectId: number;
+
+function statePath(name: string): string {
+  return `/v1/objects/${objectId}/state/${encodeURIComponent(name)}`;
+}
+
+async function claimedCommand(): Promise<string> {
+  return h.claimed(worker);
+}
+
+const CASES: Record<string, ErrorCase> = {
+  invalid_request: {
+    fields: ['path'],
+    send: () =>
+      h.call(stack.tokens.client, 'POST', '/v1/commands', { worker: 42, command: 'shell', args: {} }),
+  },
+  unauthorized: {
+    // A token that resolves to nothing (with no Authorization header at all, the gateway answers 401 itself).
+    fields: [],
+    send: () => h.call('bbs_client_not-a-token', 'GET', '/v1/commands'),
+  },
+  forbidden: {
+    fields: [],
+    send: () =>
+      h.call(worker.token, 'POST', '/v1/commands', { worker: worker.name, command: 'shell', args: {} }),
+  },
+  payload_too_large: {
+    fields: ['limit', 'seq'],
+    send: async () => {
+      // Random text barely compresses: one update of it does not fit one stored item.
+      const commandId = await claimedCommand();
+      const stdout = randomBytes(450 * 1024).toString('base64');
+      return h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+        updates: [[{ stdout }, 0]],
+      });
+    },
+  },
+  command_not_found: {
+    fields: ['commandId'],
+    send: () => h.call(stack.tokens.client, 'GET', `/v1/commands/${'0'.repeat(32)}`),
+  },
+  command_status_conflict: {
+    fields: ['commandId', 'status', 'acked'],
+    send: async () => {
+      const commandId = await claimedCommand();
+      await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: -1 });
+      return h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+        updates: [[{ stdout: 'x' }, 0]],
+      });
+    },
+  },
+  update_gap: {
+    fields: ['commandId', 'acked'],
+    send: async () => {
+      const commandId = await claimedCommand();
+      return h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+        updates: [[{ stdout: 'x' }, 5]],
+      });
+    },
+  },
+  idempotency_key_reused: {
+    fields: ['commandId'],
+    secret: 'first-request-secret-arg',
+    send: async () => {
+      const key = uniqueName('key');
+      const first = { worker: worker.name, command: 'shell', idempotencyKey: key };
+      await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+        ...first,
+        args: { command: ['echo', 'first-request-secret-arg'] },
+      });
+      await receiveOne(h.sqs, worker.queueUrl);
+      return h.call(stack.tokens.client, 'POST', '/v1/commands', { ...first, args: { command: ['true'] } });
+    },
+  },
+  log_not_found: {
+    fields: ['commandId', 'log'],
+    send: async () => {
+      const commandId = await claimedCommand();
+      return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/no-such-log`);
+    },
+  },
+  worker_not_found: {
+    fields: ['worker'],
+    send: () =>
+      h.call(stack.tokens.client, 'POST', '/v1/commands', {
+        worker: uniqueName('nobody'),
+        command: 'shell',
+        args: {},
+      }),
+  },
+  worker_exists: {
+    fields: ['worker'],
+    send: () => h.call(stack.tokens.admin, 'POST', '/v1/workers', { name: worker.name }),
+  },
+  state_not_found: {
+    fields: ['objectId', 'name'],
+    send: () => h.call(stack.tokens.client, 'GET', statePath(uniqueName('missing'))),
+  },
+  state_not_json: {
+    fields: [],
+    secret: 'stored-state-secret',
+    send: async () => {
+      const name = uniqueName('garbled');
+      await h.db.send(
+        new PutCommand({
+          TableName: stack.env[ENV.stateTable],
+          Item: { ...stateKey(objectId, name), name, value: '{"stored-state-secret": ' },
+        }),
+      );
+      return h.call(stack.tokens.client, 'GET', statePath(name));
+    },
+  },
+  state_name_too_long: {
+    fields: ['field', 'bytes', 'limit'],
+    send: () => h.call(stack.tokens.client, 'POST', '/v1/objects', { name: 'n', className: 'C'.repeat(300) }),
+  },
+  state_value_too_large: {
+    fields: ['bytes', 'limit'],
+    send: () =>
+      h.call(stack.tokens.client, 'PUT', statePath(uniqueName('big')), { value: 'x'.repeat(400 * 1024) }),
+  },
+  internal_error: {
+    fields: [],
+    secret: 'stored-args-secret',
+    send: async () => {
+      // A record whose args are not JSON: the read's JSON.parse throws a SyntaxError that quotes the text.
+      const commandId = await h.startCommand(worker);
+      await receiveOne(h.sqs, worker.queueUrl);
+      await h.db.send(
+        new UpdateCommand({
+          TableName: h.table,
+          Key: commandKey(commandId),
+          UpdateExpression: 'SET argsJson = :garbled',
+          ExpressionAttributeValues: { ':garbled': 'stored-args-secret, not JSON' },
+        }),
+      );
+      return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    },
+  },
+  stored_parts_malformed: {
+    fields: [],
+    secret: 'bogus-part-secret',
+    send: async () => {
+      // A stored text run whose parts this code did not write.
+      const commandId = await claimedCommand();
+      const text = 'line\n'.repeat(20_000);
+      await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+        updates: [
+          [{ stdout: text }, 0],
+          [{ stderr: text }, 1],
+        ],
+      });
+      const run = (await commandItems(h.db, h.table, commandId)).find((item) => item.parts !== undefined);
+      assert.ok(run, 'the updates were stored as a text run');
+      await h.db.send(
+        new UpdateCommand({
+          TableName: h.table,
+          Key: { pk: run.pk, sk: run.sk },
+          UpdateExpression: 'SET parts = :parts',
+          ExpressionAttributeValues: { ':parts': 'bogus-part-secret' },
+        }),
+      );
+      return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    },
+  },
+};
+
+before(async () => {
+  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  h = harness(stack);
+  worker = await h.onlineWorker();
+  objectId = await StateConnector.fromEnv().getObjectId('error-bodies', 'ErrorBodyTest');
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+describe('error answers over HTTP', () => {
+  it('has a case for every documented code that answers HTTP, or says why it cannot be sent', () => {
+    // Prepare
+    const answering = [...docRows().values()]
+      .filter((row) => row.status !== undefined)
+      .map((row) => row.code);
+    // Assess
+    const covered = new Set([...Object.keys(CASES), ...Object.keys(NOT_OVER_HTTP)]);
+    assert.deepEqual(
+      answering.filter((code) => !covered.has(code)),
+      [],
+    );
+    for (const code of covered) assert.ok(answering.includes(code), `${code} is not a documented HTTP code`);
+  });
+
+  for (const [code, errorCase] of Object.entries(CASES)) {
+    it(`answers ${code} with its status, its code and exactly its declared fields`, async () => {
+      // Prepare
+      const row = docRows().get(code);
+      assert.ok(row?.status !== undefined, `docs/errors.md has no HTTP row for ${code}`);
+      // Act
+      const answer = await errorCase.send();
+      // Assess
+      const wire = row.status === 500 ? INTERNAL : code;
+      const allowed = row.status === 500 ? [] : row.fields;
+      assert.equal(answer.status, row.status, answer.text);
+      assert.equal(answer.body.code, wire, answer.text);
+      assert.equal(answer.body.error, wire);
+      assert.equal(typeof answer.body.message, 'string');
+      for (const field of errorCase.fields)
+        assert.ok(allowed.includes(field), `${code} may not send ${field}`);
+      assert.deepEqual(
+        Object.keys(answer.body).sort(),
+        ['code', 'error', 'message', ...errorCase.fields].sort(),
+      );
+      if (errorCase.secret !== undefined) assert.ok(!answer.text.includes(errorCase.secret), answer.text);
+      assert.doesNotMatch(answer.text, /"(pk|sk)"|CMD#|TOKEN#/);
+    });
+  }
+});
