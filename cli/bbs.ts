@@ -1,4 +1,4 @@
-import { ApiError, ApiUnreachableError } from '../shared/client/http.ts';
+import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';

@@ -1,4 +1,4 @@
-import { ApiError } from '../shared/client/http.ts';
+import { ApiError } from '../shared/client/errors.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import { runWorker } from '../worker/worker.ts';
 import type { RunningWorker } from '../worker/worker.ts';

@@ -1,5 +1,5 @@
 // How the worker reads a failed API answer: worth another try, or a 409 that says where to resume.
-import { ApiError, ApiUnreachableError } from '../shared/client/http.ts';
+import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 
 /** The `acked` a 409 carries (the highest seq the server holds), if it carries one. */
 export function ackedOf(error: ApiError): number | undefined {

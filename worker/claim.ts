@@ -1,5 +1,6 @@
 // POST /v1/commands/{id}/start: the worker's claim of a command it received, retried a few times.
-import { ApiError, apiRequest } from '../shared/client/http.ts';
+import { ApiError } from '../shared/client/errors.ts';
+import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
 import type { ClaimResponse } from '../shared/commands/wire.ts';
 import { retry } from '../shared/retry.ts';

@@ -1,5 +1,6 @@
 // POST /v1/commands/{id}/complete: lastSeq, the failure, and the updates not acked yet, resent until it lands.
-import { ApiError, apiRequest } from '../shared/client/http.ts';
+import { ApiError } from '../shared/client/errors.ts';
+import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
 import { LIMITS } from '../shared/commands/wire.ts';
 import type { CompleteRequest } from '../shared/commands/wire.ts';

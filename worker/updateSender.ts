@@ -1,6 +1,7 @@
 // Sends one command's updates to POST /v1/commands/{id}/updates, one request in flight, and finally completes it.
 import { setImmediate as setImmediateAsync } from 'node:timers/promises';
-import { ApiError, apiRequest } from '../shared/client/http.ts';
+import { ApiError } from '../shared/client/errors.ts';
+import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
 import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';

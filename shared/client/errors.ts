@@ -28,3 +28,35 @@ export class RemoteCommandStateError extends BuildbotError {
   static override readonly code = 'remote_command_misused';
   static override readonly httpStatus = undefined;
 }
+
+/**
+ * The API answered with a status that is not 2xx. `body` holds its JSON answer: `code`, `message` and
+ * the fields docs/errors.md lists for that code. `apiCode` is that code, or undefined for an answer that
+ * did not come from the functions (API Gateway's own `{message}`, a proxy's page).
+ */
+export class ApiError extends BuildbotError {
+  static override readonly code = 'api_refused';
+  static override readonly httpStatus = undefined;
+
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly apiCode: string | undefined;
+
+  constructor(method: string, path: string, status: number, body: Record<string, unknown>) {
+    const message = typeof body.message === 'string' ? body.message : JSON.stringify(body);
+    super(`${method} ${path} answered ${status}: ${message}`);
+    this.status = status;
+    this.body = body;
+    this.apiCode = typeof body.code === 'string' ? body.code : undefined;
+  }
+}
+
+/** No answer at all: the API could not be reached, or the connection broke before it answered. */
+export class ApiUnreachableError extends BuildbotError {
+  static override readonly code = 'api_unreachable';
+  static override readonly httpStatus = undefined;
+
+  constructor(method: string, url: URL, cause: Error) {
+    super(`${method} ${url.origin}${url.pathname}: no answer (${cause.message})`, { cause });
+  }
+}

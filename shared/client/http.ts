@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, constants as zlib } from 'node:zlib';
 import { BuildbotError } from '../errors.ts';
+import { ApiError, ApiUnreachableError } from './errors.ts';
 
 /**
  * The one HTTP helper every API caller uses (the TypeScript client, the worker, the CLI): JSON in and
@@ -45,28 +46,6 @@ export function encodeBody(value: unknown): EncodedBody {
   return compressBody(Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
-/**
- * The API answered with a status that is not 2xx. `body` holds its JSON answer: `code`, `message` and
- * the fields docs/errors.md lists for that code. `apiCode` is that code, or undefined for an answer that
- * did not come from the functions (API Gateway's own `{message}`, a proxy's page).
- */
-export class ApiError extends BuildbotError {
-  static override readonly code = 'api_refused';
-  static override readonly httpStatus = undefined;
-
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-  readonly apiCode: string | undefined;
-
-  constructor(method: string, path: string, status: number, body: Record<string, unknown>) {
-    const message = typeof body.message === 'string' ? body.message : JSON.stringify(body);
-    super(`${method} ${path} answered ${status}: ${message}`);
-    this.status = status;
-    this.body = body;
-    this.apiCode = typeof body.code === 'string' ? body.code : undefined;
-  }
-}
-
 export interface ApiRequestOptions {
   body?: unknown;
   /** A body already encoded with encodeBody (instead of `body`). */
@@ -78,16 +57,6 @@ export interface ApiRequestOptions {
   bytes?: boolean;
   /** Called with the headers of a 2xx answer (GET .../logs/{name} says in headers where to continue). */
   onHeaders?: (headers: Headers) => void;
-}
-
-/** No answer at all: the API could not be reached, or the connection broke before it answered. */
-export class ApiUnreachableError extends BuildbotError {
-  static override readonly code = 'api_unreachable';
-  static override readonly httpStatus = undefined;
-
-  constructor(method: string, url: URL, cause: Error) {
-    super(`${method} ${url.origin}${url.pathname}: no answer (${cause.message})`, { cause });
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
-import { ApiError, ApiUnreachableError } from '../../shared/client/http.ts';
+import { ApiError, ApiUnreachableError } from '../../shared/client/errors.ts';
 import { startStackWithWorker } from './helpers.ts';
 import type { StackWithWorker } from './helpers.ts';
 
