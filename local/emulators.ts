@@ -1,3 +1,4 @@
+// The emulator supervisor process: fauxqs and DynamoDB Local on loopback, ended with its parent.
 /**
  * The emulator supervisor: one child process of the local stack that runs fauxqs (in-process) and DynamoDB Local
  * (a java child). Run as `node --import tsx local/emulators.ts [--persist DIR]`.

@@ -1,9 +1,11 @@
+// Runs serverless.yml's functions in-process: lazy handler import, Lambda context, timeout, invocation tally.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { FunctionDef } from './config.ts';
+import { LOCAL_ACCOUNT_ID } from './serverless/intrinsics.ts';
+import type { FunctionDef } from './serverless/service.ts';
 import { FunctionTimeoutError, HandlerLoadError } from './errors.ts';
 
 /**
@@ -98,7 +100,7 @@ export class FunctionRunner {
       callbackWaitsForEmptyEventLoop: false,
       functionName,
       functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.opts.region}:000000000000:function:${functionName}`,
+      invokedFunctionArn: `arn:aws:lambda:${this.opts.region}:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
       memoryLimitInMB: '256',
       awsRequestId: randomUUID(),
       logGroupName: `/aws/lambda/${functionName}`,

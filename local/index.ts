@@ -1,3 +1,4 @@
+// startLocalStack(): the whole service on this machine (DESIGN.md section 8), and its stop().
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,12 +7,15 @@ import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { countRequests } from '../shared/aws/requestCounter.ts';
 import { ENV } from '../shared/config.ts';
-import { describeService, loadServerlessDocument, resolveIntrinsics } from './config.ts';
-import type { IntrinsicContext, ServiceDescription } from './config.ts';
+import { resolveIntrinsics } from './serverless/intrinsics.ts';
+import type { IntrinsicContext } from './serverless/intrinsics.ts';
+import { describeService } from './serverless/service.ts';
+import type { ServiceDescription } from './serverless/service.ts';
+import { loadServerlessDocument } from './serverless/variables.ts';
 import { LocalStackError } from './errors.ts';
 import { createResources } from './resources.ts';
-import { startGateway } from './gateway.ts';
-import type { Gateway } from './gateway.ts';
+import { startGateway } from './gateway/server.ts';
+import type { Gateway } from './gateway/server.ts';
 import { FunctionRunner } from './handlers.ts';
 import { startPoller } from './pollers.ts';
 import type { Poller } from './pollers.ts';

@@ -1,3 +1,4 @@
+// `npm start`: the local stack with one worker, and the commands to reach it from another shell.
 /**
  * `npm start`: the whole service on this machine, no AWS account, with one worker. Flags: --port N (default 3000
  * when free, else any free port), --persist DIR (keep DynamoDB's data in DIR between runs), --worker NAME

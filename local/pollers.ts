@@ -1,3 +1,4 @@
+// Lambda's SQS event source mapping, locally: long-poll, invoke with a batch, delete what succeeded.
 import { createHash } from 'node:crypto';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
@@ -8,6 +9,8 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { retry } from '../shared/retry.ts';
+import type { RetryPolicy } from '../shared/retry.ts';
 import type { FunctionRunner } from './handlers.ts';
 
 /**
@@ -41,8 +44,8 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
-/** Pause after a failed ReceiveMessage (emulator restarting, stack stopping) before the next one. */
-const RECEIVE_RETRY_MS = 500;
+/** A failed poll (emulator restarting, stack stopping) is tried again 0.5 s later, every time, without backing off. */
+export const POLL_RETRY: RetryPolicy = Object.freeze({ minMs: 500, maxMs: 500 });
 /** SQS's most messages per ReceiveMessage and per DeleteMessageBatch. */
 const SQS_BATCH_MAX = 10;
 
@@ -171,11 +174,16 @@ export function startPoller(opts: PollerOptions): Poller {
   const loop = (async () => {
     while (running) {
       try {
-        await pollOnce();
+        await retry(pollOnce, {
+          policy: POLL_RETRY,
+          signal: abort.signal,
+          onRetry: (error) =>
+            opts.log(`poller for ${opts.functionName} on ${opts.queueUrl}: ${(error as Error).message}`),
+        });
       } catch (error) {
-        if (!running) break;
-        opts.log(`poller for ${opts.functionName} on ${opts.queueUrl}: ${(error as Error).message}`);
-        await new Promise((wake) => setTimeout(wake, RECEIVE_RETRY_MS));
+        // Only stop() ends the retries (POLL_RETRY never gives up).
+        if (abort.signal.aborted) break;
+        throw error;
       }
     }
   })();

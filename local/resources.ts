@@ -1,3 +1,4 @@
+// Creates infra/'s tables and queues (from the resolved `resources:`) in the emulators.
 import {
   CreateTableCommand,
   ResourceInUseException,
@@ -8,8 +9,9 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { physicalName, queueArn, resolveIntrinsics } from './config.ts';
-import type { CfnResource, IntrinsicContext, Resolved, ResolvedMap } from './config.ts';
+import { QUEUE, TABLE, physicalName, queueArn, resolveIntrinsics } from './serverless/intrinsics.ts';
+import type { CfnResource, IntrinsicContext } from './serverless/intrinsics.ts';
+import type { Resolved, ResolvedMap } from './serverless/yaml.ts';
 import { LocalStackError } from './errors.ts';
 
 /**
@@ -23,9 +25,6 @@ export interface CreatedResources {
   /** Local queue URLs by queue name. */
   queueUrls: Record<string, string>;
 }
-
-const TABLE = 'AWS::DynamoDB::Table';
-const QUEUE = 'AWS::SQS::Queue';
 
 async function createTable(
   dynamo: DynamoDBClient,

@@ -1,7 +1,9 @@
+// EventBridge schedules, locally: each enabled `schedule` event runs its function every intervalMs.
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
-import type { Resolved, ScheduleDef } from './config.ts';
-import { LOCAL_ACCOUNT_ID } from './config.ts';
+import { LOCAL_ACCOUNT_ID } from './serverless/intrinsics.ts';
+import type { ScheduleDef } from './serverless/service.ts';
+import type { Resolved } from './serverless/yaml.ts';
 import type { FunctionRunner } from './handlers.ts';
 
 /**

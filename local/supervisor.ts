@@ -1,3 +1,4 @@
+// Starts the emulator supervisor (emulators.ts) as a child process, waits for its ready line, and ends it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

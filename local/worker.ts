@@ -1,3 +1,4 @@
+// The one worker `npm start` registers and runs in the stack's own process.
 import { ApiError } from '../shared/client/errors.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import { runWorker } from '../worker/worker.ts';

@@ -7,13 +7,12 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from 'fauxqs';
-import {
-  describeService,
-  loadServerlessDocument,
-  parseCloudFormationYaml,
-  resolveIntrinsics,
-} from '../../local/config.ts';
-import type { IntrinsicContext, Resolved } from '../../local/config.ts';
+import { resolveIntrinsics } from '../../local/serverless/intrinsics.ts';
+import type { IntrinsicContext } from '../../local/serverless/intrinsics.ts';
+import { describeService } from '../../local/serverless/service.ts';
+import { loadServerlessDocument } from '../../local/serverless/variables.ts';
+import { parseCloudFormationYaml } from '../../local/serverless/yaml.ts';
+import type { Resolved } from '../../local/serverless/yaml.ts';
 import { ServerlessConfigError } from '../../local/errors.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,0 +1,122 @@
+// API Gateway HTTP API payload format 2.0: the event a request becomes, and the HTTP answer a function's result becomes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { LOCAL_ACCOUNT_ID } from '../serverless/intrinsics.ts';
+import type { CompiledRoute } from './routes.ts';
+
+const TEXT_TYPES = [/^text\//, /json/, /xml/, /javascript/, /^application\/x-www-form-urlencoded/, /yaml/];
+
+/** An answer with a body, JSON unless `headers` say otherwise (API Gateway's own answers are JSON). */
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+function clfTime(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+/** Everything of the v2 event except the authorizer context, which the authorizer decides. */
+export function buildEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  route: CompiledRoute,
+  params: Record<string, string>,
+  requestId: string,
+): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const rawPath = url.pathname;
+  const rawQueryString = url.search.startsWith('?') ? url.search.slice(1) : '';
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] as string).toLowerCase();
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  // Payload 2.0 moves cookies out of the headers into their own list.
+  const cookies = headers.cookie ? headers.cookie.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
+  delete headers.cookie;
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams)
+    query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+  const contentType = (headers['content-type'] ?? '').toLowerCase();
+  const binary =
+    headers['content-encoding'] !== undefined || !TEXT_TYPES.some((type) => type.test(contentType));
+  const now = new Date();
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: route.def.routeKey,
+    rawPath,
+    rawQueryString,
+    headers,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] as string,
+      http: {
+        method: req.method ?? 'GET',
+        path: rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: route.def.routeKey,
+      stage: '$default',
+      time: clfTime(now),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+  if (cookies) event.cookies = cookies;
+  if (Object.keys(query).length > 0) event.queryStringParameters = query;
+  if (Object.keys(params).length > 0) event.pathParameters = params;
+  if (body.length > 0) {
+    event.body = binary ? body.toString('base64') : body.toString('utf8');
+    event.isBase64Encoded = binary;
+  }
+  return event;
+}
+
+interface StructuredResult {
+  statusCode: number;
+  headers?: Record<string, string | number | boolean>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  cookies?: string[];
+}
+
+function isStructured(value: unknown): value is StructuredResult {
+  return typeof value === 'object' && value !== null && 'statusCode' in value;
+}
+
+/** Answers with what the function returned, as API Gateway reads a payload 2.0 result. */
+export function sendResult(res: ServerResponse, result: unknown, requestId: string): void {
+  if (!isStructured(result)) {
+    // Payload 2.0: a return without statusCode is the JSON body of a 200.
+    send(res, 200, JSON.stringify(result ?? null), { 'apigw-requestid': requestId });
+    return;
+  }
+  const status = Number(result.statusCode);
+  if (!Number.isInteger(status) || status < 100 || status > 599)
+    throw new TypeError(`bad statusCode ${status}`);
+  const headers: Record<string, string | string[]> = { 'apigw-requestid': requestId };
+  for (const [name, value] of Object.entries(result.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  const body =
+    result.body === undefined || result.body === null
+      ? Buffer.alloc(0)
+      : Buffer.from(String(result.body), result.isBase64Encoded ? 'base64' : 'utf8');
+  if (headers['content-type'] === undefined && body.length > 0) headers['content-type'] = 'application/json';
+  res.writeHead(status, headers);
+  res.end(body);
+}

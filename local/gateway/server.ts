@@ -1,0 +1,150 @@
+// The gateway's node:http server on 127.0.0.1: reads a request, routes, authorizes, invokes, answers; and its close().
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { countFor } from '../handlers.ts';
+import type { FunctionRunner } from '../handlers.ts';
+import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';
+import { Authorizers } from './authorizers.ts';
+import type { CachedDecision } from './authorizers.ts';
+import { buildEvent, send, sendResult } from './events.ts';
+import { compile, findRoute } from './routes.ts';
+
+/**
+ * API Gateway HTTP API (payload 2.0) on 127.0.0.1: matches serverless.yml's `httpApi` routes, runs the request
+ * authorizer, builds the v2 event, invokes the function in-process and answers as API Gateway would.
+ */
+
+/** API Gateway's payload limit. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+export interface GatewayOptions {
+  routes: HttpRouteDef[];
+  authorizers: Record<string, HttpAuthorizerDef>;
+  runner: FunctionRunner;
+  /** @default 0 (a free port) */
+  port: number;
+  log: (line: string) => void;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function sendMessage(res: ServerResponse, status: number, message: string, requestId: string): void {
+  send(res, status, JSON.stringify({ message }), { 'apigw-requestid': requestId });
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolveBody, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_REQUEST_BYTES) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const routes = opts.routes.map(compile);
+  const authorizers = new Authorizers(opts.authorizers, opts.runner);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const found = findRoute(routes, method, path);
+    if (!found) {
+      req.resume();
+      sendMessage(res, 404, 'Not Found', requestId);
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      res.setHeader('connection', 'close');
+      sendMessage(res, 413, 'Request Entity Too Large', requestId);
+      return;
+    }
+    const { route, params } = found;
+    const event = buildEvent(req, body, route, params, requestId);
+    const authorizerName = route.def.authorizer;
+    if (authorizerName !== undefined) {
+      const def = opts.authorizers[authorizerName] as HttpAuthorizerDef;
+      const identity = authorizers.identity(def, event);
+      if (!identity) {
+        sendMessage(res, 401, 'Unauthorized', requestId);
+        return;
+      }
+      let decision: CachedDecision;
+      try {
+        decision = await authorizers.decide(authorizerName, event, identity);
+      } catch (error) {
+        opts.log(
+          `authorizer ${def.functionName} failed on ${route.def.routeKey}: ${(error as Error).stack ?? error}`,
+        );
+        sendMessage(res, 500, 'Internal Server Error', requestId);
+        return;
+      }
+      if (!decision.authorized) {
+        sendMessage(res, 403, 'Forbidden', requestId);
+        return;
+      }
+      event.requestContext = { ...event.requestContext, authorizer: { lambda: decision.context } } as never;
+    }
+    countFor(route.def.functionName).httpRequests++;
+    try {
+      sendResult(res, await opts.runner.invoke(route.def.functionName, event), requestId);
+    } catch (error) {
+      opts.log(
+        `function ${route.def.functionName} failed on ${route.def.routeKey}: ${(error as Error).stack ?? error}`,
+      );
+      if (!res.headersSent) sendMessage(res, 500, 'Internal Server Error', requestId);
+      else res.end();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      opts.log(`gateway error: ${(error as Error).stack ?? error}`);
+      if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close() {
+      return new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
