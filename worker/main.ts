@@ -1,3 +1,4 @@
+// `bbs worker`: the worker's command line, and running it until SIGTERM or SIGINT.
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WorkerUsageError } from './errors.ts';

@@ -1,3 +1,4 @@
+// Deletes handled queue messages in batches of up to 10 (one SQS request instead of ten).
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerLogSink } from './log.ts';

@@ -1,3 +1,4 @@
+// Resolves a command's paths inside the worker's base directory (lexically), refusing `..` escapes.
 import path from 'node:path';
 import { PathEscapeError } from './errors.ts';
 

@@ -1,3 +1,4 @@
+// The pure half of the update sender: output waits here, adjacent chunks of one stream merged.
 import type { CommandUpdate } from '../shared/commands/wire.ts';
 
 /**

@@ -1,3 +1,4 @@
+// Argument checks for worker commands, worded as Buildbot's worker words them.
 import { CommandStartError } from '../errors.ts';
 
 /**

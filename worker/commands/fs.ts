@@ -1,3 +1,4 @@
+// Buildbot's file-system worker commands: mkdir, rmdir, cpdir, stat, glob, listdir, rmfile.
 import { chmod, cp, lstat, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandStartError } from '../errors.ts';

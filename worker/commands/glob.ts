@@ -1,3 +1,4 @@
+// Python's glob.glob(pattern, recursive=True), for the glob command (Node 20 has no fs.glob).
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 

@@ -1,3 +1,4 @@
+// Buildbot's LogFileWatcher: tails a file named in `logfiles` while the shell command runs.
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';

@@ -1,3 +1,4 @@
+// Python's strerror and errno for a Node system error, as Buildbot's headers and rc carry them.
 import { getSystemErrorMap } from 'node:util';
 
 /** Python's e.strerror for a Node system error: "No such file or directory". */

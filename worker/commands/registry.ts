@@ -1,3 +1,4 @@
+// The registry of named worker commands, and the default one (Buildbot's names).
 import {
   cpdirCommand,
   globCommand,

@@ -1,3 +1,4 @@
+// The shell command's pure helpers: argv and environment as Buildbot shows them, Python-like reprs.
 import { createHash } from 'node:crypto';
 import { CommandStartError } from '../errors.ts';
 

@@ -1,3 +1,4 @@
+// What a worker command is: its context, its start(), and the StartedCommand it returns.
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import type { WorkerLogSink } from '../log.ts';
 import type { CommandArgs } from './args.ts';
