@@ -32,6 +32,8 @@ export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<
 
 export interface HttpRequest {
   principal: Principal;
+  /** Which token called (AuthorizerContext.caller); '' when the authorizer did not say. */
+  caller: string;
   params: Record<string, string>;
   query: Record<string, string>;
   /** The parsed JSON body, or undefined when there was none. */
@@ -173,6 +175,14 @@ function principalOf(event: HttpEvent): Principal {
   return { role: context.role } as Principal;
 }
 
+/** The calling token's identity from the authorizer's context; '' from an authorizer that predates it. */
+function callerOf(event: HttpEvent): string {
+  const context = event.requestContext.authorizer?.lambda;
+  return context !== undefined && 'caller' in context && typeof context.caller === 'string'
+    ? context.caller
+    : '';
+}
+
 function contentTypeOf(result: HttpResult): string {
   return result.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
 }
@@ -243,6 +253,7 @@ export function httpRouter(
       const body = decodeBody(event, limits);
       const request: HttpRequest = {
         principal,
+        caller: callerOf(event),
         params: (event.pathParameters ?? {}) as Record<string, string>,
         query: (event.queryStringParameters ?? {}) as Record<string, string>,
         body: body.value,

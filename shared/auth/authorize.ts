@@ -1,6 +1,6 @@
 import { dynamoDocumentClient } from '../aws/clients.ts';
 import { ENV, requireEnv } from '../config.ts';
-import { TokenStore } from './tokens.ts';
+import { TokenStore, callerIdOf } from './tokens.ts';
 import type { AuthorizerContext } from './types.ts';
 
 let store: TokenStore | undefined;
@@ -14,8 +14,8 @@ function tokenStore(): TokenStore {
 export async function authorizeBearer(
   header: string | undefined,
 ): Promise<AuthorizerContext | { role: ''; worker: '' }> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const principal = match?.[1] ? await tokenStore().resolve(match[1]) : undefined;
-  if (!principal) return { role: '', worker: '' };
-  return { role: principal.role, worker: principal.worker ?? '' };
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+  const principal = token ? await tokenStore().resolve(token) : undefined;
+  if (!token || !principal) return { role: '', worker: '' };
+  return { role: principal.role, worker: principal.worker ?? '', caller: callerIdOf(token) };
 }

@@ -18,6 +18,17 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** Hex digits of a token's hash that name its caller: 128 bits, so two tokens never share an identity. */
+export const CALLER_ID_HEX = 32;
+
+/**
+ * The caller identity of a token: the first CALLER_ID_HEX hex digits of its SHA-256 hash. It can be
+ * logged and passed on (the authorizer's context carries it); the token cannot be recovered from it.
+ */
+export function callerIdOf(token: string): string {
+  return hashToken(token).slice(0, CALLER_ID_HEX);
+}
+
 const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
 
 interface TokenItem {

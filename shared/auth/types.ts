@@ -12,4 +12,9 @@ export interface AuthorizerContext {
   role: Role;
   /** The worker a worker token is bound to; '' for other roles. */
   worker: string;
+  /**
+   * Which token called: a prefix of its SHA-256 hash (callerIdOf in tokens.ts), never the token. It scopes
+   * what a token made to that token (its idempotency keys), where `role` is shared by every token of a role.
+   */
+  caller: string;
 }
