@@ -1,3 +1,4 @@
+/** The HTTP edge of the route functions: body decoding, the caller, dispatch, error answers, compression. */
 import { once } from 'node:events';
 import {
   brotliDecompressSync,
@@ -19,6 +20,9 @@ import {
 import { ROLES } from '../../shared/auth/types.ts';
 import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
+import { logger } from '../../shared/observability.ts';
+import { observed } from './lambda.ts';
+import type { LambdaHandler } from './lambda.ts';
 
 /**
  * The HTTP edge every route function shares: it decodes the body (base64, gzip or br), parses JSON under
@@ -239,12 +243,12 @@ export function internalErrorResponse(requestId: string): APIGatewayProxyStructu
 export function httpRouter(
   routes: Record<string, RouteHandler>,
   opts: Partial<BodyLimits> = {},
-): (event: HttpEvent) => Promise<APIGatewayProxyStructuredResultV2> {
+): LambdaHandler<HttpEvent, APIGatewayProxyStructuredResultV2> {
   const limits: BodyLimits = {
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     textBatch: opts.textBatch,
   };
-  return async function httpRouterHandler(event) {
+  return observed(async function httpRouterHandler(event: HttpEvent) {
     const route = routes[event.routeKey];
     const answerEncoding = answerEncodingOf(event.headers['accept-encoding']);
     try {
@@ -262,17 +266,19 @@ export function httpRouter(
       if (body.text !== undefined) request.bodyText = body.text;
       return await respond(await route(request), answerEncoding);
     } catch (error) {
-      if (error instanceof BuildbotError && error.answersCaller) return errorResponse(error);
-      // A bug or an AWS fault: log it whole, answer 500 as API Gateway would for a crash.
-      console.error(
-        JSON.stringify({
-          level: 'error',
+      if (error instanceof BuildbotError && error.answersCaller) {
+        // The caller's mistake, answered as such: DEBUG only, and its code, not its message (which may quote the body).
+        logger.debug('answered an error', {
           route: event.routeKey,
-          error: String(error),
-          stack: (error as Error).stack,
-        }),
-      );
+          statusCode: error.statusCode,
+          code: error.code,
+        });
+        return errorResponse(error);
+      }
+      // A bug or an AWS fault: log its name, message, stack and causes (shared/observability.ts keeps the
+      // rest of an error, stored items included, out of the log), answer 500 as API Gateway would for a crash.
+      logger.error('unhandled error; answered 500', { route: event.routeKey, error });
       return internalErrorResponse(event.requestContext.requestId);
     }
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { logger } from '../observability.ts';
 import { parseMessage } from '../schema.ts';
 import { WORKER_QUEUE } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
@@ -17,14 +18,11 @@ export async function handleDeadLetter(ctx: CommandsContext, body: string): Prom
   // Not JSON, or not a worker message (the worker's own schema): reported as dropped below.
   const message = parseMessage(workerMessage, body);
   if (message?.type !== 'command') {
-    console.log(
-      JSON.stringify({
-        level: 'warn',
-        msg: 'dropped a dead-lettered message that is not a command',
-        type: message?.type ?? null,
-        body: body.slice(0, 200),
-      }),
-    );
+    // Not the body: a command message carries its args, which may hold secrets.
+    logger.warn('dropped a dead-lettered message that is not a command', {
+      type: message?.type ?? null,
+      bodyBytes: Buffer.byteLength(body),
+    });
     return 'dropped';
   }
   let item;
@@ -32,13 +30,7 @@ export async function handleDeadLetter(ctx: CommandsContext, body: string): Prom
     item = await loadCommand(ctx, message.commandId);
   } catch (error) {
     if (!(error instanceof CommandNotFoundError)) throw error;
-    console.log(
-      JSON.stringify({
-        level: 'warn',
-        msg: 'dead-lettered command is unknown',
-        commandId: message.commandId,
-      }),
-    );
+    logger.warn('dead-lettered command is unknown', { commandId: message.commandId });
     return 'dropped';
   }
   if (item.status !== COMMAND_STATUS.queued) return 'alreadyMoved';
