@@ -2,8 +2,12 @@
  * coldstart: what a Lambda cold start pays for our code. `npm run build`'s bundles (dist/functions/*.mjs),
  * each one's size, and the median time to import it in a fresh node process (the init phase, minus the
  * runtime's own start). Floor: the same fresh process importing an empty module.
+ *
+ * COLDSTART_AGAINST=DIR (a copy of another build's dist/functions, e.g. the baseline's) also imports that
+ * build's bundles, in the same rounds: a before/after comparison then shares the machine's load, which on a
+ * busy machine moves every import time more than a library does.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildFunctions } from '../scripts/build.ts';
@@ -28,16 +32,19 @@ const placeholderEnv: Record<string, string> = {
 
 interface ImportSample {
   importMs: number;
+  /** CPU time (user + system) the import took: what a busy machine inflates far less than wall time. */
+  importCpuMs: number;
   wallMs: number;
 }
 
 async function timeImport(url: string): Promise<ImportSample> {
-  const script = `const t=performance.now();await import(${JSON.stringify(url)});process.stdout.write(String(performance.now()-t));`;
+  const script = `const c=process.cpuUsage(),t=performance.now();await import(${JSON.stringify(url)});const w=performance.now()-t,u=process.cpuUsage(c);process.stdout.write(w+' '+(u.user+u.system)/1000);`;
   const run = await runTimed(process.execPath, ['--input-type=module', '-e', script], {
     cwd: distDir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...placeholderEnv },
   });
-  return { importMs: Number(run.stdout), wallMs: run.wallMs };
+  const [importMs, importCpuMs] = run.stdout.split(' ').map(Number);
+  return { importMs: importMs!, importCpuMs: importCpuMs!, wallMs: run.wallMs };
 }
 
 interface Metafile {
@@ -67,23 +74,31 @@ export const coldstart: Benchmark = {
     const names = Object.keys(sizes);
     const meta = JSON.parse(readFileSync(join(distDir, 'meta.json'), 'utf8')) as Metafile;
 
+    const againstDir = process.env.COLDSTART_AGAINST;
+    const against = againstDir ? names.filter((name) => existsSync(join(againstDir, `${name}.mjs`))) : [];
     const floor: ImportSample[] = [];
     const byFunction = new Map<string, ImportSample[]>(names.map((name) => [name, []]));
+    const byAgainst = new Map<string, ImportSample[]>(against.map((name) => [name, []]));
     // Round-robin, so a burst of load from other work on the machine spreads over every function.
     for (let round = 0; round < runs; round += 1) {
       ctx.progress(`import round ${round + 1}/${runs}`);
       floor.push(await timeImport(EMPTY_MODULE));
-      for (const name of names)
+      for (const name of names) {
         byFunction.get(name)!.push(await timeImport(pathToFileURL(join(distDir, `${name}.mjs`)).href));
+        if (byAgainst.has(name))
+          byAgainst.get(name)!.push(await timeImport(pathToFileURL(join(againstDir!, `${name}.mjs`)).href));
+      }
     }
 
     const floorImport = median(floor.map((s) => s.importMs));
     const floorWall = median(floor.map((s) => s.wallMs));
+    const floorCpu = median(floor.map((s) => s.importCpuMs));
     const figures: Figure[] = [];
     const samples: Record<string, number[]> = {};
     for (const name of names) {
       const taken = byFunction.get(name)!;
       samples[`${name}.importMs`] = taken.map((s) => s.importMs);
+      samples[`${name}.importCpuMs`] = taken.map((s) => s.importCpuMs);
       samples[`${name}.processWallMs`] = taken.map((s) => s.wallMs);
       figures.push(
         { name: `${name} bundle`, value: sizes[name]! / 1024, unit: 'KiB', target: { op: '<=', value: 300 } },
@@ -95,20 +110,54 @@ export const coldstart: Benchmark = {
           target: { op: '<=', value: 100 },
         },
         {
+          name: `${name} import CPU (median)`,
+          value: median(samples[`${name}.importCpuMs`]!),
+          unit: 'ms',
+          floor: floorCpu,
+        },
+        {
           name: `${name} process (median)`,
           value: median(samples[`${name}.processWallMs`]!),
           unit: 'ms',
           floor: floorWall,
         },
       );
+      const againstTaken = byAgainst.get(name);
+      if (againstTaken) {
+        samples[`${name}.againstImportMs`] = againstTaken.map((s) => s.importMs);
+        samples[`${name}.againstImportCpuMs`] = againstTaken.map((s) => s.importCpuMs);
+        figures.push(
+          {
+            name: `${name} bundle, against`,
+            value: statSync(join(againstDir!, `${name}.mjs`)).size / 1024,
+            unit: 'KiB',
+          },
+          {
+            name: `${name} import, against (median)`,
+            value: median(samples[`${name}.againstImportMs`]!),
+            unit: 'ms',
+            floor: floorImport,
+          },
+          {
+            name: `${name} import CPU, against (median)`,
+            value: median(samples[`${name}.againstImportCpuMs`]!),
+            unit: 'ms',
+            floor: floorCpu,
+          },
+        );
+      }
     }
     return {
-      params: { runsPerFunction: runs, functions: names },
+      params: { runsPerFunction: runs, functions: names, against: againstDir ?? null },
       figures,
       samples,
       floor: {
         description: 'a fresh `node --input-type=module -e` process importing an empty module',
-        samples: { importMs: floor.map((s) => s.importMs), processWallMs: floor.map((s) => s.wallMs) },
+        samples: {
+          importMs: floor.map((s) => s.importMs),
+          importCpuMs: floor.map((s) => s.importCpuMs),
+          processWallMs: floor.map((s) => s.wallMs),
+        },
       },
       checks: {},
       details: {
