@@ -1,0 +1,29 @@
+// The worker registry's answers on the wire (POST /v1/workers, GET /v1/workers/{name}), as schemas for the OpenAPI document.
+import * as v from 'valibot';
+import { integer } from '../schema.ts';
+import { PRESENCE } from './types.ts';
+
+/**
+ * The TypeScript shapes are WorkerView and RegisteredWorker in types.ts; test/openapi/types.test.ts holds
+ * them equal to these schemas, and the conformance test holds real answers to them.
+ */
+export const registeredWorker = v.object({
+  name: v.string(),
+  /** Shown once; only its hash is stored. */
+  token: v.string(),
+  queueUrl: v.string(),
+});
+
+export const workerView = v.object({
+  name: v.string(),
+  queueUrl: v.string(),
+  presence: v.picklist(Object.values(PRESENCE)),
+  createdAt: v.string(),
+  lastSeenAt: v.nullable(v.string()),
+  commands: v.array(v.string()),
+  concurrency: v.nullable(integer(1)),
+  running: v.nullable(integer(0)),
+  version: v.nullable(v.string()),
+  heartbeatIntervalMs: integer(1),
+  offlineAfterMs: integer(1),
+});
