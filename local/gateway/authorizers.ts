@@ -1,5 +1,6 @@
 // The HTTP API's Lambda request authorizer: identity sources, the cached decision, simple and IAM policy answers.
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { AuthorizerResponseError } from '../errors.ts';
 import type { FunctionRunner } from '../handlers.ts';
 import { LOCAL_ACCOUNT_ID } from '../serverless/intrinsics.ts';
 import type { HttpAuthorizerDef } from '../serverless/service.ts';
@@ -66,11 +67,9 @@ export class Authorizers {
   }
 }
 
-class MalformedAuthorizerResponse extends Error {}
-
 function simpleDecision(result: Record<string, unknown> | undefined): Omit<CachedDecision, 'expiresAt'> {
   if (typeof result?.isAuthorized !== 'boolean')
-    throw new MalformedAuthorizerResponse('authorizer response has no boolean isAuthorized');
+    throw new AuthorizerResponseError('authorizer response has no boolean isAuthorized');
   return { authorized: result.isAuthorized, context: (result.context ?? {}) as AuthorizerContextValue };
 }
 
@@ -78,7 +77,7 @@ function simpleDecision(result: Record<string, unknown> | undefined): Omit<Cache
 function policyDecision(result: Record<string, unknown> | undefined): Omit<CachedDecision, 'expiresAt'> {
   const statements = (result?.policyDocument as { Statement?: { Effect?: string }[] } | undefined)?.Statement;
   if (!Array.isArray(statements))
-    throw new MalformedAuthorizerResponse('authorizer response has no policyDocument');
+    throw new AuthorizerResponseError('authorizer response has no policyDocument');
   const allowed =
     statements.some((statement) => statement.Effect === 'Allow') &&
     !statements.some((statement) => statement.Effect === 'Deny');

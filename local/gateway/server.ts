@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayBodyTooLargeError } from '../errors.ts';
 import { countFor } from '../handlers.ts';
 import type { FunctionRunner } from '../handlers.ts';
 import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';
@@ -38,13 +39,11 @@ function sendMessage(res: ServerResponse, status: number, message: string, reque
   send(res, status, JSON.stringify({ message }), { 'apigw-requestid': requestId });
 }
 
-class BodyTooLarge extends Error {}
-
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_REQUEST_BYTES) {
-      reject(new BodyTooLarge());
+      reject(new GatewayBodyTooLargeError(`request body over ${MAX_REQUEST_BYTES} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -54,7 +53,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       if (size > MAX_REQUEST_BYTES) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new BodyTooLarge());
+        reject(new GatewayBodyTooLargeError(`request body over ${MAX_REQUEST_BYTES} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -82,7 +81,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     try {
       body = await readBody(req);
     } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
+      if (!(error instanceof GatewayBodyTooLargeError)) throw error;
       res.setHeader('connection', 'close');
       sendMessage(res, 413, 'Request Entity Too Large', requestId);
       return;

@@ -8,6 +8,7 @@ import type {
 } from 'aws-lambda';
 import { invocationTally, startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
+import { callerIdOf } from '../../shared/auth/tokens.ts';
 import { entriesOf } from '../fixtures/functions/journal.ts';
 
 type EchoedEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, string>>;
@@ -53,7 +54,11 @@ describe('local gateway (HTTP API payload 2.0)', () => {
     assert.equal(event.requestContext.http.path, '/v1/echo/a%2Fb%20c');
     assert.equal(typeof event.requestContext.requestId, 'string');
     assert.equal(typeof event.requestContext.timeEpoch, 'number');
-    assert.deepEqual(event.requestContext.authorizer.lambda, { role: 'client', worker: '' });
+    assert.deepEqual(event.requestContext.authorizer.lambda, {
+      role: 'client',
+      worker: '',
+      caller: callerIdOf(stack.tokens.client),
+    });
     assert.equal(event.body, undefined);
   });
 
