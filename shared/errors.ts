@@ -104,12 +104,13 @@ export class ConfigurationError extends BuildbotError {
 
 /**
  * Bad input: malformed JSON, wrong types, missing or unknown fields. Nothing was stored. `path` names
- * the field the caller sent (`args.command`, `updates[3][1]`).
+ * the field the caller sent (`args.command`, `updates[3][1]`); `limit` is the bound it broke, when it
+ * broke one (a length, a count, a range).
  */
 export class ValidationError extends BuildbotError {
   static override readonly code: string = 'invalid_request';
   static override readonly httpStatus: number | undefined = 400;
-  static override readonly bodyFields: readonly string[] = ['path'];
+  static override readonly bodyFields: readonly string[] = ['path', 'limit'];
 }
 
 /** A body or value over a documented size limit. Nothing was stored. `seq`: the worker's update that did not fit. */

@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
 import { ENV } from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
-import { commandItems, harness, receiveOne, uniqueName } from '../commands/helpers.ts';
-import type { Answer, TestWorker } from '../commands/helpers.ts';
+import { commandItems, harness, receiveOne } from '../commands/helpers.ts';
+import type { TestWorker } from '../commands/helpers.ts';
+import { uniqueName } from '../support/api.ts';
+import type { Answer } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { docRows } from './docTable.ts';
 
 /**
@@ -36,7 +38,7 @@ const NOT_OVER_HTTP: Record<string, string> = {
 /** Codes that answer 500 show as internal_error on the wire. */
 const INTERNAL = 'internal_error';
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 let worker: TestWorker;
 let objectId: number;
@@ -51,9 +53,14 @@ async function claimedCommand(): Promise<string> {
 
 const CASES: Record<string, ErrorCase> = {
   invalid_request: {
-    fields: ['path'],
+    fields: ['path', 'limit'],
     send: () =>
-      h.call(stack.tokens.client, 'POST', '/v1/commands', { worker: 42, command: 'shell', args: {} }),
+      h.call(stack.tokens.client, 'POST', '/v1/commands', {
+        worker: worker.name,
+        command: 'shell',
+        args: {},
+        idempotencyKey: 'k'.repeat(500),
+      }),
   },
   unauthorized: {
     // A token that resolves to nothing (with no Authorization header at all, the gateway answers 401 itself).
@@ -207,14 +214,14 @@ const CASES: Record<string, ErrorCase> = {
 };
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  stack = await useStack();
   h = harness(stack);
   worker = await h.onlineWorker();
   objectId = await StateConnector.fromEnv().getObjectId('error-bodies', 'ErrorBodyTest');
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 describe('error answers over HTTP', () => {
