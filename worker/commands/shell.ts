@@ -1,3 +1,4 @@
+// Buildbot's `shell` worker command: runs a program in its workdir and streams its output.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
