@@ -34,6 +34,8 @@ export { HEARTBEAT_INTERVAL_MS, OFFLINE_AFTER_MS } from './workers/types.ts';
 export type { WorkerView, RegisteredWorker } from './workers/types.ts';
 export { CommandsClient } from './client/CommandsClient.ts';
 export { ApiError, ApiUnreachableError } from './client/errors.ts';
+export { BuildbotError } from './errors.ts';
+export type { ErrorBody } from './errors.ts';
 export { RemoteCommand } from './client/RemoteCommand.ts';
 export type { RemoteCommandOptions, RunOptions } from './client/RemoteCommand.ts';
 export { RemoteCommandFailedError, RemoteCommandStateError } from './client/errors.ts';
