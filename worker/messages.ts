@@ -1,5 +1,5 @@
 // Reads the worker queue's message bodies with the wire's own schema.
-import { workerMessage } from '../shared/commands/wire.ts';
+import { workerMessage } from '../shared/commands/messages.ts';
 import type { WorkerMessage } from '../shared/commands/wire.ts';
 import { parseMessage } from '../shared/schema.ts';
 

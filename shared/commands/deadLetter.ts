@@ -6,7 +6,7 @@ import { endCommand } from './completions.ts';
 import { CommandNotFoundError } from './errors.ts';
 import { loadCommand } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
-import { workerMessage } from './wire.ts';
+import { workerMessage } from './messages.ts';
 
 /**
  * A worker-queue message that SQS dead-lettered (received maxReceiveCount times, never deleted). A command

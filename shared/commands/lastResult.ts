@@ -1,6 +1,6 @@
 import type { StateConnector } from '../state/StateConnector.ts';
 import { parseMessage } from '../schema.ts';
-import { completionEvent } from './wire.ts';
+import { completionEvent } from './messages.ts';
 import type { CompletionEvent } from './wire.ts';
 
 /**

@@ -2,7 +2,9 @@
 import * as v from 'valibot';
 import { fields, integer, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
-import { COMMAND_STATUS, FAILURE_KINDS, RESULTS } from './types.ts';
+import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
+import type { completionEvent, workerMessage } from './messages.ts';
+import { commandStatus } from './wireValues.ts';
 
 /**
  * Requests are strict (an unknown field is a 400, so a misspelled option is an error, not a silent
@@ -28,15 +30,6 @@ export const LIMITS = {
   registeredCommands: 100,
 } as const;
 
-const commandStatus = v.picklist(Object.values(COMMAND_STATUS));
-const results = v.picklist(Object.values(RESULTS));
-const isoTime = v.string();
-
-export const commandFailure = v.object({
-  kind: v.picklist(Object.values(FAILURE_KINDS)),
-  message: v.string(),
-});
-
 export const startCommandRequest = fields({
   worker: workerName,
   command: commandName,
@@ -51,9 +44,6 @@ export const startCommandRequest = fields({
   idempotencyKey: v.optional(text({ minLength: 1, maxLength: LIMITS.idempotencyKeyLength })),
 });
 export type StartCommandRequest = Infer<typeof startCommandRequest>;
-
-/** The answer to POST /v1/commands (202). */
-export const startCommandResponse = v.object({ commandId });
 
 /** One update, Buildbot's remoteUpdate keys. Unknown keys are refused. */
 export const commandUpdate = fields({
@@ -78,14 +68,6 @@ const sequencedUpdates = v.pipe(
 export const updatesRequest = fields({ updates: sequencedUpdates });
 export type UpdatesRequest = Infer<typeof updatesRequest>;
 
-/** The answer to POST .../updates (and the body of its 409): every seq ≤ acked is stored. */
-export const updatesResponse = v.object({
-  acked: integer(-1),
-  /** Present once the command has been interrupted: the worker stops the process and completes. */
-  interrupt: v.optional(v.object({ why: v.string() })),
-});
-export type UpdatesResponse = Infer<typeof updatesResponse>;
-
 /**
  * `updates` (optional) are the last updates, with the format and seq rules of POST .../updates: they are
  * stored before the command ends, so a short command needs no separate updates request.
@@ -99,19 +81,7 @@ export const completeRequest = fields({
 });
 export type CompleteRequest = Infer<typeof completeRequest>;
 
-/** The answer to POST .../complete: how the command ended (the same on a repeated call). */
-export const completeResponse = v.object({
-  commandId,
-  status: v.literal(COMMAND_STATUS.complete),
-  results,
-  rc: v.nullable(integer()),
-  failure: v.nullable(commandFailure),
-});
-
 export const interruptRequest = fields({ why: v.optional(text({ maxLength: 1024 })) });
-
-/** The answer to POST .../interrupt; `interrupted` is false when the command had finished first. */
-export const interruptResponse = v.object({ commandId, status: commandStatus, interrupted: v.boolean() });
 
 export const registerWorkerRequest = fields({
   name: workerName,
@@ -126,87 +96,6 @@ export const workerHeartbeatRequest = fields({
   version: v.optional(text({ maxLength: 64 })),
 });
 export type WorkerHeartbeatRequest = Infer<typeof workerHeartbeatRequest>;
-
-export const workerHeartbeatResponse = v.object({
-  queueUrl: v.string(),
-  /** How often the worker should call heartbeat while idle, in milliseconds. */
-  heartbeatIntervalMs: integer(1),
-});
-export type WorkerHeartbeatResponse = Infer<typeof workerHeartbeatResponse>;
-
-/** What a worker's SQS queue carries: a command to claim and run, or an interrupt of one it runs. */
-export const workerMessage = v.variant('type', [
-  v.object({
-    type: v.literal('command'),
-    commandId: text({ minLength: 1 }),
-    command: v.string(),
-    args: keyed(v.unknown()),
-    /** Seconds of silence after which the command is worker_lost: heartbeat well within it. */
-    heartbeatTimeout: v.number(),
-  }),
-  v.object({
-    type: v.literal('interrupt'),
-    commandId: text({ minLength: 1 }),
-    why: v.optional(v.string(), ''),
-  }),
-]);
-export type WorkerMessage = Infer<typeof workerMessage>;
-
-/** The answer to a worker's claim (POST .../start). */
-export const claimResponse = v.object({
-  commandId,
-  command: v.string(),
-  args: v.record(v.string(), v.unknown()),
-  heartbeatTimeout: v.number(),
-});
-export type ClaimResponse = Infer<typeof claimResponse>;
-
-/** A command as GET /v1/commands/{id} shows it. */
-export const commandView = v.object({
-  commandId,
-  worker: v.string(),
-  command: v.string(),
-  args: v.record(v.string(), v.unknown()),
-  status: commandStatus,
-  decodeRC: v.record(v.string(), v.number()),
-  createdAt: isoTime,
-  startedAt: v.optional(isoTime),
-  completedAt: v.optional(isoTime),
-  /** Highest contiguous update seq stored; -1 before any. */
-  acked: integer(-1),
-  rc: v.optional(v.number()),
-  elapsed: v.optional(v.number()),
-  failure_reason: v.optional(v.string()),
-  results: v.optional(results),
-  failure: v.optional(commandFailure),
-  interrupted: v.optional(v.object({ why: v.string(), at: isoTime })),
-});
-export type CommandView = Infer<typeof commandView>;
-
-/** GET /v1/commands: a page of a worker's commands, newest first; `next` is the cursor of the next page. */
-export const commandList = v.object({ commands: v.array(commandView), next: v.optional(v.string()) });
-
-/** GET /v1/commands/{id}/updates: acknowledged updates after `after`; `next` (as `after`) reads on. */
-export const updatesPage = v.object({
-  updates: v.array(v.strictTuple([commandUpdate, integer(0)])),
-  acked: integer(-1),
-  status: commandStatus,
-  next: v.optional(integer(-1)),
-});
-
-/** One message per finished command on the completions queue, at least once. */
-export const completionEvent = v.object({
-  commandId: text({ minLength: 1 }),
-  worker: v.string(),
-  command: v.string(),
-  status: v.literal(COMMAND_STATUS.complete),
-  results,
-  rc: v.nullable(v.number()),
-  failure: v.nullable(commandFailure),
-  startedAt: v.nullable(isoTime),
-  completedAt: isoTime,
-});
-export type CompletionEvent = Infer<typeof completionEvent>;
 
 /** GET /v1/commands?worker=&status=&limit=&cursor= (query strings arrive as text; `limit` is read as a number). */
 export const listCommandsQuery = fields(
@@ -240,6 +129,14 @@ export function parseListCommandsQuery(query: Record<string, string | undefined>
 export function parseAfterQuery(query: Record<string, string | undefined>): number {
   return parse(afterQuery, { after: asNumber(query.after) }).after ?? -1;
 }
+
+/** Answers and queue messages: their schemas live in answers.ts and messages.ts, apart from the functions that never read them. */
+export type UpdatesResponse = Infer<typeof updatesResponse>;
+export type WorkerHeartbeatResponse = Infer<typeof workerHeartbeatResponse>;
+export type ClaimResponse = Infer<typeof claimResponse>;
+export type CommandView = Infer<typeof commandView>;
+export type WorkerMessage = Infer<typeof workerMessage>;
+export type CompletionEvent = Infer<typeof completionEvent>;
 
 /** Headers of GET /v1/commands/{id}/logs/{name}: how a client follows a log live (docs/commands.md). */
 export const LOG_HEADERS = {

@@ -2,7 +2,9 @@
 import * as v from 'valibot';
 import { ROLES } from '../auth/types.ts';
 import type { Role } from '../auth/types.ts';
+import * as answers from '../commands/answers.ts';
 import * as commands from '../commands/wire.ts';
+import { commandFailure } from '../commands/wireValues.ts';
 import type { Schema } from '../schema.ts';
 import * as state from '../state/wire.ts';
 import * as workers from '../workers/wire.ts';
@@ -41,21 +43,21 @@ export const COMPONENTS = {
   StateValueResponse: state.stateValueResponse,
   CreateStateResponse: state.createStateResponse,
   StartCommandRequest: commands.startCommandRequest,
-  StartCommandResponse: commands.startCommandResponse,
-  CommandView: commands.commandView,
-  CommandList: commands.commandList,
+  StartCommandResponse: answers.startCommandResponse,
+  CommandView: answers.commandView,
+  CommandList: answers.commandList,
   CommandUpdate: commands.commandUpdate,
-  CommandFailure: commands.commandFailure,
-  UpdatesPage: commands.updatesPage,
+  CommandFailure: commandFailure,
+  UpdatesPage: answers.updatesPage,
   InterruptRequest: commands.interruptRequest,
-  InterruptResponse: commands.interruptResponse,
-  ClaimResponse: commands.claimResponse,
+  InterruptResponse: answers.interruptResponse,
+  ClaimResponse: answers.claimResponse,
   UpdatesRequest: commands.updatesRequest,
-  UpdatesResponse: commands.updatesResponse,
+  UpdatesResponse: answers.updatesResponse,
   CompleteRequest: commands.completeRequest,
-  CompleteResponse: commands.completeResponse,
+  CompleteResponse: answers.completeResponse,
   WorkerHeartbeatRequest: commands.workerHeartbeatRequest,
-  WorkerHeartbeatResponse: commands.workerHeartbeatResponse,
+  WorkerHeartbeatResponse: answers.workerHeartbeatResponse,
   RegisterWorkerRequest: commands.registerWorkerRequest,
   RegisteredWorker: workers.registeredWorker,
   WorkerView: workers.workerView,

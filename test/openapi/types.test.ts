@@ -11,7 +11,7 @@ import type {
   completeResponse,
   interruptResponse,
   updatesPage,
-} from '../../shared/commands/wire.ts';
+} from '../../shared/commands/answers.ts';
 import type { Infer } from '../../shared/schema.ts';
 import type { RegisteredWorker, WorkerView } from '../../shared/workers/types.ts';
 import type { registeredWorker, workerView } from '../../shared/workers/wire.ts';
