@@ -1,8 +1,10 @@
 import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
-import { interruptCommand, startCommand } from '../shared/commands/lifecycle.ts';
-import { getCommand, getLog, getUpdates, listCommands } from '../shared/commands/reads.ts';
+import { interruptCommand } from '../shared/commands/interrupt.ts';
+import { getLog, getUpdates } from '../shared/commands/pagedReads.ts';
+import { getCommand, listCommands } from '../shared/commands/recordReads.ts';
+import { startCommand } from '../shared/commands/start.ts';
 import {
   LOG_HEADERS,
   interruptRequest,

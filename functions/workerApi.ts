@@ -2,7 +2,9 @@ import { requireRole, requireWorker } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import type { Principal } from '../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
-import { claimCommand, completeCommand, postUpdates } from '../shared/commands/lifecycle.ts';
+import { claimCommand } from '../shared/commands/claim.ts';
+import { completeCommand } from '../shared/commands/complete.ts';
+import { postUpdates } from '../shared/commands/ingest.ts';
 import {
   completeRequest,
   updatesRequest,
@@ -10,8 +12,8 @@ import {
   workerName,
 } from '../shared/commands/wire.ts';
 import { parse } from '../shared/schema.ts';
-import { UPDATES_BODY_MAX_BYTES } from '../shared/commands/updates.ts';
-import { recordHeartbeat } from '../shared/workers/registry.ts';
+import { UPDATES_BODY_MAX_BYTES } from '../shared/commands/updateLimits.ts';
+import { recordHeartbeat } from '../shared/workers/heartbeat.ts';
 import { httpRouter } from './lib/http.ts';
 
 /**

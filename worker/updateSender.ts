@@ -3,7 +3,7 @@ import { setImmediate as setImmediateAsync } from 'node:timers/promises';
 import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
-import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updates.ts';
+import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updateLimits.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
 import { Retries, sleep } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';

@@ -15,7 +15,7 @@ import { bareServer, loopbackRoundTrip, spawnTrue } from './floors.ts';
 
 /**
  * The dispatch benchmark's emulator floor: the calls the critical path of one trivial command must make
- * (shared/commands/lifecycle.ts startCommand, claimCommand, completeCommand; the worker's long poll), bare,
+ * (shared/commands/start.ts, claim.ts and complete.ts; the worker's long poll), bare,
  * one after the other (the long poll waiting before the send, as in the system), through the same SDK
  * clients as the handlers, up to the moment completedAt is stamped. What POST → completion recorded adds
  * above it is our code: the gateway, the handlers, the worker's loop, the SDK calls' surroundings.
@@ -89,7 +89,7 @@ function queuedRecord(template: Record<string, unknown>, commandId: string, now:
   };
 }
 
-/** The worker's ending write (lifecycle.ts workerEnding) with the template's outcome and final run. */
+/** The worker's ending write (complete.ts workerEnding) with the template's outcome and final run. */
 function endingWrite(
   template: Record<string, unknown>,
   now: number,

@@ -4,8 +4,7 @@
  */
 import type { CommandStatus } from '../commands/types.ts';
 import type { CommandUpdate, CommandView } from '../commands/wire.ts';
-import type { InterruptOutcome } from '../commands/lifecycle.ts';
-import type { CommandList, LogPage, UpdatesPage } from '../commands/reads.ts';
+import type { CommandList, InterruptOutcome, LogPage, UpdatesPage } from '../commands/apiTypes.ts';
 import type { RegisteredWorker, WorkerView } from '../workers/types.ts';
 import type { PollOptions } from '../retry.ts';
 

@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+// Owns ending a command (the ending write every ender shares) and announcing it on the completions queue, at least once.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
 import { DUE_SHARD, commandKey } from './keys.ts';
-import { completionEvent } from './items.ts';
+import { asCommandItem, completionEvent } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, CommandStatus } from './types.ts';
@@ -96,25 +96,18 @@ export async function endCommand(
   //   other:            claim / heartbeat refresh / complete ✓ (changes status or deadline)
   // Whoever writes first wins; the other's condition fails and it leaves the command alone. A heartbeat
   // that refreshed the deadline in between therefore saves a running command from worker_lost.
-  try {
-    const { Attributes } = await ctx.db.send(
-      new UpdateCommand({
-        TableName: ctx.tableName,
-        Key: commandKey(item.commandId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: '#status = :expected AND deadline = :readDeadline',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ...values, ':expected': expected, ':readDeadline': item.deadline ?? -1 },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const ended = Attributes as CommandItem;
-    await publishCompletion(ctx, ended);
-    return ended;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return undefined;
-    throw error;
-  }
+  const outcome = await conditionalUpdate(ctx.db, {
+    tableName: ctx.tableName,
+    key: commandKey(item.commandId),
+    update: `SET ${sets.join(', ')}`,
+    condition: { statusAsRead: '#status = :expected', deadlineAsRead: 'deadline = :readDeadline' },
+    names: { '#status': 'status' },
+    values: { ...values, ':expected': expected, ':readDeadline': item.deadline ?? -1 },
+    decode: asCommandItem,
+  });
+  if (!outcome.won) return undefined;
+  await publishCompletion(ctx, outcome.item);
+  return outcome.item;
 }
 
 /**
@@ -131,17 +124,12 @@ export async function publishCompletion(ctx: CommandsContext, item: CommandItem)
   // Race: the watchdog re-sends the same event while we clear. Both sends reach consumers (at least once);
   // both clears remove the same attribute, and the second finds it gone. Conditional on the mark so that a
   // record already cleared (or expired by TTL) is not recreated as a stub by UpdateItem.
-  try {
-    await ctx.db.send(
-      new UpdateCommand({
-        TableName: ctx.tableName,
-        Key: commandKey(item.commandId),
-        UpdateExpression: 'REMOVE eventPending',
-        ConditionExpression: 'eventPending = :true',
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+  await conditionalUpdate(ctx.db, {
+    tableName: ctx.tableName,
+    key: commandKey(item.commandId),
+    update: 'REMOVE eventPending',
+    condition: { stillPending: 'eventPending = :true' },
+    values: { ':true': true },
+    decode: asCommandItem,
+  });
 }

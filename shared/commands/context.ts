@@ -1,22 +1,15 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+// Owns the context of the command lifecycle and the worker registry (clients, names, clock), built from the environment.
 import { dynamoDocumentClient, sqsClient } from '../aws/clients.ts';
 import { ENV, requireEnv } from '../config.ts';
+import type { WorkersContext } from '../workers/context.ts';
 
 /**
  * What the command lifecycle and the worker registry need from their surroundings: clients, names, the
- * clock. One object, built once per process from the environment (or by a test with its own clock).
+ * clock (the registry's part is WorkersContext). One object, built once per process from the environment
+ * (or by a test with its own clock).
  */
-export interface CommandsContext {
-  db: DynamoDBDocumentClient;
-  sqs: SQSClient;
-  tableName: string;
+export interface CommandsContext extends WorkersContext {
   completionsQueueUrl: string;
-  /** Worker queues are named `${workerQueuePrefix}${name}`. */
-  workerQueuePrefix: string;
-  deadLetterQueueArn: string;
-  /** Milliseconds since the epoch. @default Date.now */
-  now: () => number;
 }
 
 let fromEnv: CommandsContext | undefined;

@@ -1,11 +1,12 @@
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+// Owns the command record: its shape, its checked decoding, its size as billed, its read, and its views.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { itemDecoder } from '../aws/conditionalWrite.ts';
+import { ForbiddenError } from '../errors.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError } from './errors.ts';
 import { commandKey } from './keys.ts';
+import type { StoredRun } from './runs.ts';
 import type { CommandFailure, CommandStatus, Results } from './types.ts';
-import type { StoredRun } from './updates.ts';
 import type { CommandView, CompletionEvent } from './wire.ts';
 
 /**
@@ -57,6 +58,42 @@ export interface CommandItem {
   finalRun?: StoredRun;
 }
 
+/** Checks and types a command record that a conditional write returns (the new record, or ALL_OLD). */
+export const asCommandItem = itemDecoder<CommandItem>('command record', {
+  pk: 'string',
+  sk: 'string',
+  commandId: 'string',
+  worker: 'string',
+  command: 'string',
+  argsJson: 'string',
+  decodeRC: 'map',
+  status: 'string',
+  createdAt: 'number',
+  startedAt: 'number?',
+  completedAt: 'number?',
+  startTimeoutMs: 'number',
+  heartbeatTimeoutMs: 'number',
+  acked: 'number',
+  rc: 'number?',
+  elapsed: 'number?',
+  failure_reason: 'string?',
+  results: 'number?',
+  failure: 'map?',
+  interrupt: 'map?',
+  logNames: 'stringSet?',
+  dueShard: 'string?',
+  deadline: 'number?',
+  eventPending: 'boolean?',
+  expiresAt: 'number?',
+  finalRun: 'map?',
+});
+
+/** Throws ForbiddenError unless the command was sent to `workerName`. */
+export function requireOwner(item: CommandItem, workerName: string): void {
+  if (item.worker !== workerName)
+    throw new ForbiddenError(`command ${item.commandId} belongs to worker ${item.worker}, not ${workerName}`);
+}
+
 /** DynamoDB bills a write per KB of the item: a record kept within this costs 1 WRU per transition. */
 export const RECORD_BILLED_BYTES = 1024;
 
@@ -79,11 +116,6 @@ function valueBytes(value: unknown): number {
   if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + 1 + valueBytes(v), 3);
   if (typeof value === 'object' && value !== null) return 3 + itemBytes(value) + Object.keys(value).length;
   return 1;
-}
-
-/** The stored item a failed condition returned (ALL_OLD), in the DocumentClient's shape. */
-export function oldItemOf<T>(error: ConditionalCheckFailedException): T | undefined {
-  return error.Item ? (unmarshall(error.Item) as T) : undefined;
 }
 
 export async function loadCommand(ctx: CommandsContext, commandId: string): Promise<CommandItem> {
@@ -134,14 +166,10 @@ export function completionEvent(item: CommandItem): CompletionEvent {
   };
 }
 
-/** One stored run of updates (access pattern 2): seqs first..last, JSON text or gzip bytes. */
-export interface UpdateBatchItem {
+/** One stored run of updates (access pattern 2): seqs first..last, a fragment or a text run (runs.ts). */
+export interface UpdateBatchItem extends StoredRun {
   pk: string;
   sk: string;
-  first: number;
-  last: number;
-  json?: string;
-  gz?: Uint8Array;
   /** TTL (seconds): retention counts from the write, as the command's end is not known yet. */
   expiresAt: number;
 }

@@ -1,3 +1,4 @@
+// Owns the keys of the commands table's command items, one builder per access pattern (workers' keys: shared/workers/keys.ts).
 /**
  * Keys of the commands table (infra/commands-table.yml), one builder per access pattern:
  *   1. Read / transition one command                        GetItem/UpdateItem pk=CMD#<id>  sk=CMD
@@ -5,7 +6,7 @@
  *   3. Read a command's updates after a seq, in order        Query     pk=CMD#<id>  sk between UPD#.. (ascending)
  *   4. Find overdue commands (watchdog), no scans            Query     GSI dueByDeadline: dueShard=DUE, deadline <= now
  *   5. List a worker's commands, newest first                Query     GSI byWorker: worker=<name>, createdAt desc
- *   6. Read / heartbeat one worker                           GetItem/UpdateItem pk=WORKER#<name> sk=WORKER
+ *   6. Read / heartbeat one worker                           GetItem/UpdateItem pk=WORKER#<name> sk=WORKER  (shared/workers/keys.ts)
  *      6b. Its command registry, apart so a heartbeat stays 1 WCU  Put (only when it changed)  pk=WORKER#<name> sk=REGISTRY
  *          Read with the presence record in one Query on pk=WORKER#<name>.
  *   7. Resolve a bearer token (authorizer)                   GetItem   pk=TOKEN#<sha256 hex> sk=TOKEN  (shared/auth/tokens.ts)
@@ -49,19 +50,6 @@ export const DUE_SHARD = 'DUE';
 
 /** Pattern 5: a worker's commands, newest first (KEYS_ONLY; the records are batch-read). */
 export const BY_WORKER_INDEX = 'byWorker';
-
-/** Pattern 6: the worker record (presence, queue, token hash, the hash of its command registry). */
-export function workerKey(name: string): ItemKey {
-  return { pk: `WORKER#${name}`, sk: 'WORKER' };
-}
-
-/**
- * Pattern 6b: the worker's command registry (up to 100 names, some KB). DynamoDB bills an update by the
- * larger of the old and new item, so on the presence record it would make every heartbeat cost that much.
- */
-export function workerRegistryKey(name: string): ItemKey {
-  return { pk: `WORKER#${name}`, sk: 'REGISTRY' };
-}
 
 /**
  * Pattern 8: how far along dueByDeadline the watchdog has found every entry settled (`passed`, epoch ms),

@@ -1,8 +1,10 @@
+// Owns the text batch: a worker's burst of stdio output sent as raw bytes after a JSON header, and its decoding at the edge.
 import { isUtf8 } from 'node:buffer';
 import { ValidationError } from '../errors.ts';
+import type { SequencedUpdate } from './apiTypes.ts';
 import { MalformedPartsError } from './errors.ts';
-import { TEXT_STREAMS, decodeParts, encodeParts, textOf } from './updates.ts';
-import type { SequencedUpdate, TextPart } from './updates.ts';
+import { TEXT_STREAMS, decodeParts, encodeParts, textOf } from './textParts.ts';
+import type { TextPart } from './textParts.ts';
 
 /**
  * The text batch: how a worker sends a burst of output without JSON. POST .../updates takes it as well

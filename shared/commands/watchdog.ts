@@ -1,12 +1,14 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+// Owns the scheduled watchdog: overdue commands found on the dueByDeadline index, ended with the right failure; pending events re-sent.
+import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { loadWorkerRecord, presenceOf } from '../workers/registry.ts';
+import { conditionalPut, conditionalUpdate, itemDecoder } from '../aws/conditionalWrite.ts';
+import { loadWorkerRecord, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { WorkerItem } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { EVENT_RESEND_AFTER_MS, endCommand, publishCompletion } from './completions.ts';
 import { DUE_INDEX, DUE_SHARD, commandKey, watchdogCursorKey } from './keys.ts';
+import { asCommandItem } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
 import type { CommandFailure } from './types.ts';
@@ -180,23 +182,31 @@ async function readCursor(ctx: CommandsContext): Promise<number> {
   return typeof Item?.passed === 'number' ? Item.passed : 0;
 }
 
+/** The watchdog's cursor item (access pattern 8). */
+interface CursorItem {
+  pk: string;
+  sk: string;
+  passed: number;
+}
+
+const asCursorItem = itemDecoder<CursorItem>('watchdog cursor', {
+  pk: 'string',
+  sk: 'string',
+  passed: 'number',
+});
+
 async function writeCursor(ctx: CommandsContext, passed: number): Promise<void> {
   // Race: two watchdog runs (overlapping schedules, two containers) persist their cursors.
   //   A: put passed=P1 if missing or below P1 ✓        B: put passed=P2 < P1 if below P2 ✗ (keeps P1)
   // The furthest cursor wins; each was valid when computed, and settled entries stay settled, so the
   // furthest one is valid too. The cursor never moves back.
-  try {
-    await ctx.db.send(
-      new PutCommand({
-        TableName: ctx.tableName,
-        Item: { ...watchdogCursorKey(), passed },
-        ConditionExpression: 'attribute_not_exists(pk) OR passed < :passed',
-        ExpressionAttributeValues: { ':passed': passed },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+  await conditionalPut(ctx.db, {
+    tableName: ctx.tableName,
+    item: { ...watchdogCursorKey(), passed },
+    condition: { absentOrBehind: 'attribute_not_exists(pk) OR passed < :passed' },
+    values: { ':passed': passed },
+    decode: asCursorItem,
+  });
 }
 
 /** Consistent reads of the entries' records, by pk; `unread` holds the pks DynamoDB left unprocessed. */
@@ -280,24 +290,14 @@ async function moveDeadline(ctx: CommandsContext, item: CommandItem, until: numb
   //   watchdog: set if running AND deadline = D ✓        worker: complete ✓ first → watchdog ✗, leaves it
   //   update: refresh deadline D → D' ✓ first            watchdog ✗: the command is alive, nothing to do
   // The first write wins; a deadline never moves back over a refresh, and a finished command keeps its own.
-  try {
-    await ctx.db.send(
-      new UpdateCommand({
-        TableName: ctx.tableName,
-        Key: commandKey(item.commandId),
-        UpdateExpression: 'SET deadline = :until',
-        ConditionExpression: '#status = :running AND deadline = :read',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':until': until,
-          ':running': COMMAND_STATUS.running,
-          ':read': item.deadline ?? -1,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  const outcome = await conditionalUpdate(ctx.db, {
+    tableName: ctx.tableName,
+    key: commandKey(item.commandId),
+    update: 'SET deadline = :until',
+    condition: { stillRunning: '#status = :running', deadlineAsRead: 'deadline = :read' },
+    names: { '#status': 'status' },
+    values: { ':until': until, ':running': COMMAND_STATUS.running, ':read': item.deadline ?? -1 },
+    decode: asCommandItem,
+  });
+  return outcome.won;
 }

@@ -1,19 +1,14 @@
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  QueueDoesNotExist,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
-import type { CommandsContext } from '../commands/context.ts';
-import type { WorkerMessage } from '../commands/wire.ts';
+// Owns the worker queues' lifetime: created (or found) when a worker registers, deleted when it is removed.
+import { CreateQueueCommand, DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
+import type { WorkersContext } from './context.ts';
 import { WORKER_QUEUE } from './types.ts';
 
-export function workerQueueName(ctx: CommandsContext, name: string): string {
+export function workerQueueName(ctx: WorkersContext, name: string): string {
   return `${ctx.workerQueuePrefix}${name}`;
 }
 
 /** Creates (or finds: CreateQueue is idempotent for equal attributes) the worker's queue. */
-export async function createWorkerQueue(ctx: CommandsContext, name: string): Promise<string> {
+export async function createWorkerQueue(ctx: WorkersContext, name: string): Promise<string> {
   const { QueueUrl } = await ctx.sqs.send(
     new CreateQueueCommand({
       QueueName: workerQueueName(ctx, name),
@@ -32,18 +27,10 @@ export async function createWorkerQueue(ctx: CommandsContext, name: string): Pro
 }
 
 /** Deletes the worker's queue; a queue that is already gone is fine. */
-export async function deleteWorkerQueue(ctx: CommandsContext, queueUrl: string): Promise<void> {
+export async function deleteWorkerQueue(ctx: WorkersContext, queueUrl: string): Promise<void> {
   try {
     await ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
   } catch (error) {
     if (!(error instanceof QueueDoesNotExist)) throw error;
   }
-}
-
-export async function sendWorkerMessage(
-  ctx: CommandsContext,
-  queueUrl: string,
-  message: WorkerMessage,
-): Promise<void> {
-  await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
 }

@@ -1,3 +1,4 @@
+// Owns the worker registry's constants, item shapes and views (presence, queue settings, records, heartbeat report).
 /** How often a worker calls POST /v1/workers/{name}/heartbeat. @default 10 s */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** A worker not seen for this long (3 heartbeat intervals) is offline. @default 30 s */
@@ -66,6 +67,24 @@ export interface WorkerView {
   version: string | null;
   heartbeatIntervalMs: number;
   offlineAfterMs: number;
+}
+
+/**
+ * What a worker reports with each heartbeat: the body of POST /v1/workers/{name}/heartbeat, once its wire
+ * schema (shared/commands/wire.ts) has validated it.
+ */
+export interface WorkerReport {
+  /** The names of the commands the worker can run (its command registry). */
+  commands: string[];
+  concurrency?: number;
+  running?: number;
+  version?: string;
+}
+
+/** What a heartbeat answers: the worker's queue, and how often to beat while idle (milliseconds). */
+export interface HeartbeatAnswer {
+  queueUrl: string;
+  heartbeatIntervalMs: number;
 }
 
 export interface RegisteredWorker {

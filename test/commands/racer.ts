@@ -12,15 +12,13 @@ import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
 import { CommandNotFoundError } from '../../shared/commands/errors.ts';
 import { recordLastResult } from '../../shared/commands/lastResult.ts';
-import {
-  claimCommand,
-  completeCommand,
-  interruptCommand,
-  postUpdates,
-  startCommand,
-} from '../../shared/commands/lifecycle.ts';
-import { getCommand } from '../../shared/commands/reads.ts';
-import type { SequencedUpdate } from '../../shared/commands/updates.ts';
+import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
+import { claimCommand } from '../../shared/commands/claim.ts';
+import { completeCommand } from '../../shared/commands/complete.ts';
+import { postUpdates } from '../../shared/commands/ingest.ts';
+import { interruptCommand } from '../../shared/commands/interrupt.ts';
+import { getCommand } from '../../shared/commands/recordReads.ts';
+import { startCommand } from '../../shared/commands/start.ts';
 import { runWatchdog } from '../../shared/commands/watchdog.ts';
 import type { CompletionEvent, StartCommandRequest } from '../../shared/commands/wire.ts';
 import { BuildbotError } from '../../shared/errors.ts';

@@ -6,7 +6,7 @@ import type { LocalStack } from '../../local/index.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CommandView, CompletionEvent } from '../../shared/commands/wire.ts';
-import type { SequencedUpdate } from '../../shared/commands/updates.ts';
+import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { commandItems, harness, receiveOne } from './helpers.ts';
 import type { TestWorker } from './helpers.ts';
 import type { RacerJob, RacerResult } from './racer.ts';

@@ -8,7 +8,7 @@ import type { CommandsContext } from '../../shared/commands/context.ts';
 import type { CommandItem } from '../../shared/commands/items.ts';
 import { commandKey, updateBatchKey } from '../../shared/commands/keys.ts';
 import { RECORD_CACHE, recentRecord, rememberRecord } from '../../shared/commands/recordCache.ts';
-import { planRuns } from '../../shared/commands/updates.ts';
+import { planRuns } from '../../shared/commands/runs.ts';
 import { harness } from './helpers.ts';
 
 /**

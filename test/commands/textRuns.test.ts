@@ -7,18 +7,17 @@ import {
   encodeTextBatch,
   isTextBatch,
 } from '../../shared/commands/textBatch.ts';
+import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
+import { logText } from '../../shared/commands/logText.ts';
 import {
-  ITEM_PAYLOAD_MAX_BYTES,
-  TEXT_RUN_MIN_BYTES,
   decodeRun,
   isFragmentBatch,
-  logText,
   planRuns,
   runFragment,
   storedSize,
   textRunParts,
-} from '../../shared/commands/updates.ts';
-import type { SequencedUpdate } from '../../shared/commands/updates.ts';
+} from '../../shared/commands/runs.ts';
+import { ITEM_PAYLOAD_MAX_BYTES, TEXT_RUN_MIN_BYTES } from '../../shared/commands/updateLimits.ts';
 
 /** Pure logic of text runs (stdio text stored as text) and text batches (the worker's output without JSON). */
 

@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandKey, padSeq, updateBatchKey, workerKey } from '../../shared/commands/keys.ts';
+import { commandKey, padSeq, updateBatchKey } from '../../shared/commands/keys.ts';
 import { DEFAULT_DECODE_RC, computeResults } from '../../shared/commands/results.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
-import {
-  COMPRESS_AT_REST_BYTES,
-  checkConsecutive,
-  decodeRun,
-  logText,
-  planRuns,
-  summarizeUpdates,
-  trimAcked,
-} from '../../shared/commands/updates.ts';
-import type { SequencedUpdate } from '../../shared/commands/updates.ts';
-import { commandIdFor } from '../../shared/commands/lifecycle.ts';
+import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
+import { checkConsecutive, summarizeUpdates, trimAcked } from '../../shared/commands/batches.ts';
+import { commandIdFor } from '../../shared/commands/ids.ts';
+import { logText } from '../../shared/commands/logText.ts';
+import { decodeRun, planRuns } from '../../shared/commands/runs.ts';
+import { COMPRESS_AT_REST_BYTES } from '../../shared/commands/updateLimits.ts';
 import { isLaterEvent } from '../../shared/commands/lastResult.ts';
 import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { commandsHash } from '../../shared/workers/registry.ts';
+import { commandsHash } from '../../shared/workers/heartbeat.ts';
+import { workerKey } from '../../shared/workers/keys.ts';
 
 describe('computeResults', () => {
   it('follows Buildbot: CANCELLED if interrupted, else decodeRC[rc], else FAILURE; failures give their own results', () => {

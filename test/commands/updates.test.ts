@@ -8,12 +8,12 @@ import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
 import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
-import { logText } from '../../shared/commands/updates.ts';
-import type { SequencedUpdate } from '../../shared/commands/updates.ts';
+import { logText } from '../../shared/commands/logText.ts';
+import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { endCommand } from '../../shared/commands/completions.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { loadCommand } from '../../shared/commands/items.ts';
-import { completeCommand } from '../../shared/commands/lifecycle.ts';
+import { completeCommand } from '../../shared/commands/complete.ts';
 import { clients, commandItems, harness } from './helpers.ts';
 
 let stack: LocalStack;

@@ -5,16 +5,13 @@ import type { LocalStack } from '../../local/index.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
-import { workerRegistryKey } from '../../shared/commands/keys.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
 import { runWatchdog } from '../../shared/commands/watchdog.ts';
-import {
-  deleteWorker,
-  loadWorkerForDispatch,
-  recordHeartbeat,
-  WORKER_CACHE_MS,
-} from '../../shared/workers/registry.ts';
+import { recordHeartbeat } from '../../shared/workers/heartbeat.ts';
+import { workerRegistryKey } from '../../shared/workers/keys.ts';
+import { WORKER_CACHE_MS, loadWorkerForDispatch } from '../../shared/workers/records.ts';
+import { deleteWorker } from '../../shared/workers/registry.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { harness } from './helpers.ts';

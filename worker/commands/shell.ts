@@ -9,7 +9,7 @@ import { resolveInside } from '../paths.ts';
 import { optionalBooleanArg, optionalNumberArg, optionalStringArg, requireArgs, stringArg } from './args.ts';
 import type { CommandArgs } from './args.ts';
 import { errnoOf, strerror } from './osError.ts';
-import { STREAM_LOGS } from '../../shared/commands/updates.ts';
+import { STREAM_LOGS } from '../../shared/commands/logText.ts';
 import { LogFileWatcher } from './logFileWatcher.ts';
 import {
   buildEnvironment,

@@ -1,28 +1,16 @@
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+// Owns GET /v1/commands/{id}/updates and GET /v1/commands/{id}/logs/{name}: pages of stored runs, cut by byte budgets.
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { ValidationError } from '../errors.ts';
+import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { LogNotFoundError } from './errors.ts';
-import { checkCommandId } from './lifecycle.ts';
-import { BY_WORKER_INDEX, commandKey, updateBatchKey, updateBatchRange } from './keys.ts';
-import { commandView, loadCommand } from './items.ts';
+import { checkCommandId } from './ids.ts';
+import { loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
-import type { CommandStatus } from './types.ts';
-import {
-  STREAM_LOGS,
-  decodeRun,
-  isPacked,
-  logText,
-  rawSize,
-  runFragment,
-  storedSize,
-  streamInLog,
-  textRunParts,
-} from './updates.ts';
-import type { SequencedUpdate, StoredRun } from './updates.ts';
-import type { CommandView } from './wire.ts';
-
-/** Reads for clients: one command, its updates after a seq, a log's text, a worker's commands. */
+import { updateBatchKey, updateBatchRange } from './keys.ts';
+import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
+import { decodeRun, isPacked, runFragment, storedSize, textRunParts } from './runs.ts';
+import type { StoredRun } from './runs.ts';
 
 /**
  * Bounds of one page of GET .../updates and GET .../logs/{name}. Pages are cut by the bytes stored, so
@@ -48,14 +36,6 @@ export const PAGE_BUDGET = {
  * PAGE_BUDGET.storedBytes. @default 0.7
  */
 export const INCOMPRESSIBLE_RATIO = 0.7;
-
-/** Commands in one page of GET /v1/commands. */
-export const LIST_PAGE = { default: 50, max: 100 } as const;
-
-export async function getCommand(ctx: CommandsContext, commandId: string): Promise<CommandView> {
-  checkCommandId(commandId);
-  return commandView(await loadCommand(ctx, commandId));
-}
 
 /** The stored runs from the one holding seq after + 1 on: one descending query finds it, then ascending pages. */
 async function* runsFrom(ctx: CommandsContext, commandId: string, after: number): AsyncGenerator<StoredRun> {
@@ -87,7 +67,7 @@ async function* runsFrom(ctx: CommandsContext, commandId: string, after: number)
         Limit: 8,
       }),
     );
-    for (const item of (page.Items ?? []) as (UpdateBatchItem & StoredRun)[]) yield item;
+    for (const item of (page.Items ?? []) as UpdateBatchItem[]) yield item;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
 }
@@ -149,7 +129,7 @@ async function readPage(
     stored += size;
     if (isPacked(run)) {
       packedStored += size;
-      packedRaw += rawSize(run);
+      packedRaw += run.bytes;
     }
     const taking = sink.whole(run, run.first === seen + 1 && run.last <= acked);
     if (taking === 'full') break;
@@ -169,14 +149,6 @@ async function readPage(
 
 function rawBudget(compressed: boolean): number {
   return compressed ? PAGE_BUDGET.compressedBytes : PAGE_BUDGET.plainBytes;
-}
-
-export interface UpdatesPage {
-  updates: SequencedUpdate[];
-  acked: number;
-  status: CommandStatus;
-  /** Present when more updates are stored: pass it as `after` for the next page. */
-  next?: number;
 }
 
 /** An UpdatesPage as JSON text, the stored fragments in order without parsing them. */
@@ -203,7 +175,7 @@ export async function getUpdates(
   let left = rawBudget(opts.compressed);
   const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
     whole(run, wholeAllowed) {
-      const fits = rawSize(run) <= left;
+      const fits = run.bytes <= left;
       if (!fits && parts.length > 0) return 'full';
       if (!fits || !wholeAllowed) return 'byUpdate';
       const fragment = runFragment(run);
@@ -242,15 +214,6 @@ function knownLogs(item: CommandItem): string[] {
   return [...names];
 }
 
-export interface LogPage {
-  text: string;
-  /** The seq this page read up to: pass it as `after` to continue (the x-bbs-next-seq header). */
-  nextSeq: number;
-  status: CommandStatus;
-  /** True when the log is final: the command is complete and every update was read. */
-  complete: boolean;
-}
-
 /** A LogPage as the API serves it: its text in parts (compressed as a stream), and whether it is worth compressing. */
 export interface LogPageRead extends Omit<LogPage, 'text'> {
   /** The page's text in parts (UTF-8 bytes of a text run as stored): their concatenation is the text. */
@@ -279,8 +242,8 @@ export async function getLog(
     // A run larger than what is left waits for the next page rather than be decoded for a few updates.
     // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
     whole(run, wholeAllowed) {
-      if (texts.length > 0 && rawSize(run) > left) return 'full';
-      const parts = wholeAllowed && rawSize(run) <= left ? textRunParts(run) : undefined;
+      if (texts.length > 0 && run.bytes > left) return 'full';
+      const parts = wholeAllowed && run.bytes <= left ? textRunParts(run) : undefined;
       if (parts === undefined) return 'byUpdate';
       for (const part of parts)
         if (streamInLog(part.stream, name)) {
@@ -306,61 +269,4 @@ export async function getLog(
     complete: item.status === 'complete' && nextSeq >= item.acked,
     incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
   };
-}
-
-export interface CommandList {
-  commands: CommandView[];
-  /** Opaque cursor for the next page, when there is one. */
-  next?: string;
-}
-
-function decodeCursor(cursor: string): Record<string, NativeAttributeValue> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (typeof key === 'object' && key !== null && !Array.isArray(key))
-      return key as Record<string, NativeAttributeValue>;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ValidationError('cursor: not a cursor this API returned', { details: { path: 'cursor' } });
-}
-
-/** GET /v1/commands?worker=: the byWorker index (keys only), newest first, then one BatchGet of the records. */
-export async function listCommands(
-  ctx: CommandsContext,
-  query: { worker: string; status?: CommandStatus; limit?: number; cursor?: string },
-): Promise<CommandList> {
-  const page = await ctx.db.send(
-    new QueryCommand({
-      TableName: ctx.tableName,
-      IndexName: BY_WORKER_INDEX,
-      KeyConditionExpression: 'worker = :worker',
-      ExpressionAttributeValues: { ':worker': query.worker },
-      ScanIndexForward: false,
-      Limit: query.limit ?? LIST_PAGE.default,
-      ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor) : undefined,
-    }),
-  );
-  const ids = (page.Items ?? []).map((key) => (key as { pk: string }).pk.slice('CMD#'.length));
-  const records = new Map<string, CommandItem>();
-  let keys: Record<string, NativeAttributeValue>[] = ids.map((id) => commandKey(id));
-  // BatchGet may return some keys unprocessed under load; a few bounded rounds collect them.
-  for (let round = 0; keys.length > 0 && round < 5; round++) {
-    const answer = await ctx.db.send(
-      new BatchGetCommand({ RequestItems: { [ctx.tableName]: { Keys: keys, ConsistentRead: true } } }),
-    );
-    for (const item of (answer.Responses?.[ctx.tableName] ?? []) as CommandItem[])
-      records.set(item.commandId, item);
-    keys = answer.UnprocessedKeys?.[ctx.tableName]?.Keys ?? [];
-  }
-  const commands = ids
-    .map((id) => records.get(id))
-    .filter(
-      (item): item is CommandItem => item !== undefined && (!query.status || item.status === query.status),
-    )
-    .map(commandView);
-  const list: CommandList = { commands };
-  if (page.LastEvaluatedKey)
-    list.next = Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url');
-  return list;
 }

@@ -1,12 +1,19 @@
-import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync } from 'node:zlib';
-import { BuildbotError, PayloadTooLargeError, ValidationError } from '../errors.ts';
-import { MalformedPartsError } from './errors.ts';
-import type { CommandUpdate } from './wire.ts';
+// Owns stored runs of updates: cutting a batch into runs that fit one item, encoding them (fragments, text runs, brotli), and decoding them.
+import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
+import { itemDecoder } from '../aws/conditionalWrite.ts';
+import { BuildbotError, PayloadTooLargeError } from '../errors.ts';
+import type { SequencedUpdate } from './apiTypes.ts';
+import { decodeParts, encodeParts, textOf } from './textParts.ts';
+import type { TextStream } from './textParts.ts';
+import {
+  COMPRESS_AT_REST_BYTES,
+  ITEM_PAYLOAD_MAX_BYTES,
+  ITEM_RAW_MAX_BYTES,
+  ITEM_TARGET_BYTES,
+  TEXT_RUN_MIN_BYTES,
+} from './updateLimits.ts';
 
 /**
- * Pure update handling: ordering checks, trimming a resent prefix, cutting a batch into runs that fit
- * DynamoDB's 400 KB item limit, compression at rest, and the text of logs.
- *
  * A run is stored as its *fragment*: the JSON text `[update,seq],[update,seq],...`, exactly the inside of
  * the `updates` array of POST .../updates and GET .../updates. A reader joins whole fragments into a page
  * without parsing them, and a fresh batch's fragment can be cut out of the request text without
@@ -19,57 +26,6 @@ import type { CommandUpdate } from './wire.ts';
  * serves the stored bytes as they are, with no JSON to escape, parse or unescape on either side; only
  * GET .../updates builds the JSON of such a run.
  */
-export type SequencedUpdate = [CommandUpdate, number];
-
-/**
- * Fragment bytes above which a stored run is compressed into a Binary attribute. DynamoDB bills a write per KB,
- * so a run just over 1 KB (a shell command's headers) costs 1 WRU compressed instead of 2-3. @default 1 KiB
- */
-export const COMPRESS_AT_REST_BYTES = 1024;
-/** Compressed bytes a stored run aims at when a batch must be cut. @default 300 KB */
-export const ITEM_TARGET_BYTES = 300 * 1000;
-/** Largest stored payload of one item (DynamoDB allows 400 KB including keys). @default 380 KB */
-export const ITEM_PAYLOAD_MAX_BYTES = 380 * 1000;
-/** Largest fragment of one run, decompressed: what one read of one item may cost in memory. @default 16 MiB */
-export const ITEM_RAW_MAX_BYTES = 16 * 1024 * 1024;
-
-/**
- * Largest body of a worker's request (updates, complete) after decompression. Bodies stay bounded on the
- * wire by UPDATES_WIRE_MAX_BYTES, so this bounds only the work and memory of one request. @default 16 MiB
- */
-export const UPDATES_BODY_MAX_BYTES = 16 * 1024 * 1024;
-/**
- * Largest compressed body a worker sends: a Lambda takes 6 MB of event, and a binary body arrives base64
- * (4/3 larger) in it. @default 3 MiB
- */
-export const UPDATES_WIRE_MAX_BYTES = 3 * 1024 * 1024;
-
-/** Throws ValidationError unless seqs rise by exactly one inside the batch. */
-export function checkConsecutive(updates: SequencedUpdate[]): void {
-  for (let i = 1; i < updates.length; i++) {
-    const previous = updates[i - 1]![1];
-    const seq = updates[i]![1];
-    if (seq !== previous + 1)
-      throw new ValidationError(
-        `updates[${i}]: seq ${seq} follows ${previous}; seqs in a batch rise by one`,
-        {
-          details: { path: `updates[${i}][1]` },
-        },
-      );
-  }
-}
-
-export type TrimOutcome =
-  { kind: 'fresh'; updates: SequencedUpdate[] } | { kind: 'nothingNew' } | { kind: 'gap'; firstSeq: number };
-
-/** Drops the updates already acknowledged (a resent batch); refuses a batch that starts after acked + 1. */
-export function trimAcked(updates: SequencedUpdate[], acked: number): TrimOutcome {
-  const fresh = updates.filter(([, seq]) => seq > acked);
-  if (fresh.length === 0) return { kind: 'nothingNew' };
-  const firstSeq = fresh[0]![1];
-  if (firstSeq !== acked + 1) return { kind: 'gap', firstSeq };
-  return { kind: 'fresh', updates: fresh };
-}
 
 /**
  * How a run is stored: its fragment as text when small, as brotli bytes when large; or a text run (brotli
@@ -80,28 +36,6 @@ export type EncodedRun = { bytes: number } & (
   | { fragBr: Uint8Array; frag?: never; textBr?: never; parts?: never }
   | { textBr: Uint8Array; parts: string; frag?: never; fragBr?: never }
 );
-
-/** The streams of Buildbot's stdio log: the updates a text run holds. */
-export const TEXT_STREAMS = ['stdout', 'stderr', 'header'] as const;
-export type TextStream = (typeof TEXT_STREAMS)[number];
-
-/**
- * Text of consecutive stdio updates at least this long is stored as a text run; shorter stretches (a
- * short command's headers) stay in the fragment of their batch, one item. @default 64 KiB
- */
-export const TEXT_RUN_MIN_BYTES = 64 * 1024;
-
-/** The stream and text of a single-stream stdio update (`{stdout: "..."}`), else undefined. */
-export function textOf(update: CommandUpdate): { stream: TextStream; text: string } | undefined {
-  let found: { stream: TextStream; text: string } | undefined;
-  for (const key in update) {
-    if (found !== undefined || !(TEXT_STREAMS as readonly string[]).includes(key)) return undefined;
-    const text = update[key as TextStream];
-    if (typeof text !== 'string') return undefined;
-    found = { stream: key as TextStream, text };
-  }
-  return found;
-}
 
 /** A run ready to store: seqs first..last and their encoded fragment. */
 export interface PlannedRun {
@@ -133,30 +67,6 @@ export function encodeFragment(fragment: Buffer): EncodeOutcome {
       fragBr: new Uint8Array(packed.buffer, packed.byteOffset, packed.length),
     },
   };
-}
-
-/** One update's place in a text run: its stream and the UTF-8 bytes of its text. */
-export interface TextPart {
-  stream: TextStream;
-  bytes: number;
-}
-
-const STREAM_CODES: Record<TextStream, string> = { stdout: 'o', stderr: 'e', header: 'h' };
-const CODE_STREAMS: Record<string, TextStream> = { o: 'stdout', e: 'stderr', h: 'header' };
-
-/** `parts` as stored: one `<stream code><bytes>` per update in seq order, e.g. "h812,o65536,e12". */
-export function encodeParts(parts: TextPart[]): string {
-  return parts.map((part) => `${STREAM_CODES[part.stream]}${part.bytes}`).join(',');
-}
-
-export function decodeParts(parts: string): TextPart[] {
-  return parts.split(',').map((entry) => {
-    const stream = CODE_STREAMS[entry[0] ?? ''];
-    const bytes = Number(entry.slice(1));
-    if (stream === undefined || entry.length < 2 || !Number.isInteger(bytes) || bytes < 0)
-      throw new MalformedPartsError(entry);
-    return { stream, bytes };
-  });
 }
 
 /** Encodes one text run: the texts joined, brotli-compressed, and the parts that cut them apart again. */
@@ -322,21 +232,29 @@ export function fragmentOfBody(bodyText: string, key = 'updates'): string | unde
   return bodyText.slice(prefix.length, -2);
 }
 
-/** What a stored run item holds, in either encoding this code has written. */
+/** What a stored run item holds: a fragment (text or brotli bytes) or a text run. */
 export interface StoredRun {
   first: number;
   last: number;
-  /** The fragment, as text or brotli bytes, and its UTF-8 size (of the text, for a text run). */
+  /** The UTF-8 size of the fragment, or of the text for a text run. */
+  bytes: number;
   frag?: string;
   fragBr?: Uint8Array;
-  bytes?: number;
   /** A text run: the updates' text joined, brotli-compressed, and where each ends (encodeParts). */
   textBr?: Uint8Array;
   parts?: string;
-  /** Items written before fragments: a JSON array of the updates alone, as text or gzip. */
-  json?: string;
-  gz?: Uint8Array;
 }
+
+/** Checks and types a stored run (an update run item, or the record's final run). */
+export const asStoredRun = itemDecoder<StoredRun>('stored update run', {
+  first: 'number',
+  last: 'number',
+  bytes: 'number',
+  frag: 'string?',
+  fragBr: 'binary?',
+  textBr: 'binary?',
+  parts: 'string?',
+});
 
 /** The fragment text of a stored run, as bytes. */
 export function runFragment(run: StoredRun): Buffer {
@@ -348,12 +266,12 @@ export function runFragment(run: StoredRun): Buffer {
 /** Bytes this run costs at rest (its payload attributes), for page budgets. */
 export function storedSize(run: StoredRun): number {
   if (run.textBr !== undefined) return run.textBr.length + (run.parts?.length ?? 0);
-  return run.fragBr?.length ?? run.gz?.length ?? Buffer.byteLength(run.frag ?? run.json ?? '');
+  return run.fragBr?.length ?? Buffer.byteLength(run.frag ?? '');
 }
 
 /** Whether the run is stored compressed (pages of barely compressible runs go uncompressed). */
 export function isPacked(run: StoredRun): boolean {
-  return run.fragBr !== undefined || run.gz !== undefined || run.textBr !== undefined;
+  return run.fragBr !== undefined || run.textBr !== undefined;
 }
 
 /** A text run's updates as stream and UTF-8 bytes, each with its seq; undefined for other runs. */
@@ -375,71 +293,12 @@ export function textRunParts(
   return parts;
 }
 
-/** Its decompressed size: known for fragment runs, estimated for older ones. */
-export function rawSize(run: StoredRun): number {
-  return run.bytes ?? (run.json !== undefined ? Buffer.byteLength(run.json) : ITEM_RAW_MAX_BYTES);
-}
-
 /** The updates of a stored run, each with its seq. */
 export function decodeRun(run: StoredRun): SequencedUpdate[] {
   const texts = textRunParts(run);
   if (texts !== undefined)
     return texts.map(({ stream, text, seq }) => [{ [stream]: text.toString('utf8') }, seq]);
-  if (run.fragBr !== undefined || run.frag !== undefined)
-    return JSON.parse(`[${runFragment(run).toString('utf8')}]`) as SequencedUpdate[];
-  const json = run.gz ? gunzipSync(run.gz).toString('utf8') : (run.json ?? '[]');
-  const updates = JSON.parse(json) as CommandUpdate[];
-  return updates.map((update, i) => [update, run.first + i]);
-}
-
-/** What a batch changes on the command record (the last value of each wins, as in Buildbot). */
-export interface BatchSummary {
-  rc?: number;
-  elapsed?: number;
-  failure_reason?: string;
-  logNames: string[];
-}
-
-export function summarizeUpdates(updates: SequencedUpdate[]): BatchSummary {
-  const summary: BatchSummary = { logNames: [] };
-  const names = new Set<string>();
-  for (const [update] of updates) {
-    if (update.rc !== undefined) summary.rc = update.rc;
-    if (update.elapsed !== undefined) summary.elapsed = update.elapsed;
-    if (update.failure_reason !== undefined) summary.failure_reason = update.failure_reason;
-    if (update.log) names.add(update.log[0]);
-  }
-  summary.logNames = [...names];
-  return summary;
-}
-
-/** The log Buildbot calls stdio: stdout, stderr and header, in arrival order. */
-export const STDIO_LOG = 'stdio';
-
-/**
- * Logs every command has: stdio, and each of its output streams alone (`stdout` is the command's output
- * byte for byte, without the headers). The shell command refuses a logfile of one of these names.
- */
-export const STREAM_LOGS = [STDIO_LOG, 'stdout', 'stderr'] as const;
-
-/** Whether a text run's part of `stream` belongs to log `name`. */
-export function streamInLog(stream: TextStream, name: string): boolean {
-  return name === STDIO_LOG || name === stream;
-}
-
-/** The text a run of updates adds to log `name`. */
-export function logText(updates: SequencedUpdate[], name: string): string {
-  let text = '';
-  for (const [update] of updates) {
-    if (name === STDIO_LOG) {
-      if (update.header !== undefined) text += update.header;
-      if (update.stdout !== undefined) text += update.stdout;
-      if (update.stderr !== undefined) text += update.stderr;
-    } else if (name === 'stdout' || name === 'stderr') {
-      text += update[name] ?? '';
-    } else if (update.log && update.log[0] === name) {
-      text += update.log[1];
-    }
-  }
-  return text;
+  if (run.fragBr === undefined && run.frag === undefined)
+    throw new BuildbotError(`stored run ${run.first}..${run.last} holds neither a fragment nor a text run`);
+  return JSON.parse(`[${runFragment(run).toString('utf8')}]`) as SequencedUpdate[];
 }

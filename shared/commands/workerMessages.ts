@@ -1,0 +1,24 @@
+// Owns the messages the API puts on a worker's queue: a command to run (dispatch) and an interrupt.
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { CommandsContext } from './context.ts';
+import type { CommandItem } from './items.ts';
+import type { WorkerMessage } from './wire.ts';
+
+export async function sendWorkerMessage(
+  ctx: CommandsContext,
+  queueUrl: string,
+  message: WorkerMessage,
+): Promise<void> {
+  await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+}
+
+/** Sends the command on `item` to the worker's queue, for its long poll to receive and claim. */
+export async function dispatch(ctx: CommandsContext, queueUrl: string, item: CommandItem): Promise<void> {
+  await sendWorkerMessage(ctx, queueUrl, {
+    type: 'command',
+    commandId: item.commandId,
+    command: item.command,
+    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
+  });
+}

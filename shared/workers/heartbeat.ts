@@ -1,0 +1,95 @@
+// Owns POST /v1/workers/{name}/heartbeat: the worker's presence, and its command registry when it changed.
+import { createHash } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalUpdate } from '../aws/conditionalWrite.ts';
+import type { WorkersContext } from './context.ts';
+import { WorkerNotFoundError } from './errors.ts';
+import { workerKey, workerRegistryKey } from './keys.ts';
+import { asWorkerItem } from './records.ts';
+import { HEARTBEAT_INTERVAL_MS } from './types.ts';
+import type { HeartbeatAnswer, WorkerRegistryItem, WorkerReport } from './types.ts';
+
+/** The hash a heartbeat compares with the stored one to tell whether the registry changed. */
+export function commandsHash(commands: string[]): string {
+  return createHash('sha256').update(JSON.stringify(commands), 'utf8').digest('base64url').slice(0, 22);
+}
+
+/**
+ * Presence: one small UpdateItem on the worker record (1 WCU), conditional only on existence so that a
+ * deleted worker's heartbeat does not resurrect it. The command registry is written only when its hash
+ * differs from the one the record holds (a worker's first heartbeat, or a restart with other commands).
+ */
+export async function recordHeartbeat(
+  ctx: WorkersContext,
+  name: string,
+  report: WorkerReport,
+): Promise<HeartbeatAnswer> {
+  const values: Record<string, unknown> = { ':now': ctx.now() };
+  const sets = ['lastSeenAt = :now'];
+  for (const field of ['concurrency', 'running', 'version'] as const) {
+    if (report[field] !== undefined) {
+      sets.push(`${field} = :${field}`);
+      values[`:${field}`] = report[field];
+    }
+  }
+  const outcome = await conditionalUpdate(ctx.db, {
+    tableName: ctx.tableName,
+    key: workerKey(name),
+    update: `SET ${sets.join(', ')}`,
+    condition: { workerExists: 'attribute_exists(pk)' },
+    values,
+    // The old record names the stored registry's hash; the return values cost no write units.
+    returns: 'ALL_OLD',
+    decode: asWorkerItem,
+  });
+  if (!outcome.won) throw new WorkerNotFoundError(name);
+  const before = outcome.item;
+  const hash = commandsHash(report.commands);
+  if (before.commandsHash !== hash) await storeRegistry(ctx, name, report.commands, hash);
+  return { queueUrl: before.queueUrl, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+}
+
+/**
+ * Writes the registry and the record's hash of it in one transaction, so that the hash on the record is
+ * always the hash of the stored registry, and a worker deleted meanwhile gets no orphan registry. (A
+ * transaction, not a single conditional write: its condition failure comes back per item, not as ALL_OLD.)
+ */
+async function storeRegistry(
+  ctx: WorkersContext,
+  name: string,
+  commands: string[],
+  hash: string,
+): Promise<void> {
+  const registry: WorkerRegistryItem = { ...workerRegistryKey(name), commands, commandsHash: hash };
+  // Race: two heartbeats of the same name bring different lists (two processes share one worker's token).
+  //   A: transact(registry A, record hash A) ✓            B: transact(registry B, record hash B) ✓ later
+  // Both commit whole, in some order: the last one wins both items, and the other's next heartbeat sees a
+  // hash that is not its own and writes again. A transaction that meets the other in flight is cancelled
+  // (TransactionConflict) and its heartbeat fails; the worker's next one retries.
+  try {
+    await ctx.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: ctx.tableName, Item: registry } },
+          {
+            Update: {
+              TableName: ctx.tableName,
+              Key: workerKey(name),
+              UpdateExpression: 'SET commandsHash = :hash',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':hash': hash },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (
+      error instanceof TransactionCanceledException &&
+      error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed'
+    )
+      throw new WorkerNotFoundError(name);
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+// Owns the keys of worker items in the commands table (access patterns 6 and 6b of shared/commands/keys.ts).
+
+/**
+ * Keys of the worker items (infra/commands-table.yml), one builder per access pattern:
+ *   6. Read / heartbeat one worker                           GetItem/UpdateItem pk=WORKER#<name> sk=WORKER
+ *      6b. Its command registry, apart so a heartbeat stays 1 WCU  Put (only when it changed)  pk=WORKER#<name> sk=REGISTRY
+ *          Read with the presence record in one Query on pk=WORKER#<name>.
+ */
+
+/** Pattern 6: the worker record (presence, queue, token hash, the hash of its command registry). */
+export function workerKey(name: string): { pk: string; sk: string } {
+  return { pk: `WORKER#${name}`, sk: 'WORKER' };
+}
+
+/**
+ * Pattern 6b: the worker's command registry (up to 100 names, some KB). DynamoDB bills an update by the
+ * larger of the old and new item, so on the presence record it would make every heartbeat cost that much.
+ */
+export function workerRegistryKey(name: string): { pk: string; sk: string } {
+  return { pk: `WORKER#${name}`, sk: 'REGISTRY' };
+}
