@@ -1,5 +1,6 @@
 /** The library's public entry point (DESIGN.md section 1). Each part lists its names explicitly. */
-export { StateConnector, DEFAULT_LEASE_MS, WAIT_LEASES } from './state/StateConnector.ts';
+export { StateConnector } from './state/StateConnector.ts';
+export { DEFAULT_LEASE_MS, WAIT_LEASES } from './state/lease.ts';
 export {
   StateNotFoundError,
   StateEncodingError,
