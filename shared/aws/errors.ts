@@ -1,6 +1,5 @@
 // The AWS helpers' errors: a conditional write that lost without an explanation, a stored item of the wrong shape.
 import { BuildbotError } from '../errors.ts';
-import type { LostWrite } from './conditionalWrite.ts';
 
 /**
  * A lost write the caller cannot continue from: the condition's parts it names did not all hold, and the
@@ -12,7 +11,8 @@ export class ConditionFailedError extends BuildbotError {
 
   readonly parts: readonly string[];
 
-  constructor(what: string, lost: LostWrite<unknown>) {
+  /** `lost`: the outcome of the lost write (conditionalWrite.ts LostWrite). */
+  constructor(what: string, lost: { parts: readonly string[]; old: unknown }) {
     super(
       `${what}: the condition ${lost.parts.join(' AND ')} did not hold` +
         (lost.old === undefined ? ' and no item was there' : ''),
