@@ -1,5 +1,6 @@
 // Owns POST /v1/commands/{id}/complete: store the final updates, compute results, and end the command in one conditional write.
 import { conditionalUpdate } from '../aws/conditionalWrite.ts';
+import { countCommandEnded, countUpdateBytes } from '../observability.ts';
 import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CompleteOutcome, SequencedUpdate } from './apiTypes.ts';
 import {
@@ -90,6 +91,9 @@ async function completeFrom(
       );
     const ending = await endByWorker(ctx, item, request.failure, stored, acked, finalRun);
     if (ending.won) {
+      countCommandEnded(ending.item);
+      // The final run went in with the ending write (the runs storeFinalUpdates put were counted there).
+      if (finalRun) countUpdateBytes(finalRun.encoded.bytes);
       await publishCompletion(ctx, ending.item);
       return outcomeOf(ending.item);
     }

@@ -1,6 +1,7 @@
 // Owns ending a command (the ending write every ender shares) and announcing it on the completions queue, at least once.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { conditionalUpdate } from '../aws/conditionalWrite.ts';
+import { countCommandEnded } from '../observability.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
 import { DUE_SHARD, commandKey } from './keys.ts';
@@ -106,6 +107,7 @@ export async function endCommand(
     decode: asCommandItem,
   });
   if (!outcome.won) return undefined;
+  countCommandEnded(outcome.item);
   await publishCompletion(ctx, outcome.item);
   return outcome.item;
 }

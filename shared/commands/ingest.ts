@@ -1,6 +1,7 @@
 // Owns POST /v1/commands/{id}/updates: store each new update once (as runs), advance `acked`, and heartbeats.
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalPut, conditionalUpdate } from '../aws/conditionalWrite.ts';
+import { countUpdateBytes } from '../observability.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import {
   checkConsecutive,
@@ -109,6 +110,7 @@ export async function storeRuns(
       decode: asStoredRun,
     });
     if (outcome.won) {
+      countUpdateBytes(run.encoded.bytes);
       stored.push(...fresh.slice(first - offset, last - offset + 1));
       continue;
     }

@@ -3,6 +3,7 @@ import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalDelete, conditionalPut } from '../aws/conditionalWrite.ts';
 import type { Role } from '../auth/types.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { countCommandEnded, countCommandStarted } from '../observability.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
 import { loadWorkerForDispatch, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
@@ -98,6 +99,8 @@ export async function startCommand(
     return { commandId };
   }
   if (!online) {
+    countCommandStarted();
+    countCommandEnded(item);
     await publishCompletion(ctx, item);
     return { commandId };
   }
@@ -107,6 +110,7 @@ export async function startCommand(
     await withdrawUndispatched(ctx, item);
     throw error;
   }
+  countCommandStarted();
   return { commandId };
 }
 
