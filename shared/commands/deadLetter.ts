@@ -1,3 +1,4 @@
+// Owns the dead-letter consumer's decision: a dead-lettered command message ends its still-queued command as `undeliverable`.
 import { logger } from '../observability.ts';
 import { parseMessage } from '../schema.ts';
 import { WORKER_QUEUE } from '../workers/types.ts';

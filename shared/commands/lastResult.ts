@@ -1,3 +1,4 @@
+// Owns the example completion consumer: each worker's last result, kept monotonic with the state connector.
 import type { StateConnector } from '../state/StateConnector.ts';
 import { parseMessage } from '../schema.ts';
 import { completionEvent } from './messages.ts';

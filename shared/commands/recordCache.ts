@@ -1,3 +1,4 @@
+// Owns this process's short-lived copies of the command records it just wrote, which save complete its read.
 import type { CommandsContext } from './context.ts';
 import type { CommandItem } from './items.ts';
 

@@ -1,3 +1,4 @@
+// Owns Buildbot's results rule: CANCELLED if interrupted, else decodeRC[rc], else FAILURE.
 import { FAILURE_RESULTS, RESULTS } from './types.ts';
 import type { CommandFailure, Results } from './types.ts';
 

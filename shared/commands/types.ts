@@ -1,3 +1,4 @@
+// Owns the command lifecycle's constants: Buildbot's result codes, statuses, failure kinds and their results, default timeouts.
 /** Buildbot's result codes (buildbot.process.results). */
 export const RESULTS = {
   SUCCESS: 0,

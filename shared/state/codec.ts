@@ -1,3 +1,4 @@
+// Owns how a state value is stored: JSON text, checked to be JSON-able and within the size limit, and read back.
 import { StateEncodingError, StateValueTooLargeError } from './errors.ts';
 
 /**

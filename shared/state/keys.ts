@@ -1,3 +1,4 @@
+// Owns the state table's keys, one builder per access pattern, and what happens to names over the key limits.
 /**
  * Keys of the state table (infra/state-table.yml). Access patterns, numbered as in the YAML:
  *

@@ -1,3 +1,4 @@
+// Owns the state connector's types: its options and timing seam, the outcomes it returns, and its items.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Where the connector calls its timing hook: between its read and its conditional write. */
