@@ -39,6 +39,35 @@ export async function recordLastResult(state: StateConnector, event: CompletionE
   return updated;
 }
 
+/**
+ * The writes of one batch, one per worker: only each worker's latest event of the batch can end up stored
+ * (recording the others first would be overwritten or refused by the monotonic rule), so the rest are
+ * decided without a write. The function returned starts a worker's write on the first call for one of its
+ * events and answers every later one with the same promise: when that write fails, each record of the
+ * worker fails with it (so that SQS redelivers them all), and `onError` hears of it once.
+ */
+export function lastResultBatch(
+  state: StateConnector,
+  events: CompletionEvent[],
+  onError: (worker: string, error: unknown) => void,
+): (event: CompletionEvent) => Promise<boolean> {
+  const latest = new Map<string, CompletionEvent>();
+  for (const event of events)
+    if (isLaterEvent(event, latest.get(event.worker))) latest.set(event.worker, event);
+  const writes = new Map<string, Promise<boolean>>();
+  return function writeFor(event) {
+    let write = writes.get(event.worker);
+    if (!write) {
+      write = recordLastResult(state, latest.get(event.worker) ?? event).catch((error: unknown) => {
+        onError(event.worker, error);
+        throw error;
+      });
+      writes.set(event.worker, write);
+    }
+    return write;
+  };
+}
+
 /** One message of a batch: its id (for batchItemFailures) and the event it carries. */
 export interface CompletionRecord {
   messageId: string;
@@ -46,34 +75,19 @@ export interface CompletionRecord {
 }
 
 /**
- * Records a batch of events with one state write per worker: only each worker's latest event of the
- * batch can end up stored (recording the others first would be overwritten or refused by the monotonic
- * rule), so the rest are decided without a write. Returns the message ids of the workers whose write
- * failed (all of that worker's records, so that SQS redelivers them); the others succeeded.
+ * Records a batch with lastResultBatch, outside Lambda's batch processing (functions/lastResult.ts uses
+ * Powertools' for that). Returns the message ids of the workers whose write failed; the others succeeded.
  */
 export async function recordLastResults(
   state: StateConnector,
   records: CompletionRecord[],
   onError: (worker: string, error: unknown) => void,
 ): Promise<string[]> {
-  const byWorker = new Map<string, { latest: CompletionEvent; messageIds: string[] }>();
-  for (const { messageId, event } of records) {
-    const entry = byWorker.get(event.worker);
-    if (!entry) byWorker.set(event.worker, { latest: event, messageIds: [messageId] });
-    else {
-      entry.messageIds.push(messageId);
-      if (isLaterEvent(event, entry.latest)) entry.latest = event;
-    }
-  }
-  const outcomes = await Promise.allSettled(
-    [...byWorker.values()].map(({ latest }) => recordLastResult(state, latest)),
+  const writeFor = lastResultBatch(
+    state,
+    records.map(({ event }) => event),
+    onError,
   );
-  const failed: string[] = [];
-  [...byWorker.entries()].forEach(([worker, { messageIds }], i) => {
-    const outcome = outcomes[i]!;
-    if (outcome.status === 'fulfilled') return;
-    onError(worker, outcome.reason);
-    failed.push(...messageIds);
-  });
-  return failed;
+  const outcomes = await Promise.allSettled(records.map(({ event }) => writeFor(event)));
+  return records.filter((_, i) => outcomes[i]!.status === 'rejected').map(({ messageId }) => messageId);
 }
