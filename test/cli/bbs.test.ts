@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startStackWithWorker, waitFor } from '../client/helpers.ts';
+import { startWorkerOnStack } from '../client/helpers.ts';
 import type { StackWithWorker } from '../client/helpers.ts';
+import { waitFor } from '../support/wait.ts';
 import { runBbs } from './helpers.ts';
 
 describe('bbs against the local stack with a real worker', () => {
@@ -9,7 +10,7 @@ describe('bbs against the local stack with a real worker', () => {
   let bbsEnv: Record<string, string>;
 
   before(async () => {
-    env = await startStackWithWorker('cli');
+    env = await startWorkerOnStack('cli');
     bbsEnv = {
       ...env.stack.env,
       BBS_API_URL: env.stack.apiUrl,

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import { ApiError, ApiUnreachableError } from '../../shared/client/errors.ts';
-import { startStackWithWorker } from './helpers.ts';
+import { startWorkerOnStack } from './helpers.ts';
 import type { StackWithWorker } from './helpers.ts';
 
 describe('CommandsClient on the local stack with a real worker', () => {
   let env: StackWithWorker;
 
   before(async () => {
-    env = await startStackWithWorker('cc');
+    env = await startWorkerOnStack('cc');
   });
 
   after(async () => {

@@ -5,14 +5,15 @@ import type { CommandFailure } from '../../shared/commands/types.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import { RemoteCommand } from '../../shared/client/RemoteCommand.ts';
 import { RemoteCommandFailedError } from '../../shared/client/errors.ts';
-import { startStackWithWorker, waitFor } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
+import { startWorkerOnStack } from './helpers.ts';
 import type { StackWithWorker } from './helpers.ts';
 
 describe('RemoteCommand on the local stack with a real worker', () => {
   let env: StackWithWorker;
 
   before(async () => {
-    env = await startStackWithWorker('rc');
+    env = await startWorkerOnStack('rc');
   });
 
   after(async () => {

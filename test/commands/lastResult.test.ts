@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
@@ -11,16 +9,18 @@ import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
 import type { TimingHookPoint } from '../../shared/state/types.ts';
-import { uniqueName } from './helpers.ts';
+import { uniqueName } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
-let stack: LocalStack;
+let stack: TestStack;
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  stack = await useStack();
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 function event(worker: string, n: number, completedAt: string): CompletionEvent {

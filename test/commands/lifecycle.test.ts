@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { ClaimResponse, CommandView, UpdatesResponse } from '../../shared/commands/wire.ts';
-import { commandItems, harness, lastResultOf, receiveOne, uniqueName } from './helpers.ts';
+import { uniqueName } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { commandItems, harness, lastResultOf, receiveOne } from './helpers.ts';
 import type { TestWorker } from './helpers.ts';
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 let call: ReturnType<typeof harness>['call'];
 let sqs: ReturnType<typeof harness>['sqs'];
@@ -20,13 +21,13 @@ const startCommand = (worker: Worker, extra?: Record<string, unknown>) => h.star
 const claimed = (worker: Worker, extra?: Record<string, unknown>) => h.claimed(worker, extra);
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  stack = await useStack();
   h = harness(stack);
   ({ call, sqs, db, table } = h);
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 describe('a command from start to completion', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CommandView, CompletionEvent } from '../../shared/commands/wire.ts';
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { commandItems, harness, receiveOne } from './helpers.ts';
 import type { TestWorker } from './helpers.ts';
 import type { RacerJob, RacerResult } from './racer.ts';
@@ -30,7 +30,7 @@ const ROUNDS = 4;
 const HEARTBEAT_TIMEOUT_S = 8;
 const WATCHDOG_AHEAD_MS = 9000;
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 let pool: RacerPool;
 let completionsQueueUrl: string;
@@ -38,7 +38,7 @@ let completionsQueueUrl: string;
 const events = new Map<string, CompletionEvent[]>();
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  stack = await useStack();
   h = harness(stack);
   const created = await h.sqs.send(
     new CreateQueueCommand({ QueueName: `${stack.env.SERVICE_NAME}-racer-completions-${process.pid}` }),
@@ -49,7 +49,7 @@ before(async () => {
 
 after(async () => {
   await pool?.stop();
-  await stack?.stop();
+  await stack?.release();
 });
 
 /**

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
 import type { CommandItem } from '../../shared/commands/items.ts';
 import { commandKey, updateBatchKey } from '../../shared/commands/keys.ts';
 import { RECORD_CACHE, recentRecord, rememberRecord } from '../../shared/commands/recordCache.ts';
 import { planRuns } from '../../shared/commands/runs.ts';
+import { ownStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { harness } from './helpers.ts';
 
 /**
@@ -50,17 +50,18 @@ describe('record cache (pure)', () => {
 });
 
 describe('complete with the record this process last wrote', () => {
-  let stack: LocalStack;
+  let stack: TestStack;
   let h: ReturnType<typeof harness>;
 
   before(async () => {
-    // No watchdog runs during these tests: its reads would blur the request counts.
-    stack = await startLocalStack({ pollWaitSeconds: 1, scheduleIntervalMs: 3_600_000 });
+    // A stack of its own: these tests count the handlers' requests, which only a stack in this process shows.
+    // No watchdog runs during them: its reads would blur the counts.
+    stack = await ownStack({ scheduleIntervalMs: 3_600_000 });
     h = harness(stack);
   });
 
   after(async () => {
-    await stack?.stop();
+    await stack?.release();
   });
 
   const completePath = (id: string) => `/v1/commands/${id}/complete`;

@@ -4,8 +4,6 @@ import { get as httpGet } from 'node:http';
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
 import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
 import { logText } from '../../shared/commands/logText.ts';
@@ -14,18 +12,20 @@ import { endCommand } from '../../shared/commands/completions.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { loadCommand } from '../../shared/commands/items.ts';
 import { completeCommand } from '../../shared/commands/complete.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { clients, commandItems, harness } from './helpers.ts';
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  stack = await useStack();
   h = harness(stack);
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 const updatesPath = (id: string) => `/v1/commands/${id}/updates`;

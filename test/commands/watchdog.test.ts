@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
@@ -13,19 +11,25 @@ import { RESULTS } from '../../shared/commands/types.ts';
 import { CURSOR_LAG_MS, runWatchdog } from '../../shared/commands/watchdog.ts';
 import type { WatchdogMemory } from '../../shared/commands/watchdog.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
-import { harness, lastResultOf, receiveOne, uniqueName, waitFor } from './helpers.ts';
+import { uniqueName } from '../support/api.ts';
+import { ownStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
+import { harness, lastResultOf, receiveOne } from './helpers.ts';
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  // A stack of its own: the bill counts the handlers' writes, which only a stack in this process shows, and the
+  // watchdog's runs read a deadline index and a cursor that no other file's commands may fill.
+  stack = await ownStack();
   h = harness(stack);
   countCommandsTableWrites(stack.env.COMMANDS_TABLE!);
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 /**
@@ -331,7 +335,7 @@ describe('deadlines that move only when they must', () => {
         }),
       );
     // Act: the local watchdog runs every second
-    const cleared = await waitFor(async () => {
+    const cleared = await waitFor('the watchdog to clear the pending event', async () => {
       const { Item } = await h.db.send(
         new GetCommand({ TableName: h.table, Key: { pk: `CMD#${old}`, sk: 'CMD' }, ConsistentRead: true }),
       );

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
@@ -14,18 +12,21 @@ import { WORKER_CACHE_MS, loadWorkerForDispatch } from '../../shared/workers/rec
 import { deleteWorker } from '../../shared/workers/registry.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ownStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { harness } from './helpers.ts';
 
-let stack: LocalStack;
+let stack: TestStack;
 let h: ReturnType<typeof harness>;
 
 before(async () => {
-  stack = await startLocalStack({ pollWaitSeconds: 1 });
+  // A stack of its own: the heartbeat tests count the handlers' requests, which only a stack in this process shows.
+  stack = await ownStack();
   h = harness(stack);
 });
 
 after(async () => {
-  await stack?.stop();
+  await stack?.release();
 });
 
 /** 100 names of 60 characters: a registry of about 6 KB, which would cost 7 write units on every heartbeat. */

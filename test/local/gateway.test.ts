@@ -20,6 +20,7 @@ describe('local gateway (HTTP API payload 2.0)', () => {
   const logged: string[] = [];
 
   before(async () => {
+    // A stack of its own: it serves the fixture service, and invocationTally counts the handlers run in this process.
     stack = await startLocalStack({ serverlessFile: FIXTURE, log: (line) => logged.push(line) });
   });
   after(async () => {

@@ -10,10 +10,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { FunctionRunner } from '../../local/handlers.ts';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { messagesToDelete, startPoller } from '../../local/pollers.ts';
 import { countRequests, requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import { batches } from './fixtures/recordingHandler.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -75,11 +75,12 @@ describe('which messages a poller deletes after a successful invocation', () => 
 });
 
 describe('a poller with a batching window, against fauxqs', () => {
-  let stack: LocalStack;
+  let stack: TestStack;
   let sqs: SQSClient;
 
   before(async () => {
-    stack = await startLocalStack({ pollWaitSeconds: 1 });
+    // Its pollers run in this process, on queues of its own: the stack's fauxqs is all it needs, shared or not.
+    stack = await useStack();
     sqs = new SQSClient({
       endpoint: stack.env.AWS_ENDPOINT_URL_SQS,
       region: stack.env.AWS_REGION,
@@ -91,7 +92,7 @@ describe('a poller with a batching window, against fauxqs', () => {
 
   after(async () => {
     sqs?.destroy();
-    await stack?.stop();
+    await stack?.release();
   });
 
   /**

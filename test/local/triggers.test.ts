@@ -43,6 +43,8 @@ describe('local SQS triggers and schedules', () => {
   const logged: string[] = [];
 
   before(async () => {
+    // A stack of its own: the fixture service's consumers and its 100 ms schedules run in this process, whose journal
+    // the tests read.
     stack = await startLocalStack({
       serverlessFile: FIXTURE,
       scheduleIntervalMs: SCHEDULE_INTERVAL_MS,

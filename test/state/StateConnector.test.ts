@@ -3,8 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { ENV } from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
@@ -18,9 +16,11 @@ import {
 } from '../../shared/state/errors.ts';
 import { KEY_LIMITS, ensureLength, objectKey, stateKey } from '../../shared/state/keys.ts';
 import type { TimingHook } from '../../shared/state/types.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 /** Buildbot's master/buildbot/test/unit/db/test_state.py, against DynamoDB Local through the local stack. */
-let stack: LocalStack;
+let stack: TestStack;
 let client: DynamoDBDocumentClient;
 let tableName: string;
 let state: StateConnector;
@@ -52,7 +52,7 @@ const NOTHING = Symbol('nothing stored');
 
 describe('StateConnector', () => {
   before(async () => {
-    stack = await startLocalStack();
+    stack = await useStack();
     client = dynamoDocumentClient();
     tableName = stack.env[ENV.stateTable] ?? '';
     state = StateConnector.fromEnv();
@@ -60,7 +60,7 @@ describe('StateConnector', () => {
   });
 
   after(async () => {
-    await stack.stop();
+    await stack?.release();
   });
 
   describe('getObjectId', () => {

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 import type { RacerEvent, RacerJob, RacerResult } from './racer.ts';
 
 /**
@@ -30,7 +30,7 @@ interface Racer {
   go(): void;
 }
 
-let stack: LocalStack;
+let stack: TestStack;
 let connector: StateConnector;
 let scratch: string;
 let objectId: number;
@@ -93,7 +93,7 @@ function runs(file: string): string[] {
 
 describe('state connector across processes', () => {
   before(async () => {
-    stack = await startLocalStack();
+    stack = await useStack();
     connector = StateConnector.fromEnv();
     scratch = mkdtempSync(join(tmpdir(), 'state-cluster-'));
     objectId = await connector.getObjectId('cluster', 'StateClusterTest');
@@ -101,7 +101,7 @@ describe('state connector across processes', () => {
 
   after(async () => {
     rmSync(scratch, { recursive: true, force: true });
-    await stack.stop();
+    await stack?.release();
   });
 
   it('gives one object id to 4 processes × 16 callers asking for a new name at once', async () => {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { TokenStore } from '../../shared/auth/tokens.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { ENV } from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { objectKey } from '../../shared/state/keys.ts';
+import { apiCaller } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 /** The state API over HTTP, through the local gateway, its authorizer and functions/state.ts. */
-let stack: LocalStack;
+let stack: TestStack;
 let state: StateConnector;
 let workerToken: string;
 let objectId: number;
@@ -28,18 +29,19 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
+/** The client's token unless told otherwise (null: none); only the status and body, which the tests compare whole. */
 async function call(
   method: string,
   path: string,
   opts: { token?: string | null; body?: unknown; rawBody?: string } = {},
 ): Promise<Answer> {
-  const token = opts.token === undefined ? stack.tokens.client : opts.token;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  const response = await fetch(`${stack.apiUrl}${path}`, { method, headers, body });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  const token = opts.token === undefined ? stack.tokens.client : (opts.token ?? undefined);
+  const raw =
+    opts.rawBody === undefined
+      ? undefined
+      : { body: opts.rawBody, headers: { 'content-type': 'application/json' } };
+  const { status, body } = await apiCaller(stack)(token, method, path, opts.body, raw);
+  return { status, body };
 }
 
 function statePath(name: string, id: number | string = objectId): string {
@@ -52,7 +54,7 @@ async function stored(name: string): Promise<unknown> {
 
 describe('state HTTP API', () => {
   before(async () => {
-    stack = await startLocalStack();
+    stack = await useStack();
     state = StateConnector.fromEnv();
     objectId = await state.getObjectId('http-tests', 'StateHttpTest');
     const tokens = new TokenStore({
@@ -63,7 +65,7 @@ describe('state HTTP API', () => {
   });
 
   after(async () => {
-    await stack.stop();
+    await stack?.release();
   });
 
   describe('success', () => {

@@ -4,37 +4,33 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { sqsClient } from '../../shared/aws/clients.ts';
-import { apiRequest } from '../../shared/client/http.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { WorkerMessage } from '../../shared/commands/wire.ts';
 import {
-  PARTIAL_WORKER,
-  alive,
-  clientApi,
+  apiCaller,
   getCommand,
   readLog,
   registerWorker,
-  spawnWorker,
   startCommand,
-  stopWorker,
   waitForCommand,
-} from './helpers.ts';
+} from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { PARTIAL_WORKER, alive, spawnWorker, stopWorker } from './helpers.ts';
 import type { WorkerProcess } from './helpers.ts';
 
 /** The worker process's part of the command lifecycle: claims, interrupts, loss, concurrency, shutdown. */
-let stack: LocalStack;
+let stack: TestStack;
 const started: WorkerProcess[] = [];
 
 before(async () => {
-  stack = await startLocalStack();
+  stack = await useStack();
 });
 
 after(async () => {
   for (const proc of started) await stopWorker(proc, 'SIGKILL');
-  await stack?.stop();
+  await stack?.release();
 });
 
 async function newWorker(
@@ -69,11 +65,14 @@ describe('worker lifecycle', () => {
 
     // Act
     const asked = Date.now();
-    await apiRequest(clientApi(stack), 'POST', `/v1/commands/${id}/interrupt`, { body: { why: 'test' } });
+    const interrupt = await apiCaller(stack)(stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, {
+      why: 'test',
+    });
     const view = await waitForCommand(stack, id, undefined, 5_000);
     const took = Date.now() - asked;
 
     // Assess
+    assert.equal(interrupt.status, 200, interrupt.text);
     assert.equal(view.results, RESULTS.CANCELLED);
     assert.ok(took < 2_000, `took ${took} ms`);
     assert.equal(alive(pid), false);

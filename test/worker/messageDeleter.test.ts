@@ -7,23 +7,27 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { sqsClient } from '../../shared/aws/clients.ts';
 import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
 import { MessageDeleter } from '../../worker/messageDeleter.ts';
+import { uniqueName } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 describe('MessageDeleter against the local SQS emulator', () => {
-  let stack: LocalStack;
+  let stack: TestStack;
   let queueUrl: string;
 
   before(async () => {
-    stack = await startLocalStack();
+    stack = await useStack();
     ({ QueueUrl: queueUrl = '' } = await sqsClient().send(
-      new CreateQueueCommand({ QueueName: 'deleter-test', Attributes: { VisibilityTimeout: '30' } }),
+      new CreateQueueCommand({
+        QueueName: uniqueName('deleter-test'),
+        Attributes: { VisibilityTimeout: '30' },
+      }),
     ));
   });
-  after(() => stack.stop());
+  after(() => stack?.release());
 
   async function receiveAll(count: number): Promise<Message[]> {
     await sqsClient().send(
@@ -105,7 +109,7 @@ describe('MessageDeleter against the local SQS emulator', () => {
   it('logs a delete that SQS refuses instead of throwing, so the message can come back and be dropped', async () => {
     // Prepare: a queue that is gone makes SQS refuse the whole request.
     const lines: string[] = [];
-    const goneQueue = queueUrl.replace(/deleter-test$/, 'no-such-queue');
+    const goneQueue = queueUrl.replace(/[^/]+$/, uniqueName('no-such-queue'));
     const deleter = new MessageDeleter(
       sqsClient(),
       () => goneQueue,

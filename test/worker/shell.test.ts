@@ -4,35 +4,28 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
-import {
-  alive,
-  readLog,
-  readUpdates,
-  registerWorker,
-  spawnWorker,
-  startCommand,
-  stopWorker,
-  waitForCommand,
-} from './helpers.ts';
-import type { RegisteredWorker, WorkerProcess } from './helpers.ts';
+import { readLog, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import type { RegisteredWorker } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { alive, spawnWorker, stopWorker } from './helpers.ts';
+import type { WorkerProcess } from './helpers.ts';
 
 /** The shell and file-system commands, run by a real worker process against the real local stack. */
-let stack: LocalStack;
+let stack: TestStack;
 let worker: RegisteredWorker;
 let proc: WorkerProcess;
 
 before(async () => {
-  stack = await startLocalStack();
+  stack = await useStack();
   worker = await registerWorker(stack, 'shell');
   proc = await spawnWorker(stack, worker, ['--concurrency', '4']);
 });
 
 after(async () => {
   if (proc) await stopWorker(proc);
-  await stack?.stop();
+  await stack?.release();
 });
 
 function run(

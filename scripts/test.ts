@@ -1,0 +1,135 @@
+// npm test: one local stack shared by the test files, which node's test runner runs two at a time.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SHARED_STACK_VARIABLE } from '../test/support/stack.ts';
+
+/**
+ * Usage: `npm test [-- [--concurrency N] [FILE...]]` (every test/**\/*.test.ts outside fixtures/ by default).
+ *
+ * Booting a stack costs about 8 s of CPU (a JVM for DynamoDB Local, a node process for fauxqs): one per file was a
+ * fifth of the suite's CPU. So this script starts one stack, hands its address to the test processes in
+ * BBS_TEST_STACK, and test/support/stack.ts's useStack() uses it. The files that need a stack of their own (they
+ * count the handlers' requests, serve a fixture service, or test the stack itself) still start one, and say why.
+ * Most tests wait on timers and queues rather than compute, so two files at a time fill the 2 cores.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TEST_DIR = path.join(ROOT, 'test');
+const TEST_TIMEOUT_MS = 300_000;
+const STACK_HOST = path.join(TEST_DIR, 'support', 'stackHost.ts');
+/** How long the stack's process may take to stop its emulators before it is killed. */
+const STACK_STOP_MS = 15_000;
+/** The shared stack's process's output (handler logs, its own lines), kept out of the test report; overwritten each run. */
+const STACK_LOG = path.join(ROOT, '.local-data', 'test-stack.log');
+
+/**
+ * The files that took longest in the last measured run (2026-11-26, one at a time), longest first: started first,
+ * so that the two lanes end together instead of one long file starting last. The rest follow in name order.
+ */
+const LONGEST_FIRST = [
+  'test/local/lifecycle.test.ts',
+  'test/state/cluster.test.ts',
+  'test/commands/updates.test.ts',
+  'test/worker/lifecycle.test.ts',
+  'test/commands/watchdog.test.ts',
+  'test/worker/shell.test.ts',
+  'test/bench/smoke.test.ts',
+  'test/local/triggers.test.ts',
+  'test/commands/lifecycle.test.ts',
+  'test/state/StateConnector.test.ts',
+  'test/cli/bbs.test.ts',
+  'test/local/pollers.test.ts',
+  'test/local/gateway.test.ts',
+  'test/e2e/npmStart.test.ts',
+];
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : testFiles(full);
+    return entry.name.endsWith('.test.ts') ? [path.relative(ROOT, full)] : [];
+  });
+}
+
+function ordered(files: string[]): string[] {
+  const rank = (file: string) => {
+    const at = LONGEST_FIRST.indexOf(file);
+    return at === -1 ? LONGEST_FIRST.length : at;
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+const { values, positionals } = parseArgs({
+  options: { concurrency: { type: 'string', default: '2' } },
+  allowPositionals: true,
+});
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`--concurrency must be a whole number of at least 1, not ${values.concurrency}`);
+  process.exit(2);
+}
+const files = positionals.length > 0 ? positionals : ordered(testFiles(TEST_DIR));
+
+// The SDK's notice that it will need Node 22 is noise in every process's report.
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+/** Starts test/support/stackHost.ts with its output going to STACK_LOG, and resolves with the stack's address. */
+async function startStackHost(): Promise<{ host: ChildProcess; address: string }> {
+  mkdirSync(path.dirname(STACK_LOG), { recursive: true });
+  const log = openSync(STACK_LOG, 'w');
+  const host = spawn(process.execPath, ['--import', 'tsx', STACK_HOST], {
+    cwd: ROOT,
+    stdio: ['pipe', log, log, 'ipc'],
+    env,
+  });
+  closeSync(log);
+  const address = await new Promise<string | undefined>((resolve) => {
+    host.once('message', (message) => resolve(String(message)));
+    host.once('exit', () => resolve(undefined));
+  });
+  if (address === undefined) {
+    const tail = readFileSync(STACK_LOG, 'utf8').split('\n').slice(-40).join('\n');
+    throw new Error(`the shared local stack did not start; the end of ${STACK_LOG}:\n${tail}`);
+  }
+  return { host, address };
+}
+
+/** Closes the host's stdin (it stops the stack and exits) and waits for it; SIGKILL after STACK_STOP_MS. */
+async function stopStackHost(host: ChildProcess): Promise<void> {
+  if (host.exitCode !== null || host.signalCode !== null) return;
+  const gone = new Promise((resolve) => host.once('exit', resolve));
+  host.stdin?.end();
+  const killer = setTimeout(() => host.kill('SIGKILL'), STACK_STOP_MS);
+  await gone;
+  clearTimeout(killer);
+}
+
+const { host, address } = await startStackHost();
+console.log(
+  `# shared local stack at ${(JSON.parse(address) as { apiUrl: string }).apiUrl}, its log in ${path.relative(ROOT, STACK_LOG)}`,
+);
+console.log(`# ${files.length} test files, ${concurrency} at a time`);
+const runner = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    ...files,
+  ],
+  { cwd: ROOT, stdio: 'inherit', env: { ...env, [SHARED_STACK_VARIABLE]: address } },
+);
+const code = await new Promise<number>((resolve) => {
+  runner.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+  runner.once('error', (error) => {
+    console.error(`cannot start node's test runner: ${error.message}`);
+    resolve(1);
+  });
+});
+await stopStackHost(host);
+process.exitCode = code;
