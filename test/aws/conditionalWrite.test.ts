@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../local/index.ts';
-import type { LocalStack } from '../../local/index.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { ConditionFailedError, ItemDecodeError } from '../../shared/aws/errors.ts';
 import {
@@ -14,6 +12,8 @@ import {
   itemDecoder,
 } from '../../shared/aws/conditionalWrite.ts';
 import { ENV } from '../../shared/config.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 interface Row {
   pk: string;
@@ -31,7 +31,7 @@ const asRow = itemDecoder<Row>('test row', {
   note: 'string?',
 });
 
-let stack: LocalStack;
+let stack: TestStack;
 let db: DynamoDBDocumentClient;
 let tableName: string;
 let unique = 0;
@@ -57,13 +57,13 @@ const stillQueued = {
 
 describe('conditionalWrite', () => {
   before(async () => {
-    stack = await startLocalStack({ scheduleIntervalMs: 3_600_000 });
+    stack = await useStack();
     db = dynamoDocumentClient();
     tableName = stack.env[ENV.stateTable] ?? '';
   });
 
   after(async () => {
-    await stack?.stop();
+    await stack?.release();
   });
 
   it('returns the item it wrote when a put wins', async () => {
