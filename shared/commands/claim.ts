@@ -1,12 +1,10 @@
 // Owns POST /v1/commands/{id}/start, the worker's claim: queued → running, bound to the calling worker.
-import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import type { WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError, CommandStateError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { asCommandItem, requireOwner } from './items.ts';
+import { requireOwner, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
-import { commandKey } from './keys.ts';
 import { rememberRecord } from './recordCache.ts';
 import { COMMAND_STATUS } from './types.ts';
 import type { CommandStatus } from './types.ts';
@@ -61,9 +59,7 @@ async function claimWrite(
   // The first write wins: exactly one claim runs the command, and a cancelled or timed-out command never runs.
   // Named parts: `stillQueued` and `ownedByWorker` (queued, this worker's); `keepsDeadline` (start timeout ≤
   // heartbeat timeout), dropped by the claim that moves the deadline.
-  const outcome = await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(commandId),
+  const outcome = await updateCommand(ctx, commandId, {
     update: opts.moveDeadline
       ? 'SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now'
       : 'SET #status = :running, startedAt = :now',
@@ -72,14 +68,12 @@ async function claimWrite(
       ownedByWorker: 'worker = :worker',
       ...(opts.moveDeadline ? {} : { keepsDeadline: 'startTimeoutMs <= heartbeatTimeoutMs' }),
     },
-    names: { '#status': 'status' },
     values: {
       ':running': COMMAND_STATUS.running,
       ':queued': COMMAND_STATUS.queued,
       ':worker': workerName,
       ':now': now,
     },
-    decode: asCommandItem,
   });
   if (outcome.won) rememberRecord(ctx, outcome.item);
   return outcome;

@@ -1,5 +1,4 @@
 // Owns POST /v1/commands/{id}/complete: store the final updates, compute results, and end the command in one conditional write.
-import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import { countCommandEnded, countUpdateBytes } from '../observability.ts';
 import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CompleteOutcome, SequencedUpdate } from './apiTypes.ts';
@@ -14,9 +13,8 @@ import { endingUpdate, publishCompletion } from './completions.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError, CommandStateError, UpdateGapError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { RECORD_BILLED_BYTES, asCommandItem, itemBytes, loadCommand, requireOwner } from './items.ts';
+import { RECORD_BILLED_BYTES, itemBytes, loadCommand, requireOwner, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
-import { commandKey } from './keys.ts';
 import { storeRuns } from './ingest.ts';
 import { forgetRecord, recentRecord } from './recordCache.ts';
 import { computeResults } from './results.ts';
@@ -197,13 +195,9 @@ async function endByWorker(
   // A losing write stores no finalRun; a resend that put a run of the same seqs before losing its ack to
   // this write leaves a duplicate that readers skip by seq. The write also requires the deadline and the
   // interrupt flag it decided on (decidedOn), so a stale copy of the record (recordCache.ts) loses too.
-  return conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  return updateCommand(ctx, item.commandId, {
     update: expression,
     condition: { stillRunning: '#status = :running', ackedUnmoved: 'acked = :prev', ...unchanged.condition },
-    names: { '#status': 'status' },
     values: { ...values, ...unchanged.values, ':running': COMMAND_STATUS.running, ':prev': item.acked },
-    decode: asCommandItem,
   });
 }

@@ -1,11 +1,10 @@
 // Owns ending a command (the ending write every ender shares) and announcing it on the completions queue, at least once.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import { countCommandEnded } from '../observability.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
-import { DUE_SHARD, commandKey } from './keys.ts';
-import { asCommandItem, completionEvent } from './items.ts';
+import { DUE_SHARD } from './keys.ts';
+import { completionEvent, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, CommandStatus } from './types.ts';
@@ -97,14 +96,10 @@ export async function endCommand(
   //   other:            claim / heartbeat refresh / complete ✓ (changes status or deadline)
   // Whoever writes first wins; the other's condition fails and it leaves the command alone. A heartbeat
   // that refreshed the deadline in between therefore saves a running command from worker_lost.
-  const outcome = await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  const outcome = await updateCommand(ctx, item.commandId, {
     update: `SET ${sets.join(', ')}`,
     condition: { statusAsRead: '#status = :expected', deadlineAsRead: 'deadline = :readDeadline' },
-    names: { '#status': 'status' },
     values: { ...values, ':expected': expected, ':readDeadline': item.deadline ?? -1 },
-    decode: asCommandItem,
   });
   if (!outcome.won) return undefined;
   countCommandEnded(outcome.item);
@@ -126,12 +121,9 @@ export async function publishCompletion(ctx: CommandsContext, item: CommandItem)
   // Race: the watchdog re-sends the same event while we clear. Both sends reach consumers (at least once);
   // both clears remove the same attribute, and the second finds it gone. Conditional on the mark so that a
   // record already cleared (or expired by TTL) is not recreated as a stub by UpdateItem.
-  await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  await updateCommand(ctx, item.commandId, {
     update: 'REMOVE eventPending',
     condition: { stillPending: 'eventPending = :true' },
     values: { ':true': true },
-    decode: asCommandItem,
   });
 }

@@ -1,6 +1,6 @@
 // Owns POST /v1/commands/{id}/updates: store each new update once (as runs), advance `acked`, and heartbeats.
 import { ConditionFailedError } from '../aws/errors.ts';
-import { conditionalPut, conditionalUpdate } from '../aws/conditionalWrite.ts';
+import { conditionalPut } from '../aws/conditionalWrite.ts';
 import { countUpdateBytes } from '../observability.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import {
@@ -14,9 +14,9 @@ import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
 import { CommandNotFoundError, CommandStateError, UpdateGapError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { asCommandItem, loadCommand, requireOwner } from './items.ts';
+import { loadCommand, requireOwner, updateCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
-import { commandKey, updateBatchKey } from './keys.ts';
+import { updateBatchKey } from './keys.ts';
 import { rememberRecord } from './recordCache.ts';
 import { asStoredRun, decodeRun, encodeFragment, fragmentOfBody, isFragmentBatch, planRuns } from './runs.ts';
 import type { PlannedRun, StoredRun } from './runs.ts';
@@ -151,14 +151,10 @@ async function advanceAck(
     //   A: update if acked = 4 AND running ✓ (acked 9)     B: update if acked = 4 ✗ → sees acked 9 ≥ its last → ack
     //   watchdog: end if running AND deadline = D ✓        A: ✗ → 409, the command is complete (worker_lost)
     // The first write wins; acked never moves back and no update is acknowledged after the command ended.
-    const outcome = await conditionalUpdate(ctx.db, {
-      tableName: ctx.tableName,
-      key: commandKey(read.commandId),
+    const outcome = await updateCommand(ctx, read.commandId, {
       update: updateExpression(sets, changes.adds),
       condition: { stillRunning: '#status = :running', ackedUnmoved: 'acked = :prev' },
-      names: { '#status': 'status' },
       values,
-      decode: asCommandItem,
     });
     if (outcome.won) {
       rememberRecord(ctx, outcome.item);
@@ -179,18 +175,14 @@ async function heartbeat(ctx: CommandsContext, item: CommandItem): Promise<Updat
   // Race: the watchdog ends the command as worker_lost while this heartbeat refreshes its deadline.
   //   heartbeat: set deadline if running AND deadline = D ✓   watchdog: end if running AND deadline = D ✗
   // The first write wins. If the watchdog won, the heartbeat answers 409 and the worker stops the command.
-  const outcome = await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  const outcome = await updateCommand(ctx, item.commandId, {
     update: 'SET deadline = :deadline',
     condition: { stillRunning: '#status = :running', deadlineUnmoved: 'deadline = :read' },
-    names: { '#status': 'status' },
     values: {
       ':deadline': now + item.heartbeatTimeoutMs,
       ':running': COMMAND_STATUS.running,
       ':read': item.deadline ?? -1,
     },
-    decode: asCommandItem,
   });
   if (outcome.won) {
     rememberRecord(ctx, outcome.item);

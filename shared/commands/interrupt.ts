@@ -1,14 +1,12 @@
 // Owns POST /v1/commands/{id}/interrupt: end a queued command as CANCELLED, or flag a running one and tell its worker.
-import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import { loadWorkerRecord } from '../workers/records.ts';
 import type { InterruptOutcome } from './apiTypes.ts';
 import { endCommand } from './completions.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandStateError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { asCommandItem, loadCommand } from './items.ts';
+import { loadCommand, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
-import { commandKey } from './keys.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
 import { sendWorkerMessage } from './workerMessages.ts';
 
@@ -60,14 +58,10 @@ async function flagInterrupt(ctx: CommandsContext, item: CommandItem, why: strin
   // Race: the worker completes while a client interrupts; two clients interrupt at once.
   //   client: flag if running AND no flag ✓        worker: complete ✓ first → client ✗ → re-reads, sees complete (no-op)
   // The first write wins; a command is flagged once, and a finished command is never flagged.
-  const outcome = await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  const outcome = await updateCommand(ctx, item.commandId, {
     update: 'SET interrupt = :interrupt',
     condition: { stillRunning: '#status = :running', notFlagged: 'attribute_not_exists(interrupt)' },
-    names: { '#status': 'status' },
     values: { ':interrupt': { why, at: ctx.now() }, ':running': COMMAND_STATUS.running },
-    decode: asCommandItem,
   });
   return outcome.won;
 }

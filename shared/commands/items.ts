@@ -1,6 +1,7 @@
 // Owns the command record: its shape, its checked decoding, its size as billed, its read, and its views.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { itemDecoder } from '../aws/conditionalWrite.ts';
+import { conditionalUpdate, itemDecoder } from '../aws/conditionalWrite.ts';
+import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import { ForbiddenError } from '../errors.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError } from './errors.ts';
@@ -87,6 +88,27 @@ export const asCommandItem = itemDecoder<CommandItem>('command record', {
   expiresAt: 'number?',
   finalRun: 'map?',
 });
+
+/**
+ * A conditional update of the command record (access pattern 1), returning the record after it (won) or as
+ * it stood (lost): its key, its decoder and the `#status` name (when the expressions use it) filled in.
+ */
+export function updateCommand(
+  ctx: CommandsContext,
+  commandId: string,
+  write: { update: string; condition: Condition; values: Record<string, unknown> },
+): Promise<WriteOutcome<CommandItem>> {
+  const usesStatus = [write.update, ...Object.values(write.condition)].some((text) =>
+    text.includes('#status'),
+  );
+  return conditionalUpdate(ctx.db, {
+    tableName: ctx.tableName,
+    key: commandKey(commandId),
+    ...write,
+    ...(usesStatus ? { names: { '#status': 'status' } } : {}),
+    decode: asCommandItem,
+  });
+}
 
 /** Throws ForbiddenError unless the command was sent to `workerName`. */
 export function requireOwner(item: CommandItem, workerName: string): void {

@@ -1,14 +1,14 @@
 // Owns the scheduled watchdog: overdue commands found on the dueByDeadline index, ended with the right failure; pending events re-sent.
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { conditionalPut, conditionalUpdate, itemDecoder } from '../aws/conditionalWrite.ts';
+import { conditionalPut, itemDecoder } from '../aws/conditionalWrite.ts';
 import { loadWorkerRecord, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { WorkerItem } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { EVENT_RESEND_AFTER_MS, endCommand, publishCompletion } from './completions.ts';
-import { DUE_INDEX, DUE_SHARD, commandKey, watchdogCursorKey } from './keys.ts';
-import { asCommandItem } from './items.ts';
+import { DUE_INDEX, DUE_SHARD, watchdogCursorKey } from './keys.ts';
+import { updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
 import type { CommandFailure } from './types.ts';
@@ -290,14 +290,10 @@ async function moveDeadline(ctx: CommandsContext, item: CommandItem, until: numb
   //   watchdog: set if running AND deadline = D ✓        worker: complete ✓ first → watchdog ✗, leaves it
   //   update: refresh deadline D → D' ✓ first            watchdog ✗: the command is alive, nothing to do
   // The first write wins; a deadline never moves back over a refresh, and a finished command keeps its own.
-  const outcome = await conditionalUpdate(ctx.db, {
-    tableName: ctx.tableName,
-    key: commandKey(item.commandId),
+  const outcome = await updateCommand(ctx, item.commandId, {
     update: 'SET deadline = :until',
     condition: { stillRunning: '#status = :running', deadlineAsRead: 'deadline = :read' },
-    names: { '#status': 'status' },
     values: { ':until': until, ':running': COMMAND_STATUS.running, ':read': item.deadline ?? -1 },
-    decode: asCommandItem,
   });
   return outcome.won;
 }
