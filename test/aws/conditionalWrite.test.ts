@@ -55,6 +55,18 @@ const stillQueued = {
   values: { ':queued': 'queued' },
 };
 
+/** queued → running on the row under `key`, if it is there and still queued. */
+function markRunning(key: { pk: string; sk: string }) {
+  return conditionalUpdate(db, {
+    tableName,
+    key,
+    update: 'SET #status = :running',
+    ...stillQueued,
+    values: { ...stillQueued.values, ':running': 'running' },
+    decode: asRow,
+  });
+}
+
 describe('conditionalWrite', () => {
   before(async () => {
     stack = await useStack();
@@ -126,14 +138,7 @@ describe('conditionalWrite', () => {
     // Prepare
     const key = freshKey();
     // Act
-    const outcome = await conditionalUpdate(db, {
-      tableName,
-      key,
-      update: 'SET #status = :running',
-      ...stillQueued,
-      values: { ...stillQueued.values, ':running': 'running' },
-      decode: asRow,
-    });
+    const outcome = await markRunning(key);
     // Assess
     assert.deepEqual(outcome, { won: false, old: undefined, parts: ['recordExists', 'stillQueued'] });
     assert.equal(await stored(key), undefined);
@@ -180,14 +185,7 @@ describe('conditionalWrite', () => {
     const key = freshKey();
     await db.send(new PutCommand({ TableName: tableName, Item: { ...key, status: 'running' } }));
     // Act
-    const attempt = conditionalUpdate(db, {
-      tableName,
-      key,
-      update: 'SET #status = :running',
-      ...stillQueued,
-      values: { ...stillQueued.values, ':running': 'running' },
-      decode: asRow,
-    });
+    const attempt = markRunning(key);
     // Assess
     await assert.rejects(attempt, (error: unknown) => {
       assert.ok(error instanceof ItemDecodeError);
