@@ -3,9 +3,9 @@
  * each one's size, and the median time to import it in a fresh node process (the init phase, minus the
  * runtime's own start). Floor: the same fresh process importing an empty module.
  *
- * COLDSTART_AGAINST=DIR (a copy of another build's dist/functions, e.g. the baseline's) also imports that
- * build's bundles, in the same rounds: a before/after comparison then shares the machine's load, which on a
- * busy machine moves every import time more than a library does.
+ * COLDSTART_AGAINST=LABEL=DIR[,LABEL=DIR...] (copies of other builds' dist/functions, e.g. the baseline's)
+ * also imports those builds' bundles, in the same rounds: a before/after comparison then shares the
+ * machine's load, which on a busy machine moves every import time more than a library does.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +47,23 @@ async function timeImport(url: string): Promise<ImportSample> {
   return { importMs: importMs!, importCpuMs: importCpuMs!, wallMs: run.wallMs };
 }
 
+/** Another build to time in the same rounds. */
+interface OtherBuild {
+  label: string;
+  dir: string;
+}
+
+/** COLDSTART_AGAINST's builds: `label=dir` pairs, comma-separated (a bare dir is labelled `against`). */
+function otherBuilds(value: string | undefined): OtherBuild[] {
+  if (!value) return [];
+  return value.split(',').map((entry) => {
+    const at = entry.indexOf('=');
+    return at < 0
+      ? { label: 'against', dir: entry }
+      : { label: entry.slice(0, at), dir: entry.slice(at + 1) };
+  });
+}
+
 interface Metafile {
   outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
 }
@@ -74,19 +91,23 @@ export const coldstart: Benchmark = {
     const names = Object.keys(sizes);
     const meta = JSON.parse(readFileSync(join(distDir, 'meta.json'), 'utf8')) as Metafile;
 
-    const againstDir = process.env.COLDSTART_AGAINST;
-    const against = againstDir ? names.filter((name) => existsSync(join(againstDir, `${name}.mjs`))) : [];
+    const others = otherBuilds(process.env.COLDSTART_AGAINST);
     const floor: ImportSample[] = [];
     const byFunction = new Map<string, ImportSample[]>(names.map((name) => [name, []]));
-    const byAgainst = new Map<string, ImportSample[]>(against.map((name) => [name, []]));
-    // Round-robin, so a burst of load from other work on the machine spreads over every function.
+    /** Samples of the other builds, by `${label}/${name}`, for the functions each build has. */
+    const byOther = new Map<string, ImportSample[]>();
+    for (const { label, dir } of others)
+      for (const name of names) if (existsSync(join(dir, `${name}.mjs`))) byOther.set(`${label}/${name}`, []);
+    // Round-robin, so a burst of load from other work on the machine spreads over every function and build.
     for (let round = 0; round < runs; round += 1) {
       ctx.progress(`import round ${round + 1}/${runs}`);
       floor.push(await timeImport(EMPTY_MODULE));
       for (const name of names) {
         byFunction.get(name)!.push(await timeImport(pathToFileURL(join(distDir, `${name}.mjs`)).href));
-        if (byAgainst.has(name))
-          byAgainst.get(name)!.push(await timeImport(pathToFileURL(join(againstDir!, `${name}.mjs`)).href));
+        for (const { label, dir } of others)
+          byOther
+            .get(`${label}/${name}`)
+            ?.push(await timeImport(pathToFileURL(join(dir, `${name}.mjs`)).href));
       }
     }
 
@@ -122,25 +143,26 @@ export const coldstart: Benchmark = {
           floor: floorWall,
         },
       );
-      const againstTaken = byAgainst.get(name);
-      if (againstTaken) {
-        samples[`${name}.againstImportMs`] = againstTaken.map((s) => s.importMs);
-        samples[`${name}.againstImportCpuMs`] = againstTaken.map((s) => s.importCpuMs);
+      for (const { label, dir } of others) {
+        const taken = byOther.get(`${label}/${name}`);
+        if (!taken) continue;
+        samples[`${name}.${label}.importMs`] = taken.map((s) => s.importMs);
+        samples[`${name}.${label}.importCpuMs`] = taken.map((s) => s.importCpuMs);
         figures.push(
           {
-            name: `${name} bundle, against`,
-            value: statSync(join(againstDir!, `${name}.mjs`)).size / 1024,
+            name: `${name} bundle, ${label}`,
+            value: statSync(join(dir, `${name}.mjs`)).size / 1024,
             unit: 'KiB',
           },
           {
-            name: `${name} import, against (median)`,
-            value: median(samples[`${name}.againstImportMs`]!),
+            name: `${name} import, ${label} (median)`,
+            value: median(samples[`${name}.${label}.importMs`]!),
             unit: 'ms',
             floor: floorImport,
           },
           {
-            name: `${name} import CPU, against (median)`,
-            value: median(samples[`${name}.againstImportCpuMs`]!),
+            name: `${name} import CPU, ${label} (median)`,
+            value: median(samples[`${name}.${label}.importCpuMs`]!),
             unit: 'ms',
             floor: floorCpu,
           },
@@ -148,7 +170,7 @@ export const coldstart: Benchmark = {
       }
     }
     return {
-      params: { runsPerFunction: runs, functions: names, against: againstDir ?? null },
+      params: { runsPerFunction: runs, functions: names, against: others },
       figures,
       samples,
       floor: {
