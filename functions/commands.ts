@@ -27,7 +27,7 @@ export const handler = httpRouter({
     const body = parse(startCommandRequest, request.body);
     return {
       statusCode: 202,
-      body: await startCommand(commandsContextFromEnv(), request.principal.role, body),
+      body: await startCommand(commandsContextFromEnv(), request.caller, body),
     };
   },
 

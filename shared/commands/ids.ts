@@ -1,14 +1,25 @@
 // Owns command ids: a fresh one per start, or one derived from an idempotency key, and the check every route makes before a read.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Role } from '../auth/types.ts';
+import { BuildbotError } from '../errors.ts';
 import { CommandNotFoundError } from './errors.ts';
 
-/** Ids are 32 hex digits; an idempotency key maps to the same id for the same caller role. */
+/** Ids are 32 hex digits; an idempotency key maps to the same id for the same calling token. */
 export const COMMAND_ID_PATTERN = /^[0-9a-f]{32}$/;
 
-export function commandIdFor(role: Role, idempotencyKey: string | undefined): string {
+/**
+ * A fresh random id, or, with an idempotency key, `sha256(caller + "\n" + key)`: the key is scoped to the
+ * token that used it (`caller`, AuthorizerContext.caller). Two tokens that use one key get two commands,
+ * so a token can neither reach nor learn of another's command through a key (docs/errors.md). Scoping by
+ * role instead let every client token share one key space.
+ */
+export function commandIdFor(caller: string, idempotencyKey: string | undefined): string {
   if (idempotencyKey === undefined) return randomBytes(16).toString('hex');
-  return createHash('sha256').update(`${role}\n${idempotencyKey}`, 'utf8').digest('hex').slice(0, 32);
+  // Fail closed: an empty caller would put every token that lacks one into a single shared key space.
+  if (caller === '')
+    throw new BuildbotError(
+      "an idempotency key needs the calling token's identity, and the authorizer's context has no caller",
+    );
+  return createHash('sha256').update(`${caller}\n${idempotencyKey}`, 'utf8').digest('hex').slice(0, 32);
 }
 
 /** A malformed id names no command: CommandNotFoundError, without a read. */

@@ -1,7 +1,6 @@
 // Owns POST /v1/commands: validate against the worker's registry, record the command (queued), and dispatch it to the worker's queue.
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalDelete, conditionalPut } from '../aws/conditionalWrite.ts';
-import type { Role } from '../auth/types.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import { countCommandEnded, countCommandStarted } from '../observability.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
@@ -28,10 +27,13 @@ import type { StartCommandRequest } from './wire.ts';
  */
 export const REDISPATCH_AFTER_MS = 5_000;
 
-/** POST /v1/commands: record the command and put it on the worker's queue (or end it at once if offline). */
+/**
+ * POST /v1/commands: record the command and put it on the worker's queue (or end it at once if offline).
+ * `caller` is the calling token's identity (AuthorizerContext.caller): an idempotency key is scoped to it.
+ */
 export async function startCommand(
   ctx: CommandsContext,
-  role: Role,
+  caller: string,
   request: StartCommandRequest,
 ): Promise<{ commandId: string }> {
   const worker = await loadWorkerForDispatch(ctx, request.worker, request.command);
@@ -52,7 +54,7 @@ export async function startCommand(
     );
 
   const now = ctx.now();
-  const commandId = commandIdFor(role, request.idempotencyKey);
+  const commandId = commandIdFor(caller, request.idempotencyKey);
   const startTimeout = request.timeouts?.start ?? DEFAULT_TIMEOUTS.start;
   const heartbeatTimeout = request.timeouts?.heartbeat ?? DEFAULT_TIMEOUTS.heartbeat;
   const online = presenceOf(worker, now) === PRESENCE.online;

@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROLES } from '../../shared/auth/types.ts';
+import { callerIdOf } from '../../shared/auth/tokens.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
 import { CommandNotFoundError } from '../../shared/commands/errors.ts';
@@ -59,6 +59,9 @@ function shifted(clockShiftMs: number): CommandsContext {
   return { ...ctx, now: () => Date.now() + clockShiftMs };
 }
 
+/** Every racer process calls as one token, as one client retrying from several processes would. */
+const RACER_CALLER = callerIdOf('racer-client-token');
+
 async function run(job: RacerOp, caller: number): Promise<unknown> {
   switch (job.op) {
     case 'claim':
@@ -72,7 +75,7 @@ async function run(job: RacerOp, caller: number): Promise<unknown> {
     case 'interrupt':
       return interruptCommand(ctx, job.commandId, job.why);
     case 'start':
-      return startCommand(ctx, ROLES.client, job.request);
+      return startCommand(ctx, RACER_CALLER, job.request);
     case 'lastResult':
       return recordLastResult(state, job.events[caller % job.events.length]!);
     case 'exit':
