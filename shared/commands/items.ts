@@ -113,7 +113,8 @@ export function updateCommand(
 /** Throws ForbiddenError unless the command was sent to `workerName`. */
 export function requireOwner(item: CommandItem, workerName: string): void {
   if (item.worker !== workerName)
-    throw new ForbiddenError(`command ${item.commandId} belongs to worker ${item.worker}, not ${workerName}`);
+    // The message names only the caller's own worker: which worker does own the command is not its business.
+    throw new ForbiddenError(`command ${item.commandId} was not sent to worker ${workerName}`);
 }
 
 /** DynamoDB bills a write per KB of the item: a record kept within this costs 1 WRU per transition. */

@@ -33,6 +33,8 @@ const NOT_OVER_HTTP: Record<string, string> = {
   state_lease_wait_timeout: 'HTTP create takes no exactlyOnce lease',
   configuration_missing:
     'the shared local stack sets every variable; taking one away would break the other cases',
+  write_condition_failed:
+    'a write must lose to an item deleted under it; test/aws drives that race with the helper itself',
 };
 
 /** Codes that answer 500 show as internal_error on the wire. */
@@ -68,9 +70,17 @@ const CASES: Record<string, ErrorCase> = {
     send: () => h.call('bbs_client_not-a-token', 'GET', '/v1/commands'),
   },
   forbidden: {
+    // Another worker claims this worker's command: the answer must not say whose command it is.
     fields: [],
-    send: () =>
-      h.call(worker.token, 'POST', '/v1/commands', { worker: worker.name, command: 'shell', args: {} }),
+    get secret() {
+      return worker.name;
+    },
+    send: async () => {
+      const commandId = await h.startCommand(worker);
+      await receiveOne(h.sqs, worker.queueUrl);
+      const intruder = await h.registeredWorker('intruder');
+      return h.call(intruder.token, 'POST', `/v1/commands/${commandId}/start`);
+    },
   },
   payload_too_large: {
     fields: ['limit', 'seq'],
@@ -183,6 +193,24 @@ const CASES: Record<string, ErrorCase> = {
         }),
       );
       return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    },
+  },
+  stored_item_malformed: {
+    fields: [],
+    secret: 'stored-decode-secret',
+    send: async () => {
+      // A record whose decodeRC is not a map: the claim's write returns it, and its decoder refuses it.
+      const commandId = await h.startCommand(worker);
+      await receiveOne(h.sqs, worker.queueUrl);
+      await h.db.send(
+        new UpdateCommand({
+          TableName: h.table,
+          Key: commandKey(commandId),
+          UpdateExpression: 'SET decodeRC = :garbled',
+          ExpressionAttributeValues: { ':garbled': 'stored-decode-secret' },
+        }),
+      );
+      return h.call(worker.token, 'POST', `/v1/commands/${commandId}/start`);
     },
   },
   stored_parts_malformed: {
