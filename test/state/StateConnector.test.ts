@@ -338,7 +338,8 @@ describe('StateConnector', () => {
         exactlyOnce: true,
         leaseMs: 200,
       });
-      await sleep(50);
+      // The late holder's lease is stored before the taker comes (a fixed 50 ms lost that race on a loaded machine).
+      while ((await getRaw(stateKey(objectId, name))) === undefined) await sleep(10);
       // Act
       const taker = await StateConnector.fromEnv().atomicCreateStateOutcome(objectId, name, () => 'taker', {
         exactlyOnce: true,

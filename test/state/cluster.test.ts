@@ -14,64 +14,109 @@ import type { RacerEvent, RacerJob, RacerResult } from './racer.ts';
 
 /**
  * Cluster races between real OS processes: each racer (racer.ts) is a separate node process with its
- * own connector and SDK client, all started together on a stdin line.
+ * own connector and SDK client, all started together on a stdin line. The processes are started once and
+ * given a job per race (starting 4 processes per race took most of this file's time).
  */
 const RACER = fileURLToPath(new URL('./racer.ts', import.meta.url));
 const PROCESSES = 4;
 const CALLERS = 16;
-/** A racer that has not finished in this long is killed and the test fails. */
+/** A racer that has not finished its job in this long is killed and the test fails. */
 const RACER_TIMEOUT_MS = 60_000;
 
-interface Racer {
-  child: ChildProcessWithoutNullStreams;
+/** One job on one racer process. */
+interface Run {
   ready: Promise<void>;
   creating: Promise<void>;
   done: Promise<RacerResult[]>;
   go(): void;
 }
 
+interface Racer {
+  child: ChildProcessWithoutNullStreams;
+  /** Hands the process its next job. */
+  run(job: RacerJob): Run;
+}
+
 let stack: TestStack;
 let connector: StateConnector;
 let scratch: string;
 let objectId: number;
+let racers: Racer[] = [];
 
-function startRacer(job: RacerJob): Racer {
+function spawnRacer(): Racer {
   const child = spawn(process.execPath, ['--import', 'tsx', RACER], {
-    env: { ...process.env, ...stack.env, RACER_JOB: JSON.stringify(job) },
+    env: { ...process.env, ...stack.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), RACER_TIMEOUT_MS);
-  let onReady = (): void => undefined;
-  let onCreating = (): void => undefined;
-  let onDone = (_results: RacerResult[]): void => undefined;
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  const creating = new Promise<void>((resolve) => (onCreating = resolve));
-  const done = new Promise<RacerResult[]>((resolve, reject) => {
-    onDone = resolve;
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      reject(new Error(`racer ${job.label} exited (${code ?? signal}) without results: ${stderr}`));
-    });
-  });
+  const noop = (): void => undefined;
+  // The callbacks of the job in hand; a racer runs one job at a time.
+  let current = {
+    ready: noop,
+    creating: noop,
+    done: (_results: RacerResult[]): void => undefined,
+    fail: (_error: Error): void => undefined,
+  };
   createInterface({ input: child.stdout }).on('line', (line) => {
     const event = JSON.parse(line) as RacerEvent;
-    if (event.event === 'ready') onReady();
-    if (event.event === 'creating') onCreating();
-    if (event.event === 'done') onDone(event.results);
+    if (event.event === 'ready') current.ready();
+    if (event.event === 'creating') current.creating();
+    if (event.event === 'done') current.done(event.results);
   });
-  // A racer that dies before it is ready fails the test through `done`.
-  done.catch(() => undefined);
-  return { child, ready, creating, done, go: () => child.stdin.write('go\n') };
+  child.on('close', (code, signal) =>
+    current.fail(new Error(`racer exited (${code ?? signal}) without results: ${stderr.slice(-2000)}`)),
+  );
+  return {
+    child,
+    run(job) {
+      let onReady = noop;
+      const ready = new Promise<void>((resolve) => (onReady = resolve));
+      let onCreating = noop;
+      const creating = new Promise<void>((resolve) => (onCreating = resolve));
+      const done = new Promise<RacerResult[]>((resolve, reject) => {
+        const killer = setTimeout(() => child.kill('SIGKILL'), RACER_TIMEOUT_MS);
+        current = {
+          ready: onReady,
+          creating: onCreating,
+          done: (results) => {
+            clearTimeout(killer);
+            resolve(results);
+          },
+          fail: (error) => {
+            clearTimeout(killer);
+            reject(error);
+          },
+        };
+      });
+      // A racer that dies before it is ready fails the test through `done`.
+      done.catch(() => undefined);
+      child.stdin.write(`${JSON.stringify(job)}\n`);
+      return { ready, creating, done, go: () => child.stdin.write('go\n') };
+    },
+  };
 }
 
-/** Starts PROCESSES racers, waits until all are ready, releases them at once and collects every result. */
+/** Ends every racer: stdin closed, then SIGKILL for one that does not exit within 5 s. */
+async function stopRacers(): Promise<void> {
+  await Promise.all(
+    racers.map(async ({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once('close', resolve));
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(killer);
+    }),
+  );
+}
+
+/** Gives every racer the job, waits until all are ready, releases them at once and collects every result. */
 async function race(job: Omit<RacerJob, 'label'>): Promise<RacerResult[]> {
-  const racers = Array.from({ length: PROCESSES }, (_, i) => startRacer({ ...job, label: `p${i}` }));
-  await Promise.race([Promise.all(racers.map((r) => r.ready)), Promise.all(racers.map((r) => r.done))]);
-  for (const racer of racers) racer.go();
-  return (await Promise.all(racers.map((r) => r.done))).flat();
+  const runs = racers.map((racer, i) => racer.run({ ...job, label: `p${i}` }));
+  await Promise.race([Promise.all(runs.map((r) => r.ready)), Promise.all(runs.map((r) => r.done))]);
+  for (const run of runs) run.go();
+  return (await Promise.all(runs.map((r) => r.done))).flat();
 }
 
 function values(results: RacerResult[]): unknown[] {
@@ -97,9 +142,11 @@ describe('state connector across processes', () => {
     connector = StateConnector.fromEnv();
     scratch = mkdtempSync(join(tmpdir(), 'state-cluster-'));
     objectId = await connector.getObjectId('cluster', 'StateClusterTest');
+    racers = Array.from({ length: PROCESSES }, () => spawnRacer());
   });
 
   after(async () => {
+    await stopRacers();
     rmSync(scratch, { recursive: true, force: true });
     await stack?.release();
   });
@@ -151,8 +198,8 @@ describe('state connector across processes', () => {
     // Prepare: waiters ready first, then a holder that takes the lease and never finishes.
     const file = runsFile('killed');
     const leaseMs = 1500;
-    const waiters = Array.from({ length: PROCESSES - 1 }, (_, i) =>
-      startRacer({
+    const waiters = racers.slice(0, -1).map((racer, i) =>
+      racer.run({
         op: 'createOnce',
         name: 'killed',
         objectId,
@@ -163,7 +210,8 @@ describe('state connector across processes', () => {
         label: `w${i}`,
       }),
     );
-    const holder = startRacer({
+    const holding = racers.at(-1)!;
+    const holder = holding.run({
       op: 'createOnce',
       name: 'killed',
       objectId,
@@ -179,7 +227,8 @@ describe('state connector across processes', () => {
     const leaseTakenAt = Date.now();
     for (const waiter of waiters) waiter.go();
     // Act
-    holder.child.kill('SIGKILL');
+    holding.child.kill('SIGKILL');
+    racers[racers.length - 1] = spawnRacer();
     const results = (await Promise.all(waiters.map((w) => w.done))).flat();
     // Assess
     const created = new Set(values(results));
@@ -198,7 +247,7 @@ describe('state connector across processes', () => {
     // Prepare: the holder's create() outlives its lease; another process takes over meanwhile.
     const file = runsFile('late');
     const leaseMs = 800;
-    const late = startRacer({
+    const late = racers[0]!.run({
       op: 'createOnce',
       name: 'late',
       objectId,
@@ -208,7 +257,7 @@ describe('state connector across processes', () => {
       leaseMs,
       label: 'late',
     });
-    const taker = startRacer({
+    const taker = racers[1]!.run({
       op: 'createOnce',
       name: 'late',
       objectId,

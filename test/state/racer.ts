@@ -1,7 +1,8 @@
 /**
- * One OS process of the cluster race tests (cluster.test.ts). It reads its job from RACER_JOB, builds a
- * StateConnector from the environment (the local stack's), prints {"event":"ready"}, waits for a line
- * on stdin so every process starts together, runs `callers` concurrent calls and prints their results.
+ * One OS process of the cluster race tests (cluster.test.ts), kept for several races. For each job (a JSON line on
+ * stdin) it builds a fresh StateConnector from the environment (the local stack's), prints {"event":"ready"}, waits
+ * for a line on stdin so every process starts together, runs `callers` concurrent calls and prints their results.
+ * It exits when stdin ends.
  */
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -34,30 +35,35 @@ function emit(event: RacerEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-const job = JSON.parse(process.env.RACER_JOB ?? '{}') as RacerJob;
-const connector = StateConnector.fromEnv();
-
-async function create(caller: number): Promise<string> {
+async function create(job: RacerJob, caller: number): Promise<string> {
   if (job.runsFile) appendFileSync(job.runsFile, `${job.label}:${caller}\n`);
   emit({ event: 'creating' });
   await sleep(job.createMs ?? 0);
   return `${job.label}:${caller}`;
 }
 
-async function call(caller: number): Promise<RacerResult> {
+async function call(connector: StateConnector, job: RacerJob, caller: number): Promise<RacerResult> {
   try {
     if (job.op === 'objectId') return { value: await connector.getObjectId(job.name, 'Racer') };
     const objectId = job.objectId ?? 1;
     const opts = { exactlyOnce: job.op === 'createOnce', leaseMs: job.leaseMs };
-    return { value: await connector.atomicCreateState(objectId, job.name, () => create(caller), opts) };
+    return { value: await connector.atomicCreateState(objectId, job.name, () => create(job, caller), opts) };
   } catch (error) {
     if (!(error instanceof BuildbotError)) throw error;
     return { error: error.name, details: error.details };
   }
 }
 
-emit({ event: 'ready' });
-for await (const _line of createInterface({ input: process.stdin })) break;
-const results = await Promise.all(Array.from({ length: job.callers }, (_, caller) => call(caller)));
-emit({ event: 'done', results });
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+for (let next = await lines.next(); !next.done; next = await lines.next()) {
+  const job = JSON.parse(next.value) as RacerJob;
+  // A connector per job: its id cache starts empty, as a new process's would.
+  const connector = StateConnector.fromEnv();
+  emit({ event: 'ready' });
+  if ((await lines.next()).done) break;
+  const results = await Promise.all(
+    Array.from({ length: job.callers }, (_, caller) => call(connector, job, caller)),
+  );
+  emit({ event: 'done', results });
+}
 process.exit(0);

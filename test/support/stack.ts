@@ -31,6 +31,14 @@ export function stackAddress(stack: StackAddress): string {
   return JSON.stringify({ apiUrl, env, tokens, queueUrls } satisfies StackAddress);
 }
 
+/**
+ * The test process's SDK clients (shared/aws/clients.ts) and every fromEnv() read the stack's endpoints and names
+ * from process.env, as a Lambda reads its own: a test process is one of the stack's callers.
+ */
+function enterStackEnv(stack: StackAddress): void {
+  Object.assign(process.env, stack.env);
+}
+
 function sharedAddress(): StackAddress | undefined {
   const text = process.env[SHARED_STACK_VARIABLE];
   if (!text) return undefined;
@@ -48,15 +56,14 @@ function sharedAddress(): StackAddress | undefined {
 export async function useStack(): Promise<TestStack> {
   const shared = sharedAddress();
   if (!shared) return ownStack();
-  // This process's SDK clients (shared/aws/clients.ts) and fromEnv() read the stack's endpoints from process.env,
-  // as they do when startLocalStack runs in the same process.
-  Object.assign(process.env, shared.env);
+  enterStackEnv(shared);
   return { ...shared, shared: true, release: () => Promise.resolve() };
 }
 
 /** A stack of this file's own, whatever runs it: for tests that count the handlers' requests or need other options. */
 export async function ownStack(options: LocalStackOptions = {}): Promise<TestStack> {
   const stack = await startLocalStack({ ...SHARED_STACK_OPTIONS, ...options });
+  enterStackEnv(stack);
   return {
     apiUrl: stack.apiUrl,
     env: stack.env,
