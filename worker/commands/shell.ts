@@ -13,6 +13,7 @@ import { STREAM_LOGS } from '../../shared/commands/logText.ts';
 import { LogFileWatcher } from './logFileWatcher.ts';
 import {
   buildEnvironment,
+  commandBaseEnvironment,
   countLines,
   environmentHeader,
   pyRepr,
@@ -309,7 +310,11 @@ class RunProcess implements StartedCommand {
 export const shellCommand: WorkerCommand = {
   name: 'shell',
   async start(ctx) {
-    const run = new RunProcess(ctx, parseShellArgs(ctx.args, ctx.basedir, process.env));
+    // The agent's token and AWS credentials stay out of the command, its `${NAME}` expansion and its headers.
+    const run = new RunProcess(
+      ctx,
+      parseShellArgs(ctx.args, ctx.basedir, commandBaseEnvironment(process.env)),
+    );
     await run.start();
     return run;
   },

@@ -79,10 +79,26 @@ export function shellArgv(command: unknown): ShellArgv {
   return { real, fake, display: fake.map(shellQuote).join(' ') };
 }
 
+/**
+ * Variables that are the agent's, never a command's: every BBS_* variable (BBS_WORKER_TOKEN, BBS_API_URL, any
+ * token a test or an operator put beside them) and every AWS_* variable (keys, session tokens, profiles, web
+ * identity files, container credential endpoints, region and endpoints: the agent's account, not the build's).
+ * A command that needs AWS access gets it through its own `env` argument.
+ */
+const AGENT_ONLY = /^(BBS_|AWS_)/i;
+
+/** The environment a command starts from: the worker's own without the agent's token and AWS credentials. */
+export function commandBaseEnvironment(agentEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(agentEnv)) if (!AGENT_ONLY.test(name)) out[name] = value;
+  return out;
+}
+
 const SUBSTITUTION = /\$\{([0-9a-zA-Z_]*)\}/g;
 
 /**
- * Buildbot's environment rules (runprocess.py): without `env` the worker's environment passes as it is.
+ * Buildbot's environment rules (runprocess.py): without `env` the worker's environment passes as it is
+ * (`base` is commandBaseEnvironment's: the agent's secrets are gone before this sees them).
  * With it: a list value is joined with ':', PYTHONPATH gets ':${PYTHONPATH}' appended, `${NAME}` is
  * replaced by the worker's value of NAME ('' when unset), and a null value removes the variable.
  */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { fnmatchToRegExp } from '../../../worker/commands/glob.ts';
 import {
   buildEnvironment,
+  commandBaseEnvironment,
   countLines,
   environmentHeader,
   pyRepr,
@@ -37,6 +38,35 @@ describe('shell formatting', () => {
       () => buildEnvironment({}, { N: 3 }),
       /'env' values must be strings or lists; key 'N' is incorrect/,
     );
+  });
+
+  it('starts a command from the worker environment without the agent token or any AWS setting', () => {
+    // Prepare
+    const agent = {
+      PATH: '/bin',
+      HOME: '/home/w',
+      BBS_WORKER_TOKEN: 't',
+      BBS_API_URL: 'u',
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+      AWS_SESSION_TOKEN: 'st',
+      AWS_PROFILE: 'p',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '/f',
+      AWS_ROLE_ARN: 'arn',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://x',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: 'ct',
+      aws_secret_access_key: 'lower',
+    };
+
+    // Act
+    const base = commandBaseEnvironment(agent);
+
+    // Assess
+    assert.deepEqual(base, { PATH: '/bin', HOME: '/home/w' });
+    assert.deepEqual(buildEnvironment(base, { X: '${BBS_WORKER_TOKEN}${AWS_SECRET_ACCESS_KEY}' }), {
+      ...base,
+      X: '',
+    });
   });
 
   it('passes the environment unchanged without env', () => {

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { readLog, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import type { RegisteredWorker } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { spawnWorker, stopWorker } from './helpers.ts';
+import type { WorkerProcess } from './helpers.ts';
+
+/** What the worker defends on the build machine (docs/security.md, "The worker agent"), through a real worker process. */
+let stack: TestStack;
+let worker: RegisteredWorker;
+let proc: WorkerProcess;
+
+/**
+ * Secrets the agent holds in its environment; none may reach a command. (AWS_PROFILE and the web-identity file
+ * would change how the agent's own SDK finds its credentials, so the unit test of the filter covers those names.)
+ */
+const AGENT_SECRETS = {
+  AWS_SESSION_TOKEN: 'session-token-of-the-agent',
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token-of-the-agent',
+  BBS_ADMIN_TOKEN: 'admin-token-in-the-agent-env',
+};
+
+before(async () => {
+  stack = await useStack();
+  worker = await registerWorker(stack, 'sec');
+  proc = await spawnWorker(stack, worker, ['--concurrency', '2'], undefined, { env: AGENT_SECRETS });
+});
+
+after(async () => {
+  if (proc) await stopWorker(proc);
+  await stack?.release();
+});
+
+function run(command: string, args: Record<string, unknown>): Promise<string> {
+  return startCommand(stack, worker.name, command, args);
+}
+
+describe('the environment a command gets', () => {
+  it('holds neither the worker token nor AWS credentials, in `env` or in ${NAME} expansion', async () => {
+    // Prepare
+    // The stack's own AWS keys are the word 'local': the check for their names below covers them.
+    const secrets = [worker.token, ...Object.values(AGENT_SECRETS)];
+
+    // Act
+    const id = await run('shell', {
+      command: 'env; echo "token=[${BBS_WORKER_TOKEN}] key=[$AWS_SECRET_ACCESS_KEY] via-env=[$FROM_AGENT]"',
+      workdir: '.',
+      env: { FROM_AGENT: '${BBS_WORKER_TOKEN}${AWS_SECRET_ACCESS_KEY}${AWS_SESSION_TOKEN}', KEPT: 'yes' },
+    });
+    const view = await waitForCommand(stack, id);
+    const log = await readLog(stack, id);
+
+    // Assess
+    assert.equal(view.rc, 0);
+    for (const secret of secrets) assert.ok(!log.includes(secret), `the log holds ${secret}:\n${log}`);
+    assert.match(log, /token=\[\] key=\[\] via-env=\[\]\n/);
+    assert.match(log, /^KEPT=yes$/m);
+    assert.match(log, /^PATH=/m);
+    assert.doesNotMatch(log, /^(BBS_|AWS_(ACCESS|SECRET|SESSION|PROFILE|WEB_IDENTITY|CONTAINER))/m);
+  });
+
+  it('lets a command set credentials of its own through `env`', async () => {
+    // Act
+    const id = await run('shell', {
+      command: 'echo "[$AWS_ACCESS_KEY_ID]"',
+      workdir: '.',
+      env: { AWS_ACCESS_KEY_ID: 'the-builds-own-key' },
+      logEnviron: false,
+    });
+    await waitForCommand(stack, id);
+
+    // Assess
+    const stdout = (await readUpdates(stack, id)).map(([u]) => u.stdout ?? '').join('');
+    assert.equal(stdout, '[the-builds-own-key]\n');
+  });
+});
