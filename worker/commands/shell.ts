@@ -167,9 +167,15 @@ class RunProcess implements StartedCommand {
     this.header(' using PTY: False\n');
 
     for (const [name, { filename, follow }] of Object.entries(opts.logfiles)) {
-      const watcher = new LogFileWatcher(name, filename, follow, (log, text) => {
-        this.ctx.send({ log: [log, text] });
-        this.resetIoTimer();
+      const watcher = new LogFileWatcher({
+        name,
+        file: filename,
+        follow,
+        onData: (log, text) => {
+          this.ctx.send({ log: [log, text] });
+          this.resetIoTimer();
+        },
+        onNote: (text) => this.header(text),
       });
       await watcher.prepare();
       this.watchers.push(watcher);
