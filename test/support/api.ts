@@ -54,8 +54,6 @@ export function apiCaller(target: Pick<ApiTarget, 'apiUrl'>) {
   };
 }
 
-export type ApiCall = ReturnType<typeof apiCaller>;
-
 /** The body of an answer that had to have `status`; any other is an error that shows what came back. */
 export function expectStatus<T>(answer: Answer<T>, status: number, what: string): T {
   if (answer.status !== status)
