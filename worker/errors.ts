@@ -25,6 +25,15 @@ export class PathEscapeError extends CommandStartError {
   }
 }
 
+/**
+ * The command ran but its result cannot be sent: the worker completes it with `finish_error` and this message
+ * (a failure with a reason, which a Buildbot master does not retry), never `worker_lost`.
+ */
+export class CommandFinishError extends BuildbotError {
+  static override readonly code: string = 'command_finish_failed';
+  static override readonly httpStatus: number | undefined = undefined;
+}
+
 /** The API kept refusing an update batch or a completion in a way resending cannot fix. */
 export class UpdateDeliveryError extends BuildbotError {
   static override readonly code = 'update_delivery_failed';

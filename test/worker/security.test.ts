@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { RESULTS } from '../../shared/commands/types.ts';
 import { readLog, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
@@ -75,4 +78,34 @@ describe('the environment a command gets', () => {
     const stdout = (await readUpdates(stack, id)).map(([u]) => u.stdout ?? '').join('');
     assert.equal(stdout, '[the-builds-own-key]\n');
   });
+});
+
+describe('results too large to send', () => {
+  for (const command of ['glob', 'listdir']) {
+    it(`ends a ${command} whose list is over the files limit as finish_error naming the limit`, async () => {
+      // Prepare: 1,600 names of 200 characters, about 330 KB as JSON.
+      const dir = path.join(proc.basedir, `many-${command}`);
+      await mkdir(dir);
+      for (let i = 0; i < 1_600; i++)
+        await writeFile(path.join(dir, `${String(i).padStart(4, '0')}${'n'.repeat(196)}`), '');
+
+      // Act
+      const id = await startCommand(
+        stack,
+        worker.name,
+        command,
+        { path: command === 'glob' ? `many-${command}/*` : `many-${command}` },
+        { timeouts: { heartbeat: 5 } },
+      );
+      const view = await waitForCommand(stack, id, undefined, 30_000);
+
+      // Assess
+      assert.equal(view.failure?.kind, 'finish_error', JSON.stringify(view.failure));
+      assert.equal(view.results, RESULTS.EXCEPTION);
+      assert.match(
+        view.failure?.message ?? '',
+        /1600 paths are \d+ bytes as JSON, over the limit of 262144 bytes/,
+      );
+    });
+  }
 });

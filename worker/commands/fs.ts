@@ -1,7 +1,7 @@
 // Buildbot's file-system worker commands: mkdir, rmdir, cpdir, stat, glob, listdir, rmfile.
 import { chmod, cp, lstat, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { CommandStartError } from '../errors.ts';
+import { CommandFinishError, CommandStartError } from '../errors.ts';
 import { resolveInside } from '../paths.ts';
 import { requireArgs, stringArg, stringListArg } from './args.ts';
 import { glob } from './glob.ts';
@@ -14,6 +14,24 @@ import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
  * "<command>: <strerror>: <path>" and rc = errno, as Buildbot sends them; rmdir and cpdir, which
  * Buildbot runs as `rm -rf` / `cp -R`, end with rc 1 like those programs.
  */
+
+/**
+ * Largest JSON of one `{files}` update (glob, listdir). A stored update must fit one DynamoDB item (400 KB with the
+ * other updates of its batch), so a larger list ends the command as `finish_error` naming this limit, where it used
+ * to end as `worker_lost` (RETRY, retried for ever by a master). Documented in docs/worker.md. @default 256 KiB
+ */
+export const FILES_MAX_BYTES = 256 * 1024;
+
+/** Sends the `{files}` update, or throws CommandFinishError when it is over FILES_MAX_BYTES. */
+function sendFiles(ctx: CommandContext, command: string, files: string[]): void {
+  const bytes = Buffer.byteLength(JSON.stringify(files));
+  if (bytes > FILES_MAX_BYTES)
+    throw new CommandFinishError(
+      `${command}: ${files.length} paths are ${bytes} bytes as JSON, over the limit of ${FILES_MAX_BYTES} bytes for one files update (FILES_MAX_BYTES); narrow the pattern or the directory`,
+      { details: { paths: files.length, bytes, limit: FILES_MAX_BYTES } },
+    );
+  ctx.send({ files });
+}
 
 /** The work of a quick command, made by checking its args (a throw there is a start_error). */
 type Work = () => Promise<void>;
@@ -161,7 +179,7 @@ export const globCommand = quickCommand('glob', (ctx) => {
     const files = path.isAbsolute(pattern)
       ? found
       : found.map((file) => path.relative(ctx.basedir, file) || '.');
-    ctx.send({ files });
+    sendFiles(ctx, 'glob', files);
     ctx.send({ rc: 0 });
   };
 });
@@ -171,10 +189,14 @@ export const listdirCommand = quickCommand('listdir', (ctx) => {
   const shown = stringArg('ListDir', ctx.args, 'path');
   const dir = resolveInside(ctx.basedir, 'path', shown);
   return async () => {
+    let listed: string[] | undefined;
     await osStep(ctx, 'listdir', shown, 'errno', async () => {
-      ctx.send({ files: await readdir(dir) });
-      ctx.send({ rc: 0 });
+      listed = await readdir(dir);
     });
+    if (listed === undefined) return;
+    // Outside osStep, which makes OS errors an errno: an oversized list is a finish_error.
+    sendFiles(ctx, 'listdir', listed);
+    ctx.send({ rc: 0 });
   };
 });
 
