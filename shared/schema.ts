@@ -37,17 +37,57 @@ export function fields<E extends v.ObjectEntries>(entries: E, noun = 'field') {
   );
 }
 
-/** An object with free-form keys (at most `maxKeys`) whose values match `value`; prototype keys are refused. */
-export function keyed<S extends Schema>(value: S, opts: { maxKeys?: number } = {}) {
+/**
+ * An object with free-form keys (at most `maxKeys`, each matching `key` when given) whose values match
+ * `value`; prototype keys are refused.
+ */
+export function keyed<S extends Schema>(
+  value: S,
+  opts: { maxKeys?: number; key?: v.GenericSchema<string> } = {},
+) {
   const freeKeys = v.pipe(
     plainObject,
     v.custom<Record<string, unknown>>(
       (input) => !RESERVED_KEYS.some((key) => hasOwn(input as object, key)),
       `an object without the keys ${RESERVED_KEYS.join(', ')}`,
     ),
-    v.record(v.string(), value),
+    v.record(opts.key ?? v.string(), value),
   );
   return opts.maxKeys === undefined ? freeKeys : v.pipe(freeKeys, v.maxEntries(opts.maxKeys));
+}
+
+/**
+ * Why a JSON value is refused, or undefined when it is fine: nested deeper than `maxDepth` (objects and
+ * arrays), or holding a prototype key at any depth. Iterative, so a value 100,000 deep costs no stack.
+ */
+function jsonValueFault(value: unknown, maxDepth: number): string | undefined {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (pending.length > 0) {
+    const { value: at, depth } = pending.pop()!;
+    if (typeof at !== 'object' || at === null) continue;
+    if (depth >= maxDepth) return `nested deeper than ${maxDepth} levels`;
+    if (!Array.isArray(at)) {
+      const reserved = RESERVED_KEYS.find((key) => hasOwn(at, key));
+      if (reserved !== undefined) return `holds the key ${reserved}`;
+    }
+    for (const inner of Object.values(at)) pending.push({ value: inner, depth: depth + 1 });
+  }
+  return undefined;
+}
+
+/**
+ * Any JSON value nested at most `maxDepth` levels (a scalar is 0, `{}` and `[]` are 1), with no prototype
+ * key (`__proto__`, `constructor`, `prototype`) at any depth: free-form values (args, `stat`, `files`)
+ * are stored and served again, and a reader must never meet a shape no check ever saw.
+ */
+export function jsonValue(maxDepth: number) {
+  return v.pipe(
+    v.custom<unknown>(
+      (input) => jsonValueFault(input, maxDepth) === undefined,
+      (issue) => jsonValueFault(issue.input, maxDepth) ?? 'a JSON value',
+    ),
+    v.unknown(),
+  );
 }
 
 /** A whole number from `min` to `max` (both included). */
@@ -99,10 +139,10 @@ function describe(issue: v.BaseIssue<unknown>): { text: string; limit?: number }
   switch (issue.type) {
     case 'strict_object':
     case 'custom':
-      // Our own messages (fields(), keyed()); a plain-object check failing is a type mismatch.
+      // Our own messages (fields(), keyed(), jsonValue()); a plain-object check failing is a type mismatch.
       return {
         text:
-          issue.message === 'required' || issue.message.startsWith('unknown')
+          issue.message === 'required' || /^(unknown|nested deeper|holds the key)/.test(issue.message)
             ? issue.message
             : `expected ${issue.message}, got ${got}`,
       };

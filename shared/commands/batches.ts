@@ -1,7 +1,8 @@
 // Owns a batch of sequenced updates: its seq order, the gap check against acked, and what the batch changes on the command record.
-import { ValidationError } from '../errors.ts';
+import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import { UpdateGapError } from './errors.ts';
+import { LIMITS } from '../limits.ts';
 
 /** Throws ValidationError unless seqs rise by exactly one inside the batch. */
 export function checkConsecutive(updates: SequencedUpdate[]): void {
@@ -65,6 +66,21 @@ export function summarizeUpdates(updates: SequencedUpdate[]): BatchSummary {
   }
   summary.logNames = [...names];
   return summary;
+}
+
+/**
+ * Throws PayloadTooLargeError (nothing stored yet) when the batch would take the command past
+ * LIMITS.logNamesPerCommand distinct log names: they are kept on the command record, and a record that
+ * grows without bound would one day make its ending write fail. `known` are the names already recorded;
+ * the caller's write is conditioned on the record it read, so a concurrent request cannot add names unseen.
+ */
+export function checkLogNames(known: ReadonlySet<string> | undefined, summary: BatchSummary): void {
+  const names = new Set([...(known ?? []), ...summary.logNames]);
+  if (names.size > LIMITS.logNamesPerCommand)
+    throw new PayloadTooLargeError(
+      `the command would have ${names.size} log names; the limit is ${LIMITS.logNamesPerCommand} (docs/limits.md)`,
+      { details: { limit: LIMITS.logNamesPerCommand } },
+    );
 }
 
 /** Parts of an UpdateExpression: SET and ADD clauses, with the values they name. */

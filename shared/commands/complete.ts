@@ -4,6 +4,7 @@ import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CompleteOutcome, SequencedUpdate } from './apiTypes.ts';
 import {
   checkConsecutive,
+  checkLogNames,
   freshUpdates,
   summarizeUpdates,
   summaryChanges,
@@ -115,6 +116,7 @@ async function storeFinalUpdates(
   if (updates.length === 0) return { stored: [] };
   const fresh = freshUpdates(item.commandId, updates, item.acked);
   if (fresh === undefined) return { stored: [] };
+  checkLogNames(item.logNames, summarizeUpdates(fresh));
   // Encode every run before the first write, so that a 413 stores nothing.
   const plan = planRuns(fresh);
   if (plan.length === 1) {

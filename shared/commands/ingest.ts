@@ -5,6 +5,7 @@ import { countUpdateBytes } from '../observability.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import {
   checkConsecutive,
+  checkLogNames,
   freshUpdates,
   summarizeUpdates,
   summaryChanges,
@@ -57,6 +58,7 @@ export async function postUpdates(
     throw notRunning(item, 'updates are accepted only while it runs');
   const fresh = freshUpdates(commandId, updates, item.acked);
   if (fresh === undefined) return heartbeat(ctx, item);
+  checkLogNames(item.logNames, summarizeUpdates(fresh));
   // Encode every run before the first write, so that a 413 stores nothing.
   const plan =
     (fresh.length === updates.length ? planAsSent(updates, bodyText) : undefined) ?? planRuns(fresh);
@@ -129,12 +131,14 @@ async function advanceAck(
   stored: SequencedUpdate[],
 ): Promise<UpdatesResponse> {
   const last = stored[stored.length - 1]![1];
-  const changes = summaryChanges(summarizeUpdates(stored));
+  const summary = summarizeUpdates(stored);
+  const changes = summaryChanges(summary);
   let item = read;
   // A lost race below means acked moved (to at most `last`) or the command ended; each retry sees a higher
   // acked, and three rounds cover every interleaving of the worker's one-in-flight request and its resends.
   for (let attempt = 0; attempt < 3; attempt++) {
     if (item.acked >= last) return updatesResponse(item);
+    checkLogNames(item.logNames, summary);
     const now = ctx.now();
     const sets = ['acked = :last', ...changes.sets];
     const values: Record<string, unknown> = {

@@ -2,10 +2,11 @@
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
+import { logger } from '../observability.ts';
 import type { CommandList } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { checkCommandId } from './ids.ts';
-import { commandView, loadCommand } from './items.ts';
+import { asCommandItem, commandView, loadCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { BY_WORKER_INDEX, commandKey } from './keys.ts';
 import type { CommandStatus } from './types.ts';
@@ -19,15 +20,88 @@ export async function getCommand(ctx: CommandsContext, commandId: string): Promi
   return commandView(await loadCommand(ctx, commandId));
 }
 
-function decodeCursor(cursor: string): Record<string, NativeAttributeValue> {
+/** A cursor that is not one this API returned for this worker's list: 400, nothing queried. */
+function badCursor(why: string): ValidationError {
+  return new ValidationError(`cursor: not a cursor this API returned for this worker (${why})`, {
+    details: { path: 'cursor' },
+  });
+}
+
+/**
+ * What a list cursor carries: the worker it lists, the createdAt of the last index entry the page read,
+ * and that entry's command id. The byWorker index also holds the worker's token items (they carry `worker`
+ * and `createdAt`), whose table key is the token's hash: such an entry's cursor carries no id, so no key
+ * of the table ever reaches a client, and the next page starts strictly before its createdAt.
+ */
+interface ListCursor {
+  worker: string;
+  createdAt: number;
+  commandId?: string;
+}
+
+const CURSOR_KEYS = new Set(['worker', 'createdAt', 'commandId']);
+const COMMAND_ID = /^[0-9a-f]{32}$/;
+
+function encodeCursor(lastKey: Record<string, NativeAttributeValue>, worker: string): string {
+  const pk = String(lastKey.pk);
+  const cursor: ListCursor = { worker, createdAt: Number(lastKey.createdAt) };
+  if (pk.startsWith('CMD#')) cursor.commandId = pk.slice('CMD#'.length);
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+/**
+ * A cursor this API returned for this worker's list, checked field by field: DynamoDB answers a start key
+ * of any other shape with a ValidationException (a 500), and a cursor is never a way into another
+ * worker's partition or to a table key.
+ */
+function decodeCursor(text: string, worker: string): ListCursor {
+  let value: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (typeof key === 'object' && key !== null && !Array.isArray(key))
-      return key as Record<string, NativeAttributeValue>;
+    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    throw badCursor('not base64url JSON');
   }
-  throw new ValidationError('cursor: not a cursor this API returned', { details: { path: 'cursor' } });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badCursor('not an object');
+  const fields = value as Record<string, unknown>;
+  if (Object.keys(fields).some((key) => !CURSOR_KEYS.has(key))) throw badCursor('an unknown field');
+  const { createdAt, commandId } = fields;
+  if (!Number.isSafeInteger(createdAt) || (createdAt as number) < 0) throw badCursor('not a time');
+  if (commandId !== undefined && (typeof commandId !== 'string' || !COMMAND_ID.test(commandId)))
+    throw badCursor('not a command id');
+  if (fields.worker !== worker) throw badCursor('another worker');
+  return { worker, createdAt: createdAt as number, ...(commandId === undefined ? {} : { commandId }) };
+}
+
+/** The query's start: after the cursor's command entry, or strictly before a token entry's createdAt. */
+function queryFrom(cursor: ListCursor | undefined, worker: string) {
+  if (cursor === undefined)
+    return { KeyConditionExpression: 'worker = :worker', ExpressionAttributeValues: { ':worker': worker } };
+  if (cursor.commandId === undefined)
+    return {
+      KeyConditionExpression: 'worker = :worker AND createdAt < :before',
+      ExpressionAttributeValues: { ':worker': worker, ':before': cursor.createdAt },
+    };
+  return {
+    KeyConditionExpression: 'worker = :worker',
+    ExpressionAttributeValues: { ':worker': worker },
+    ExclusiveStartKey: { ...commandKey(cursor.commandId), worker, createdAt: cursor.createdAt },
+  };
+}
+
+/**
+ * The view of one listed record, or none when the record cannot be read (damaged, or holding what no check
+ * let in today): logged, and the rest of the page still answers. GET /v1/commands/{id} reports it alone.
+ */
+function viewOrSkip(item: CommandItem): CommandView[] {
+  try {
+    return [commandView(asCommandItem({ ...item }))];
+  } catch (error) {
+    logger.error('listed command has a record that cannot be shown; left out of the page', {
+      commandId: typeof item.commandId === 'string' ? item.commandId : null,
+      error,
+    });
+    return [];
+  }
 }
 
 /** GET /v1/commands?worker=: the byWorker index (keys only), newest first, then one BatchGet of the records. */
@@ -39,14 +113,16 @@ export async function listCommands(
     new QueryCommand({
       TableName: ctx.tableName,
       IndexName: BY_WORKER_INDEX,
-      KeyConditionExpression: 'worker = :worker',
-      ExpressionAttributeValues: { ':worker': query.worker },
+      ...queryFrom(query.cursor ? decodeCursor(query.cursor, query.worker) : undefined, query.worker),
       ScanIndexForward: false,
       Limit: query.limit ?? LIST_PAGE.default,
-      ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor) : undefined,
     }),
   );
-  const ids = (page.Items ?? []).map((key) => (key as { pk: string }).pk.slice('CMD#'.length));
+  // The worker's token items share the index (see ListCursor): only command entries are read.
+  const ids = (page.Items ?? [])
+    .map((key) => (key as { pk: string }).pk)
+    .filter((pk) => pk.startsWith('CMD#'))
+    .map((pk) => pk.slice('CMD#'.length));
   const records = new Map<string, CommandItem>();
   let keys: Record<string, NativeAttributeValue>[] = ids.map((id) => commandKey(id));
   // BatchGet may return some keys unprocessed under load; a few bounded rounds collect them.
@@ -63,9 +139,8 @@ export async function listCommands(
     .filter(
       (item): item is CommandItem => item !== undefined && (!query.status || item.status === query.status),
     )
-    .map(commandView);
+    .flatMap(viewOrSkip);
   const list: CommandList = { commands };
-  if (page.LastEvaluatedKey)
-    list.next = Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url');
+  if (page.LastEvaluatedKey) list.next = encodeCursor(page.LastEvaluatedKey, query.worker);
   return list;
 }

@@ -1,7 +1,8 @@
 // The commands API's wire: request bodies, queries, answers and queue messages, each one schema whose type is inferred from it.
 import * as v from 'valibot';
-import { fields, integer, keyed, number, parse, text } from '../schema.ts';
+import { fields, integer, jsonValue, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
+import { LIMITS as RECORD_LIMITS } from '../limits.ts';
 import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
 import { commandStatus } from './wireValues.ts';
@@ -30,11 +31,14 @@ export const LIMITS = {
   registeredCommands: 100,
 } as const;
 
+/** An rc as decimal text: an integer, no leading zeros or plus sign. */
+const rcKey = text({ minLength: 1, maxLength: 11, pattern: /^-?(?:0|[1-9][0-9]{0,9})$/ });
+
 export const startCommandRequest = fields({
   worker: workerName,
   command: commandName,
-  args: keyed(v.unknown()),
-  decodeRC: v.optional(keyed(integer(0, 6), { maxKeys: 256 })),
+  args: v.pipe(jsonValue(RECORD_LIMITS.jsonDepth), keyed(v.unknown())),
+  decodeRC: v.optional(keyed(integer(0, 6), { maxKeys: RECORD_LIMITS.decodeRCKeys, key: rcKey })),
   timeouts: v.optional(
     fields({
       start: v.optional(number(1, 86_400)),
@@ -50,12 +54,14 @@ export const commandUpdate = fields({
   stdout: v.optional(v.string()),
   stderr: v.optional(v.string()),
   header: v.optional(v.string()),
-  log: v.optional(v.strictTuple([text({ minLength: 1, maxLength: 256 }), v.string()])),
+  log: v.optional(
+    v.strictTuple([text({ minLength: 1, maxLength: RECORD_LIMITS.logNameLength }), v.string()]),
+  ),
   rc: v.optional(integer(-(2 ** 31), 2 ** 32)),
   elapsed: v.optional(number(0)),
   failure_reason: v.optional(text({ maxLength: 256 })),
-  stat: v.optional(v.unknown()),
-  files: v.optional(v.unknown()),
+  stat: v.optional(jsonValue(RECORD_LIMITS.jsonDepth)),
+  files: v.optional(jsonValue(RECORD_LIMITS.jsonDepth)),
 });
 export type CommandUpdate = Infer<typeof commandUpdate>;
 
