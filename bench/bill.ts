@@ -13,9 +13,7 @@
  * ReceiveMessage and DeleteMessage, one 1-WRU write), priced the same way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { invocationTally, resetInvocationTally } from '../local/index.ts';
 import type { FunctionTally } from '../local/index.ts';
-import { requestTally, resetRequestTally } from '../shared/aws/requestCounter.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import type { Benchmark } from './lib/benchmark.ts';
@@ -94,8 +92,7 @@ export const bill: Benchmark = {
     const phase = async (workload: (worker: string) => Promise<void>): Promise<PhaseCount> => {
       const worker = phaseWorkers.shift()!;
       worker.resetTally();
-      resetRequestTally();
-      resetInvocationTally();
+      stack.resetTallies();
       const start = performance.now();
       let report;
       try {
@@ -104,7 +101,8 @@ export const bill: Benchmark = {
         report = await worker.stop();
       }
       const seconds = (performance.now() - start) / 1000;
-      return { seconds, aws: mergeTallies(requestTally(), report.tally), functions: invocationTally() };
+      const counted = stack.tallies();
+      return { seconds, aws: mergeTallies(counted.aws, report.tally), functions: counted.functions };
     };
 
     let idle: PhaseCount;

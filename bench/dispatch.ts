@@ -40,7 +40,7 @@ export const dispatch: Benchmark = {
     const warmUp = size(ctx, 10, 1);
     const stack = await ctx.stack();
     const client = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client });
-    const db = dynamoDocumentClient();
+    const db = dynamoDocumentClient(stack.env);
     const tableName = stack.env[ENV.commandsTable]!;
     const [worker] = await startWorkers(stack, 'dispatch', 1);
     const samples = {
@@ -65,7 +65,7 @@ export const dispatch: Benchmark = {
           ));
           emulatorPath = await openEmulatorPath({
             db,
-            sqs: sqsClient(),
+            sqs: sqsClient(stack.env),
             tableName,
             template: template ?? {},
           });

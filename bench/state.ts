@@ -45,8 +45,7 @@ export const state: Benchmark = {
     const rounds = size(ctx, 10, 1);
     const sequential = size(ctx, 500, 10);
     const stack = await ctx.stack();
-    Object.assign(process.env, stack.env);
-    const connector = StateConnector.fromEnv();
+    const connector = StateConnector.fromEnv(stack.env);
     const objectId = await connector.getObjectId(`bench-${Date.now()}`, 'bench.state');
 
     ctx.progress(`starting ${processes} racer processes × ${racersPerProcess} racers`);
@@ -86,8 +85,8 @@ export const state: Benchmark = {
     }
 
     ctx.progress(`getState / setState × ${sequential}, and their floors`);
-    const client = dynamoDocumentClient();
-    const TableName = requireEnv(ENV.stateTable);
+    const client = dynamoDocumentClient(stack.env);
+    const TableName = requireEnv(ENV.stateTable, stack.env);
     const floorKey = `BENCH#floor#${Date.now()}`;
     // Each operation alternates with its floor, so a burst of load from elsewhere hits both alike.
     const floorPut: number[] = [];

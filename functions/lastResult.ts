@@ -12,10 +12,9 @@ import { observed } from './lib/lambda.ts';
  * shared by that worker's records. Powertools' batch processing answers the records whose write failed,
  * and throws when every record failed, so that Lambda backs off instead of polling on at full speed.
  */
-let connector: StateConnector | undefined;
-
 export const handler = observed(async function lastResultHandler(event: SQSEvent): Promise<SQSBatchResponse> {
-  connector ??= StateConnector.fromEnv();
+  // The invocation's table; one connector per table, so its id cache outlives the invocation.
+  const connector = StateConnector.forEnv();
   const completions = new Map<string, CompletionEvent>();
   for (const record of event.Records) {
     const completion = parseCompletionEvent(record.body);

@@ -1,3 +1,4 @@
+// The state connector's HTTP face: POST /v1/objects and GET|PUT /v1/objects/{objectId}/state/{name}, and its create.
 import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { StateConnector } from '../shared/state/StateConnector.ts';
@@ -14,11 +15,9 @@ import { httpRouter } from './lib/http.ts';
 import type { HttpRequest } from './lib/http.ts';
 
 /** The HTTP face of the state connector (DESIGN.md section 3) for services outside the deployment. */
-let connector: StateConnector | undefined;
-
 function state(): StateConnector {
-  connector ??= StateConnector.fromEnv();
-  return connector;
+  // The invocation's table; one connector per table, so its id cache outlives the invocation.
+  return StateConnector.forEnv();
 }
 
 function stateAddress(request: HttpRequest): { objectId: number; name: string } {

@@ -4,13 +4,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { runWithEnv } from '../shared/config.ts';
+import type { Env } from '../shared/config.ts';
 import { LOCAL_ACCOUNT_ID } from './serverless/intrinsics.ts';
 import type { FunctionDef } from './serverless/service.ts';
 import { FunctionTimeoutError, HandlerLoadError } from './errors.ts';
 
 /**
  * Runs serverless.yml's functions in this process. Modules are imported on first invocation (not at start), so a
- * function whose file does not exist yet fails only its own routes. Invocations are counted for the benchmarks.
+ * function whose file does not exist yet fails only its own routes. Invocations are counted, per runner (one per
+ * stack), for the benchmarks.
  */
 
 export type LambdaHandler = (event: unknown, context: Context) => unknown;
@@ -26,39 +29,45 @@ export interface FunctionTally {
   durationMs: number;
 }
 
-const tally = new Map<string, FunctionTally>();
-
-/** Per-function counts since the process started (or the last reset). */
-export function invocationTally(): Record<string, FunctionTally> {
-  return Object.fromEntries([...tally].map(([name, counts]) => [name, { ...counts }]));
-}
-
-export function resetInvocationTally(): void {
-  tally.clear();
-}
-
-export function countFor(name: string): FunctionTally {
-  let counts = tally.get(name);
-  if (!counts) {
-    counts = { invocations: 0, httpRequests: 0, errors: 0, durationMs: 0 };
-    tally.set(name, counts);
-  }
-  return counts;
-}
-
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+export interface FunctionRunnerOptions {
+  serviceDir: string;
+  stackName: string;
+  region: string;
+  functions: Record<string, FunctionDef>;
+  /**
+   * The environment the functions see (shared/config.ts currentEnv(), as a Lambda sees its own): each
+   * invocation runs inside runWithEnv(env), so two stacks' functions in one process read each their own.
+   * @default undefined (the caller's: process.env)
+   */
+  env?: Env;
+}
 
 export class FunctionRunner {
   private readonly modules = new Map<string, Promise<LambdaHandler>>();
+  private readonly tally = new Map<string, FunctionTally>();
 
-  constructor(
-    private readonly opts: {
-      serviceDir: string;
-      stackName: string;
-      region: string;
-      functions: Record<string, FunctionDef>;
-    },
-  ) {}
+  constructor(private readonly opts: FunctionRunnerOptions) {}
+
+  /** Per-function counts of this runner's invocations since it was made (or last reset). */
+  invocationTally(): Record<string, FunctionTally> {
+    return Object.fromEntries([...this.tally].map(([name, counts]) => [name, { ...counts }]));
+  }
+
+  resetInvocationTally(): void {
+    this.tally.clear();
+  }
+
+  /** The live counts of function `name`: the gateway adds its HTTP requests to them. */
+  countFor(name: string): FunctionTally {
+    let counts = this.tally.get(name);
+    if (!counts) {
+      counts = { invocations: 0, httpRequests: 0, errors: 0, durationMs: 0 };
+      this.tally.set(name, counts);
+    }
+    return counts;
+  }
 
   private load(fn: FunctionDef): Promise<LambdaHandler> {
     let loaded = this.modules.get(fn.name);
@@ -117,8 +126,14 @@ export class FunctionRunner {
     const fn = this.opts.functions[name];
     if (!fn)
       throw new HandlerLoadError(`no function ${name} in serverless.yml`, { details: { function: name } });
-    const counts = countFor(name);
+    const counts = this.countFor(name);
     counts.invocations++;
+    const env = this.opts.env;
+    if (env !== undefined) return runWithEnv(env, () => this.run(fn, counts, event));
+    return this.run(fn, counts, event);
+  }
+
+  private async run(fn: FunctionDef, counts: FunctionTally, event: unknown): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const handler = await this.load(fn);

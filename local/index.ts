@@ -5,7 +5,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
-import { countRequests } from '../shared/aws/requestCounter.ts';
+import { awsClients, releaseAwsClients } from '../shared/aws/clients.ts';
+import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { ENV } from '../shared/config.ts';
 import { resolveIntrinsics } from './serverless/intrinsics.ts';
 import type { IntrinsicContext } from './serverless/intrinsics.ts';
@@ -17,6 +18,7 @@ import { createResources } from './resources.ts';
 import { startGateway } from './gateway/server.ts';
 import type { Gateway } from './gateway/server.ts';
 import { FunctionRunner } from './handlers.ts';
+import type { FunctionTally } from './handlers.ts';
 import { startPoller } from './pollers.ts';
 import type { Poller } from './pollers.ts';
 import { startSchedule } from './schedules.ts';
@@ -26,15 +28,17 @@ import type { Supervisor } from './supervisor.ts';
 import { startLocalWorker } from './worker.ts';
 import type { LocalWorker, LocalWorkerOptions } from './worker.ts';
 
-export { invocationTally, resetInvocationTally } from './handlers.ts';
 export type { FunctionTally } from './handlers.ts';
 
 /**
  * The embedded local stack (DESIGN.md section 8): DynamoDB Local and fauxqs on loopback, the tables and queues of
  * infra/, serverless.yml's HTTP routes (through its authorizer), SQS triggers and schedules, all run in this process.
  *
- * One stack per process: the handlers run in-process and read process.env (which startLocalStack sets), and
- * shared/aws/clients.ts keeps one SDK client per process, bound to the endpoints of the first stack it saw.
+ * Several stacks can run in one process. A stack never writes process.env: its functions run inside
+ * runWithEnv(stack.env) (shared/config.ts), so each reads its own stack's names and endpoints, and everything a
+ * process keeps between invocations (SDK clients, contexts and their caches, request counts) is per endpoint
+ * and table. A process that calls shared/ directly against a stack passes `stack.env` (or copies it into its
+ * own process.env, as a test process does).
  */
 export interface LocalStackOptions {
   /** Keep DynamoDB's data in this directory (DynamoDB Local's -dbPath); tables found there are kept. @default undefined (in memory) */
@@ -58,7 +62,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** `http://127.0.0.1:<port>`, the HTTP API's base URL. */
   apiUrl: string;
-  /** Everything a separate process needs to reach the stack (AWS endpoints and credentials, the service's names, BBS_API_URL). */
+  /** Everything a process needs to reach the stack (AWS endpoints and credentials, the service's names, BBS_API_URL). */
   env: Record<string, string>;
   /** Bearer tokens issued at start. */
   tokens: { admin: string; client: string };
@@ -74,6 +78,13 @@ export interface LocalStack {
   queueUrls: Record<string, string>;
   /** The in-process worker, when `worker` was given. */
   worker?: { name: string; basedir: string };
+  /**
+   * What the stack did since it started (or resetTallies()), for the benchmarks: each function's invocations, and
+   * the AWS requests and DynamoDB capacity sent to its emulators by this process (its functions, pollers and
+   * worker, and any caller here that uses shared/aws/clients.ts with the stack's env).
+   */
+  tallies(): { functions: Record<string, FunctionTally>; aws: RequestTally };
+  resetTallies(): void;
   /** Closes the gateway, stops pollers and schedules, ends the emulators and waits until they are gone. Idempotent. */
   stop(): Promise<void>;
 }
@@ -94,20 +105,17 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** provider.environment entries that make no sense in this process (a flag for the Lambda runtime's node). */
 const EXCLUDED_ENV = new Set(['NODE_OPTIONS']);
 
-/** The running stack's API URL, set from the start of startLocalStack until stop() (one stack per process). */
-let activeApiUrl: string | undefined;
-
 function localEnv(
   service: ServiceDescription,
   ctx: IntrinsicContext,
   ports: { dynamodb: number; sqs: number },
 ): Record<string, string> {
   const env: Record<string, string> = {
-    AWS_REGION: service.document.region,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
-    AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${ports.sqs}`,
+    [ENV.awsRegion]: service.document.region,
+    [ENV.awsAccessKeyId]: LOCAL_CREDENTIALS.accessKeyId,
+    [ENV.awsSecretAccessKey]: LOCAL_CREDENTIALS.secretAccessKey,
+    [ENV.awsEndpointUrlDynamodb]: `http://127.0.0.1:${ports.dynamodb}`,
+    [ENV.awsEndpointUrlSqs]: `http://127.0.0.1:${ports.sqs}`,
   };
   for (const [name, value] of Object.entries(service.environment)) {
     if (EXCLUDED_ENV.has(name)) continue;
@@ -135,25 +143,12 @@ async function issueTokens(
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  if (activeApiUrl !== undefined)
-    throw new LocalStackError('a local stack is already running in this process; stop() it first', {
-      details: { apiUrl: activeApiUrl },
-    });
-  // Claimed before the first await, so two concurrent calls cannot both start.
-  activeApiUrl = '(starting)';
   const opts = { ...DEFAULTS, ...options };
   const log = opts.log;
-  let service: ServiceDescription;
-  let supervisor: Supervisor;
-  try {
-    service = describeService(
-      loadServerlessDocument({ serverlessFile: opts.serverlessFile, stage: opts.stage }),
-    );
-    supervisor = await startSupervisor({ persistDir: opts.persistDir, log });
-  } catch (error) {
-    activeApiUrl = undefined;
-    throw error;
-  }
+  const service: ServiceDescription = describeService(
+    loadServerlessDocument({ serverlessFile: opts.serverlessFile, stage: opts.stage }),
+  );
+  const supervisor: Supervisor = await startSupervisor({ persistDir: opts.persistDir, log });
   const region = service.document.region;
   const dynamo = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${supervisor.dynamodbPort}`,
@@ -165,8 +160,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     region,
     credentials: LOCAL_CREDENTIALS,
   });
-  // On AWS the SQS triggers' ReceiveMessage and DeleteMessageBatch are billed: the pollers use this client.
-  countRequests(sqs, 'sqs');
+  let env: Record<string, string> | undefined;
   let gateway: Gateway | undefined;
   let worker: LocalWorker | undefined;
   const pollers: Poller[] = [];
@@ -191,8 +185,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all([...pollers, ...schedules].map((part) => part.stop()));
       dynamo.destroy();
       sqs.destroy();
+      // This process's clients of the stack's endpoints (its functions', and any caller's) end with it.
+      if (env) releaseAwsClients(env);
       await supervisor.stop();
-      activeApiUrl = undefined;
     })();
     return stopping;
   }
@@ -219,13 +214,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return url;
       },
     };
-    const env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
-    Object.assign(process.env, env);
+    env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
+    const clients = awsClients(env);
+    // On AWS the SQS triggers' ReceiveMessage and DeleteMessageBatch are billed: the pollers' client is counted
+    // with the stack's other requests.
+    clients.counter.count(sqs, 'sqs');
     const runner = new FunctionRunner({
       serviceDir: service.document.dir,
       stackName: service.stackName,
       region,
       functions: service.functions,
+      env,
     });
     const [tokens, started] = await Promise.all([
       issueTokens(env, dynamo),
@@ -238,8 +237,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     ]);
     gateway = started;
-    env.BBS_API_URL = started.url;
-    process.env.BBS_API_URL = started.url;
+    env[ENV.apiUrl] = started.url;
 
     for (const trigger of service.sqsTriggers.filter((t) => t.enabled)) {
       const arn = String(
@@ -282,7 +280,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
       );
 
-    if (opts.worker) worker = await startLocalWorker(started.url, tokens.admin, opts.worker);
+    if (opts.worker)
+      worker = await startLocalWorker(started.url, tokens.admin, { ...opts.worker, sqs: clients.sqs });
 
     const stack: LocalStack = {
       apiUrl: started.url,
@@ -297,9 +296,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       queueUrls: { ...created.queueUrls },
       ...(worker ? { worker: { name: worker.name, basedir: worker.basedir } } : {}),
+      tallies: () => ({ functions: runner.invocationTally(), aws: clients.counter.snapshot() }),
+      resetTallies() {
+        runner.resetInvocationTally();
+        clients.counter.reset();
+      },
       stop,
     };
-    activeApiUrl = stack.apiUrl;
     return stack;
   } catch (error) {
     await stop();

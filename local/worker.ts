@@ -1,4 +1,5 @@
 // The one worker `npm start` registers and runs in the stack's own process.
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError } from '../shared/client/errors.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import { runWorker } from '../worker/worker.ts';
@@ -13,6 +14,8 @@ export interface LocalWorkerOptions {
   /** Commands run at once. @default 4 */
   concurrency?: number;
   log?: (line: string) => void;
+  /** The client of the stack's SQS endpoint (startLocalStack passes its own). @default sqsClient() of process.env */
+  sqs?: SQSClient;
 }
 
 export interface LocalWorker {
@@ -47,6 +50,7 @@ export async function startLocalWorker(
     basedir: options.basedir,
     concurrency: options.concurrency ?? 4,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.sqs ? { sqs: options.sqs } : {}),
   });
   return { name, basedir: options.basedir, stop: () => worker.stop({ interrupt: true }) };
 }

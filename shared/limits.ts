@@ -1,6 +1,8 @@
 // Owns every limit of the service: sizes, counts and durations that bound what is accepted, stored and answered.
 
 export const LIMITS = {
+  /** Finished commands and their update items expire this long after they were written (DynamoDB TTL). @default 30 days */
+  retentionSeconds: 30 * 24 * 3600,
   /**
    * What may grow a command record, bounded so that it stays far below DynamoDB's 400 KB item limit and
    * every ending write fits (docs/limits.md adds them up). Nesting of args and of an update's `stat` or

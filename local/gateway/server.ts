@@ -4,7 +4,6 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayBodyTooLargeError } from '../errors.ts';
-import { countFor } from '../handlers.ts';
 import type { FunctionRunner } from '../handlers.ts';
 import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';
 import { Authorizers } from './authorizers.ts';
@@ -112,7 +111,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       event.requestContext = { ...event.requestContext, authorizer: { lambda: decision.context } } as never;
     }
-    countFor(route.def.functionName).httpRequests++;
+    opts.runner.countFor(route.def.functionName).httpRequests++;
     try {
       sendResult(res, await opts.runner.invoke(route.def.functionName, event), requestId);
     } catch (error) {

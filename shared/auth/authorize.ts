@@ -1,13 +1,17 @@
-import { dynamoDocumentClient } from '../aws/clients.ts';
-import { ENV, requireEnv } from '../config.ts';
+// Owns resolving a bearer token to the authorizer's context (role, worker, caller) on the invocation's table.
+import { awsClients, perClients } from '../aws/clients.ts';
+import { ENV, currentEnv, requireEnv } from '../config.ts';
 import { TokenStore, callerIdOf } from './tokens.ts';
 import type { AuthorizerContext } from './types.ts';
 
-let store: TokenStore | undefined;
+const stores = perClients<TokenStore>();
 
+/** The token store of the running invocation's table (one per table and endpoint, made on first use). */
 function tokenStore(): TokenStore {
-  store ??= new TokenStore({ client: dynamoDocumentClient(), tableName: requireEnv(ENV.commandsTable) });
-  return store;
+  const env = currentEnv();
+  const clients = awsClients(env);
+  const tableName = requireEnv(ENV.commandsTable, env);
+  return stores(clients, tableName, () => new TokenStore({ client: clients.db, tableName }));
 }
 
 /** Resolves an `Authorization: Bearer <token>` header to the authorizer context ('' role when unknown). */

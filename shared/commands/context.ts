@@ -1,35 +1,50 @@
-// Owns the context of the command lifecycle and the worker registry (clients, names, clock), built from the environment.
-import { dynamoDocumentClient, sqsClient } from '../aws/clients.ts';
-import { ENV, requireEnv } from '../config.ts';
+// Owns the context of the command lifecycle and the worker registry (clients, names, clock), built from an environment.
+import { awsClients, perClients } from '../aws/clients.ts';
+import { ENV, currentEnv, requireEnv } from '../config.ts';
+import type { Env } from '../config.ts';
+import { LIMITS } from '../limits.ts';
 import type { WorkersContext } from '../workers/context.ts';
 
 /**
  * What the command lifecycle and the worker registry need from their surroundings: clients, names, the
- * clock (the registry's part is WorkersContext). One object, built once per process from the environment
- * (or by a test with its own clock).
+ * clock (the registry's part is WorkersContext). A test may make its own (another clock) by spreading one.
+ *
+ * What a process remembers between requests hangs off the context object, kept by the module that uses it
+ * in a WeakMap by context (recordCache.ts, workers/records.ts, watchdog.ts): one context per environment,
+ * so one set of caches per table and endpoint, and two local stacks in one process share none.
  */
 export interface CommandsContext extends WorkersContext {
   completionsQueueUrl: string;
 }
 
-let fromEnv: CommandsContext | undefined;
+const contexts = perClients<CommandsContext>();
 
-export function commandsContextFromEnv(env: NodeJS.ProcessEnv = process.env): CommandsContext {
-  fromEnv ??= {
-    db: dynamoDocumentClient(),
-    sqs: sqsClient(),
+/**
+ * The context for `env` (by default the running invocation's: a local stack's, else process.env). The same
+ * object comes back for the same settings, so its caches last as long as a Lambda's container; anything read
+ * from `env` that differs (a table, a queue, an endpoint) gives another. Its clients are made on first use.
+ */
+export function commandsContextFromEnv(env: Env = currentEnv()): CommandsContext {
+  const clients = awsClients(env);
+  const names = {
     tableName: requireEnv(ENV.commandsTable, env),
     completionsQueueUrl: requireEnv(ENV.completionsQueueUrl, env),
     workerQueuePrefix: requireEnv(ENV.workerQueuePrefix, env),
     deadLetterQueueArn: requireEnv(ENV.deadLetterQueueArn, env),
-    now: Date.now,
   };
-  return fromEnv;
+  return contexts(clients, Object.values(names).join('\n'), () => ({
+    // Getters: a route that never sends to SQS (or never reads DynamoDB) never makes that client.
+    get db() {
+      return clients.db;
+    },
+    get sqs() {
+      return clients.sqs;
+    },
+    ...names,
+    now: Date.now,
+  }));
 }
 
-/** Finished commands and their update items expire this long after they were written. @default 30 days */
-export const RETENTION_SECONDS = 30 * 24 * 3600;
-
 export function expiresAt(nowMs: number): number {
-  return Math.floor(nowMs / 1000) + RETENTION_SECONDS;
+  return Math.floor(nowMs / 1000) + LIMITS.retentionSeconds;
 }

@@ -26,33 +26,38 @@ interface Entry {
   at: number;
 }
 
-const entries = new Map<string, Entry>();
+/** Each context's copies (one context per environment: a Lambda's container, or one local stack), by command id. */
+const caches = new WeakMap<CommandsContext, Map<string, Entry>>();
 
-const keyOf = (ctx: CommandsContext, commandId: string) => `${ctx.tableName}/${commandId}`;
+function entriesOf(ctx: CommandsContext): Map<string, Entry> {
+  let entries = caches.get(ctx);
+  if (!entries) caches.set(ctx, (entries = new Map()));
+  return entries;
+}
 
 export function rememberRecord(ctx: CommandsContext, item: CommandItem): void {
-  const key = keyOf(ctx, item.commandId);
+  const entries = entriesOf(ctx);
   // Re-inserting moves the key to the end: the map's order is the order of last writes.
-  entries.delete(key);
-  entries.set(key, { item, at: ctx.now() });
+  entries.delete(item.commandId);
+  entries.set(item.commandId, { item, at: ctx.now() });
   for (const oldest of entries.keys()) {
     if (entries.size <= RECORD_CACHE.maxEntries) break;
     entries.delete(oldest);
   }
 }
 
-/** The record as this process last wrote it, if that was less than RECORD_CACHE.ttlMs ago. */
+/** The record as this context last wrote it, if that was less than RECORD_CACHE.ttlMs ago. */
 export function recentRecord(ctx: CommandsContext, commandId: string): CommandItem | undefined {
-  const key = keyOf(ctx, commandId);
-  const entry = entries.get(key);
+  const entries = entriesOf(ctx);
+  const entry = entries.get(commandId);
   if (entry === undefined) return undefined;
   if (ctx.now() - entry.at >= RECORD_CACHE.ttlMs) {
-    entries.delete(key);
+    entries.delete(commandId);
     return undefined;
   }
   return entry.item;
 }
 
 export function forgetRecord(ctx: CommandsContext, commandId: string): void {
-  entries.delete(keyOf(ctx, commandId));
+  entriesOf(ctx).delete(commandId);
 }

@@ -2,8 +2,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalPut } from '../aws/conditionalWrite.ts';
-import { dynamoDocumentClient } from '../aws/clients.ts';
-import { ENV, requireEnv } from '../config.ts';
+import { awsClients, perClients } from '../aws/clients.ts';
+import { ENV, currentEnv, requireEnv } from '../config.ts';
+import type { Env } from '../config.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import { StateNotFoundError } from './errors.ts';
@@ -28,6 +29,9 @@ const ID_CACHE_ENTRIES = 10_000;
 const SET_STATE_ROUNDS = 3;
 /** updateState rounds of read, update(), conditional put before giving up (each lost round means another write landed). */
 const UPDATE_STATE_ROUNDS = 5;
+
+/** StateConnector.forEnv's connectors, one per clients and table. */
+const connectors = perClients<StateConnector>();
 
 function checkObjectId(objectId: number): void {
   if (!Number.isSafeInteger(objectId) || objectId < 1)
@@ -58,9 +62,19 @@ export class StateConnector {
     };
   }
 
-  /** The connector for this process's table: STATE_TABLE and the SDK's endpoint settings. */
-  static fromEnv(): StateConnector {
-    return new StateConnector({ client: dynamoDocumentClient(), tableName: requireEnv(ENV.stateTable) });
+  /** A new connector for `env`'s table: STATE_TABLE and the SDK's endpoint settings (a local stack's, else process.env). */
+  static fromEnv(env: Env = currentEnv()): StateConnector {
+    return new StateConnector({ client: awsClients(env).db, tableName: requireEnv(ENV.stateTable, env) });
+  }
+
+  /**
+   * The process's connector for `env`'s table and endpoints, made on the first call: a Lambda's handler calls
+   * this per invocation, and the id cache lives as long as its container (a local stack has its own).
+   */
+  static forEnv(env: Env = currentEnv()): StateConnector {
+    const clients = awsClients(env);
+    const tableName = requireEnv(ENV.stateTable, env);
+    return connectors(clients, tableName, () => new StateConnector({ client: clients.db, tableName }));
   }
 
   /**

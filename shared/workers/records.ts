@@ -58,10 +58,22 @@ export async function loadWorker(ctx: WorkersContext, name: string): Promise<Loa
  */
 export const WORKER_CACHE_MS = 1_000;
 
-const workerCache = new Map<string, { worker: LoadedWorker; readAt: number }>();
+/** A record as dispatch read it, and when. */
+interface CachedWorker {
+  worker: LoadedWorker;
+  readAt: number;
+}
 
-function workerCacheKey(ctx: WorkersContext, name: string): string {
-  return `${ctx.tableName}\u0000${name}`;
+/**
+ * Each context's cache (a Lambda has one context for the life of its container; two local stacks in one
+ * process have two): worker name → the record dispatch last read.
+ */
+const workerCaches = new WeakMap<WorkersContext, Map<string, CachedWorker>>();
+
+function workerCacheOf(ctx: WorkersContext): Map<string, CachedWorker> {
+  let cache = workerCaches.get(ctx);
+  if (!cache) workerCaches.set(ctx, (cache = new Map()));
+  return cache;
 }
 
 /**
@@ -74,9 +86,9 @@ export async function loadWorkerForDispatch(
   name: string,
   command: string,
 ): Promise<LoadedWorker | undefined> {
-  const key = workerCacheKey(ctx, name);
+  const workerCache = workerCacheOf(ctx);
   const now = ctx.now();
-  const cached = workerCache.get(key);
+  const cached = workerCache.get(name);
   if (
     cached !== undefined &&
     now - cached.readAt < WORKER_CACHE_MS &&
@@ -85,14 +97,14 @@ export async function loadWorkerForDispatch(
   )
     return cached.worker;
   const worker = await loadWorker(ctx, name);
-  if (worker === undefined) workerCache.delete(key);
-  else workerCache.set(key, { worker, readAt: now });
+  if (worker === undefined) workerCache.delete(name);
+  else workerCache.set(name, { worker, readAt: now });
   return worker;
 }
 
-/** Drops this process's cached record of `name` (a removed worker). */
+/** Drops this context's cached record of `name` (a removed worker). */
 export function forgetWorker(ctx: WorkersContext, name: string): void {
-  workerCache.delete(workerCacheKey(ctx, name));
+  workerCacheOf(ctx).delete(name);
 }
 
 export function presenceOf(worker: WorkerItem, now: number): Presence {

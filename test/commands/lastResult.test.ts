@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
-import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { dynamoDocumentClient, requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import { LAST_RESULT, recordLastResult, recordLastResults } from '../../shared/commands/lastResult.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { CompletionEvent } from '../../shared/commands/wire.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
 import type { CommandItem } from '../../shared/commands/items.ts';
 import { commandKey, updateBatchKey } from '../../shared/commands/keys.ts';

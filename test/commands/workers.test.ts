@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
 import { RESULTS } from '../../shared/commands/types.ts';

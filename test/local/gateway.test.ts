@@ -6,7 +6,7 @@ import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayRequestAuthorizerEventV2,
 } from 'aws-lambda';
-import { invocationTally, startLocalStack } from '../../local/index.ts';
+import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
 import { callerIdOf } from '../../shared/auth/tokens.ts';
 import { entriesOf } from '../fixtures/functions/journal.ts';
@@ -20,7 +20,7 @@ describe('local gateway (HTTP API payload 2.0)', () => {
   const logged: string[] = [];
 
   before(async () => {
-    // A stack of its own: it serves the fixture service, and invocationTally counts the handlers run in this process.
+    // A stack of its own: it serves the fixture service, and its tallies count the handlers run in this process.
     stack = await startLocalStack({ serverlessFile: FIXTURE, log: (line) => logged.push(line) });
   });
   after(async () => {
@@ -114,7 +114,7 @@ describe('local gateway (HTTP API payload 2.0)', () => {
 
   it('answers 401 without calling the authorizer when the Authorization header is missing', async () => {
     // Prepare
-    const before = invocationTally().authorizer?.invocations ?? 0;
+    const before = stack.tallies().functions.authorizer?.invocations ?? 0;
 
     // Act
     const res = await fetch(`${stack.apiUrl}/v1/echo/1`);
@@ -122,7 +122,7 @@ describe('local gateway (HTTP API payload 2.0)', () => {
     // Assess
     assert.equal(res.status, 401);
     assert.deepEqual(await res.json(), { message: 'Unauthorized' });
-    assert.equal(invocationTally().authorizer?.invocations ?? 0, before);
+    assert.equal(stack.tallies().functions.authorizer?.invocations ?? 0, before);
   });
 
   it('answers 403 when the authorizer says isAuthorized false, and 500 when it throws', async () => {
@@ -217,7 +217,7 @@ describe('local gateway (HTTP API payload 2.0)', () => {
 
   it('answers 413 for a body over 10 MB without invoking the function', async () => {
     // Prepare
-    const before = invocationTally().echo?.httpRequests ?? 0;
+    const before = stack.tallies().functions.echo?.httpRequests ?? 0;
 
     // Act
     const res = await fetch(`${stack.apiUrl}/v1/echo/1`, {
@@ -228,12 +228,12 @@ describe('local gateway (HTTP API payload 2.0)', () => {
 
     // Assess
     assert.equal(res.status, 413);
-    assert.equal(invocationTally().echo?.httpRequests ?? 0, before);
+    assert.equal(stack.tallies().functions.echo?.httpRequests ?? 0, before);
   });
 
   it('counts HTTP requests and invocations per function', async () => {
     // Prepare
-    const before = invocationTally().plain ?? { invocations: 0, httpRequests: 0, errors: 0 };
+    const before = stack.tallies().functions.plain ?? { invocations: 0, httpRequests: 0, errors: 0 };
 
     // Act
     await Promise.all(
@@ -241,12 +241,12 @@ describe('local gateway (HTTP API payload 2.0)', () => {
     );
 
     // Assess
-    const now = invocationTally().plain;
+    const now = stack.tallies().functions.plain;
     assert.equal(now?.httpRequests, before.httpRequests + 3);
     assert.equal(now?.invocations, before.invocations + 3);
   });
 
-  it('sets the resolved environment, intrinsics included, in env and process.env', () => {
+  it('resolves the environment, intrinsics included, into env, and leaves process.env alone', () => {
     // Assess
     const { env } = stack;
     assert.equal(env.STAGE, 'local');
@@ -267,6 +267,9 @@ describe('local gateway (HTTP API payload 2.0)', () => {
     );
     assert.equal(env.BBS_API_URL, stack.apiUrl);
     assert.equal(env.NODE_OPTIONS, undefined);
-    for (const [name, value] of Object.entries(env)) assert.equal(process.env[name], value);
+    // Its functions read env through runWithEnv: another stack in this process has its own.
+    const ownValues = Object.entries(env).filter(([, value]) => /bbs-fixture|127\.0\.0\.1/.test(value));
+    assert.ok(ownValues.length >= 5, JSON.stringify(ownValues));
+    for (const [name, value] of ownValues) assert.notEqual(process.env[name], value, name);
   });
 });

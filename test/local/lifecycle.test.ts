@@ -7,7 +7,10 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack } from '../../local/index.ts';
-import { LocalStackError, ServerlessConfigError } from '../../local/errors.ts';
+import type { LocalStack } from '../../local/index.ts';
+import { ServerlessConfigError } from '../../local/errors.ts';
+import { ENV } from '../../shared/config.ts';
+import { apiCaller, expectStatus, startCommand } from '../support/api.ts';
 
 const CHILD = fileURLToPath(new URL('../fixtures/stack-child.ts', import.meta.url));
 
@@ -58,33 +61,73 @@ function runChild(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return { child, firstLine, exited };
 }
 
+/** A worker named `twin` on `stack`, online with the shell command registered (the same name on every stack). */
+async function onlineWorker(stack: LocalStack): Promise<string> {
+  const call = apiCaller(stack);
+  const { token } = expectStatus(
+    await call<{ token: string }>(stack.tokens.admin, 'POST', '/v1/workers', { name: 'twin' }),
+    201,
+    'POST /v1/workers',
+  );
+  expectStatus(
+    await call(token, 'POST', '/v1/workers/twin/heartbeat', { commands: ['shell'], running: 0 }),
+    200,
+    'heartbeat',
+  );
+  return 'twin';
+}
+
 describe('local stack lifecycle', () => {
-  it('serves a request, refuses a second stack meanwhile, and leaves no emulator process behind after stop()', async () => {
-    // Prepare: a start that fails on its config must not hold the process's one stack.
+  it('runs two stacks in one process, each serving only its own commands, and leaves no emulator behind after stop()', async () => {
+    // Prepare: a start that fails on its config leaves nothing running; then two stacks, each with a worker
     await assert.rejects(
       startLocalStack({ serverlessFile: '/nonexistent/serverless.yml' }),
       ServerlessConfigError,
     );
-    const stack = await startLocalStack();
-    const { supervisorPid, javaPid } = stack.emulators;
+    const stacks = await Promise.all([startLocalStack(), startLocalStack()]);
+    try {
+      const [one, two] = stacks;
+      const workers = await Promise.all(stacks.map((stack) => onlineWorker(stack)));
 
-    // Act
-    const second = await startLocalStack().catch((error: unknown) => error);
-    const res = await fetch(`${stack.apiUrl}/v1/objects`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.tokens.client}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'lifecycle', className: 'Test' }),
-    });
-    await res.arrayBuffer();
-    await stack.stop();
-    await stack.stop();
+      // Act: a command on each, on a worker of the same name
+      const ids = await Promise.all(
+        stacks.map((stack, i) => startCommand(stack, workers[i]!, 'shell', { command: 'true' })),
+      );
+      const own = await Promise.all(
+        stacks.map((stack, i) => apiCaller(stack)(stack.tokens.client, 'GET', `/v1/commands/${ids[i]}`)),
+      );
+      const other = await Promise.all(
+        stacks.map((stack, i) => apiCaller(stack)(stack.tokens.client, 'GET', `/v1/commands/${ids[1 - i]}`)),
+      );
+      const tallies = stacks.map((stack) => stack.tallies());
 
-    // Assess
-    assert.ok(second instanceof LocalStackError, `second start gave ${String(second)}`);
-    assert.notEqual(res.status, 404);
-    assert.notEqual(res.status, 401);
-    assert.equal(alive(supervisorPid), false, 'supervisor still running');
-    assert.equal(alive(javaPid), false, 'java still running');
+      // Assess: each stack stored its own command and knows nothing of the other's
+      assert.deepEqual(
+        own.map((answer) => answer.status),
+        [200, 200],
+      );
+      assert.deepEqual(
+        other.map((answer) => answer.status),
+        [404, 404],
+      );
+      // The same table and worker names: only the endpoints tell the two apart, to the SDK clients and the caches.
+      assert.equal(one!.env[ENV.commandsTable], two!.env[ENV.commandsTable]);
+      assert.notEqual(one!.env[ENV.awsEndpointUrlDynamodb], two!.env[ENV.awsEndpointUrlDynamodb]);
+      // Each counted its own three requests to the commands function (the start and two reads), not six.
+      for (const tally of tallies) assert.equal(tally.functions.commands?.httpRequests, 3);
+      // Neither wrote its environment into the process's: its functions read it through runWithEnv.
+      assert.notEqual(process.env[ENV.awsEndpointUrlDynamodb], one!.env[ENV.awsEndpointUrlDynamodb]);
+      assert.notEqual(process.env[ENV.awsEndpointUrlDynamodb], two!.env[ENV.awsEndpointUrlDynamodb]);
+    } finally {
+      await Promise.all(stacks.map((stack) => stack.stop()));
+    }
+    await stacks[0]!.stop();
+
+    // Assess: stop() is idempotent and ends every emulator
+    for (const { emulators } of stacks) {
+      assert.equal(alive(emulators.supervisorPid), false, 'supervisor still running');
+      assert.equal(alive(emulators.javaPid), false, 'java still running');
+    }
   });
 
   it('ends java and the supervisor within seconds when the process holding the stack is SIGKILLed', async () => {

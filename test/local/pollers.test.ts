@@ -11,7 +11,7 @@ import {
 import type { SQSRecord } from 'aws-lambda';
 import { FunctionRunner } from '../../local/handlers.ts';
 import { messagesToDelete, startPoller } from '../../local/pollers.ts';
-import { countRequests, requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { RequestCounter } from '../../shared/aws/requestCounter.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { batches } from './fixtures/recordingHandler.ts';
@@ -77,6 +77,7 @@ describe('which messages a poller deletes after a successful invocation', () => 
 describe('a poller with a batching window, against fauxqs', () => {
   let stack: TestStack;
   let sqs: SQSClient;
+  const counter = new RequestCounter();
 
   before(async () => {
     // Its pollers run in this process, on queues of its own: the stack's fauxqs is all it needs, shared or not.
@@ -87,7 +88,7 @@ describe('a poller with a batching window, against fauxqs', () => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       useQueueUrlAsEndpoint: false,
     });
-    countRequests(sqs, 'sqs');
+    counter.count(sqs, 'sqs');
   });
 
   after(async () => {
@@ -134,7 +135,7 @@ describe('a poller with a batching window, against fauxqs', () => {
     // Prepare
     const { poller, send, left } = await polledQueue(100, 1500);
     batches.length = 0;
-    resetRequestTally();
+    counter.reset();
     // Act: 12 messages trickle in over about half a second
     for (let i = 0; i < 12; i++) {
       await send(`m${i}`);
@@ -147,7 +148,7 @@ describe('a poller with a batching window, against fauxqs', () => {
     // Assess
     assert.equal(batches.length, 1);
     assert.deepEqual([...batches[0]!.bodies].sort(), Array.from({ length: 12 }, (_, i) => `m${i}`).sort());
-    assert.equal(requestTally().requests['sqs:DeleteMessageBatchCommand'], 2);
+    assert.equal(counter.snapshot().requests['sqs:DeleteMessageBatchCommand'], 2);
     assert.deepEqual(remaining, []);
   });
 

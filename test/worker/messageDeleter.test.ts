@@ -7,8 +7,7 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../../shared/aws/clients.ts';
-import { requestTally, resetRequestTally } from '../../shared/aws/requestCounter.ts';
+import { requestTally, resetRequestTally, sqsClient } from '../../shared/aws/clients.ts';
 import { MessageDeleter } from '../../worker/messageDeleter.ts';
 import { uniqueName } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
