@@ -1,6 +1,7 @@
 // Worker behaviour tests' moves: a real worker OS process (`node --import tsx worker/main.ts`) on a local stack.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,5 +92,17 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** True while a process with this pid runs; a zombie (dead, not yet reaped by whoever adopted it) is not running. */
+export function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    // No /proc (not Linux), or gone in between: trust kill(pid, 0).
+    return alive(pid);
   }
 }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { readLog, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
-import { spawnWorker, stopWorker } from './helpers.ts';
+import { running, spawnWorker, stopWorker } from './helpers.ts';
 import type { WorkerProcess } from './helpers.ts';
 
 /** What the worker defends on the build machine (docs/security.md, "The worker agent"), through a real worker process. */
@@ -108,4 +109,59 @@ describe('results too large to send', () => {
       );
     });
   }
+});
+
+describe('no process outlives its command', () => {
+  async function pidIn(dir: string, file: string): Promise<number> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const text = await readFile(path.join(dir, file), 'utf8').catch(() => '');
+      if (text.trim() !== '') return Number(text.trim());
+      assert.ok(Date.now() < deadline, `${file} never appeared`);
+      await sleep(50);
+    }
+  }
+
+  it('kills the process group of `sleep 600` within 5 s of the agent being SIGKILLed', async () => {
+    // Prepare: a worker of its own, running a shell with a background child and a foreground sleep.
+    const doomed = await registerWorker(stack, 'sigkill');
+    const agent = await spawnWorker(stack, doomed);
+    try {
+      await startCommand(stack, doomed.name, 'shell', {
+        command: 'sleep 600 & echo $! > bg.pid; echo $$ > fg.pid; sleep 600',
+        workdir: '.',
+        logEnviron: false,
+      });
+      const background = await pidIn(agent.basedir, 'bg.pid');
+      const foreground = await pidIn(agent.basedir, 'fg.pid');
+      assert.ok(running(background) && running(foreground));
+
+      // Act
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+      await sleep(5_000);
+
+      // Assess
+      assert.equal(running(foreground), false, 'the shell outlived the agent');
+      assert.equal(running(background), false, 'its background sleep outlived the agent');
+    } finally {
+      await stopWorker(agent, 'SIGKILL');
+    }
+  });
+
+  it('kills what a command left running in its group when the command ends', async () => {
+    // Act
+    const id = await run('shell', {
+      command: 'sleep 600 > /dev/null 2>&1 < /dev/null & echo $! > left.pid',
+      workdir: '.',
+      logEnviron: false,
+    });
+    const view = await waitForCommand(stack, id);
+    const left = await pidIn(proc.basedir, 'left.pid');
+    await sleep(500);
+
+    // Assess
+    assert.equal(view.rc, 0);
+    assert.equal(running(left), false);
+  });
 });

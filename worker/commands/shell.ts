@@ -10,6 +10,7 @@ import { optionalBooleanArg, optionalNumberArg, optionalStringArg, requireArgs, 
 import type { CommandArgs } from './args.ts';
 import { errnoOf, strerror } from './osError.ts';
 import { STREAM_LOGS } from '../../shared/commands/logText.ts';
+import { groupKeeper } from './groupKeeper.ts';
 import { LogFileWatcher } from './logFileWatcher.ts';
 import {
   buildEnvironment,
@@ -185,6 +186,8 @@ class RunProcess implements StartedCommand {
     // detached: the child leads its own process group, so a kill reaches everything it started.
     const child = spawn(file!, rest, { cwd: opts.workdir, env: opts.env, detached: true, stdio: 'pipe' });
     this.child = child;
+    // Listed at once (the pid is known as spawn returns): the keeper kills the group if the agent dies.
+    if (child.pid !== undefined) groupKeeper().watch(child.pid);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error: NodeJS.ErrnoException) => {
@@ -211,6 +214,7 @@ class RunProcess implements StartedCommand {
       if (this.killed) this.drainTimer = setTimeout(() => this.closePipes(), PIPE_DRAIN_MS);
     });
     child.once('close', (code, signal) => {
+      this.endGroup();
       this.output('stdout', stdout.end());
       this.output('stderr', stderr.end());
       this.finished(code, signal).then(this.resolveDone, this.rejectDone);
@@ -288,6 +292,21 @@ class RunProcess implements StartedCommand {
       // ESRCH: the group is gone already; the close event is on its way.
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') this.child?.kill(`SIG${name}` as NodeJS.Signals);
     }
+  }
+
+  /**
+   * No process outlives its command: what the program left running in its group (a `sleep 600 &` that let go
+   * of the pipes) is SIGKILLed, and the keeper forgets the group. Difference: Buildbot leaves them running.
+   */
+  private endGroup(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // ESRCH: nothing was left.
+    }
+    groupKeeper().release(pid);
   }
 
   private closePipes(): void {
