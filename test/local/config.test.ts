@@ -186,13 +186,22 @@ describe('serverless.yml resolution', () => {
       ['watchdog'],
     );
     assert.deepEqual(Object.keys(service.resources).sort(), [
+      'AuthorizerRole',
+      'CommandsRole',
       'CommandsTable',
       'CompletionsDeadLetterQueue',
       'CompletionsDeadLetterQueueAlarm',
       'CompletionsQueue',
       'DeadLetterQueue',
       'DeadLetterQueueAlarm',
+      'DlqConsumerRole',
+      'LastResultRole',
+      'OpenapiRole',
+      'StateRole',
       'StateTable',
+      'WatchdogRole',
+      'WorkerApiRole',
+      'WorkersRole',
     ]);
   });
 });
