@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildFunctions } from '../scripts/build.ts';
-import { ENV } from '../shared/config.ts';
+import { ENV, SERVICE_VARIABLES } from '../shared/config.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { size } from './lib/benchmark.ts';
 import { repoRoot } from './lib/paths.ts';
@@ -24,10 +24,10 @@ const EMPTY_MODULE = 'data:text/javascript,export{}';
 
 /** Values are never used: a bundle that talks to AWS at import would fail here, which we want to know. */
 const placeholderEnv: Record<string, string> = {
-  ...Object.fromEntries(Object.values(ENV).map((name) => [name, `bench-${name.toLowerCase()}`])),
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
+  ...Object.fromEntries(SERVICE_VARIABLES.map((name) => [name, `bench-${name.toLowerCase()}`])),
+  [ENV.awsRegion]: 'us-east-1',
+  [ENV.awsAccessKeyId]: 'bench',
+  [ENV.awsSecretAccessKey]: 'bench',
 };
 
 interface ImportSample {

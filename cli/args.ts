@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
+import { ENV } from '../shared/config.ts';
 import { UsageError } from './errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** The worker of `bbs run` and `bbs list` when neither --worker nor BBS_WORKER names one: npm start's. */
+/** The worker of `bbs run` and `bbs list` when neither --worker nor BBS_WORKER (ENV.worker) names one: npm start's. */
 export const DEFAULT_WORKER = 'local';
 
 /** The flags every subcommand that talks to the API takes. */
@@ -44,21 +45,21 @@ export interface ConnectionSettings {
   token: string;
 }
 
-/** --api-url / BBS_API_URL and --token / BBS_TOKEN, flags first. The token is never printed. */
+/** --api-url / BBS_API_URL (ENV.apiUrl) and --token / BBS_TOKEN (ENV.token), flags first. The token is never printed. */
 export function connectionFrom(
   values: { 'api-url'?: string; token?: string },
   env: NodeJS.ProcessEnv,
 ): ConnectionSettings {
-  const apiUrl = values['api-url'] ?? env.BBS_API_URL;
-  if (!apiUrl) throw new UsageError('no API URL: pass --api-url or set BBS_API_URL (npm start prints it)');
+  const apiUrl = values['api-url'] ?? env[ENV.apiUrl];
+  if (!apiUrl) throw new UsageError(`no API URL: pass --api-url or set ${ENV.apiUrl} (npm start prints it)`);
   try {
     new URL(apiUrl);
   } catch {
-    throw new UsageError(`--api-url / BBS_API_URL is not a URL: ${apiUrl}`);
+    throw new UsageError(`--api-url / ${ENV.apiUrl} is not a URL: ${apiUrl}`);
   }
-  const token = values.token ?? env.BBS_TOKEN;
+  const token = values.token ?? env[ENV.token];
   if (!token)
-    throw new UsageError('no token: pass --token or set BBS_TOKEN (npm start prints a client token)');
+    throw new UsageError(`no token: pass --token or set ${ENV.token} (npm start prints a client token)`);
   return { apiUrl, token };
 }
 

@@ -1,3 +1,4 @@
+import { ENV } from '../shared/config.ts';
 import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './errors.ts';
@@ -60,9 +61,9 @@ function describeApiError(error: ApiError): string {
 
 /** What to do next, for the codes a person at a terminal can act on (docs/errors.md has every code). */
 const API_HINTS: Record<string, string> = {
-  unauthorized: 'check --token / BBS_TOKEN',
+  unauthorized: `check --token / ${ENV.token}`,
   forbidden: "this token's role may not do that",
-  worker_not_found: 'check --worker / BBS_WORKER; npm start runs one named local',
+  worker_not_found: `check --worker / ${ENV.worker}; npm start runs one named local`,
   idempotency_key_reused: 'use a new idempotency key for a different command',
 };
 
@@ -72,7 +73,7 @@ function describeError(error: unknown): string {
   if (error instanceof ApiError) return describeApiError(error);
   if (error instanceof ApiUnreachableError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return `cannot reach the API${cause} (is it running? check --api-url / BBS_API_URL)`;
+    return `cannot reach the API${cause} (is it running? check --api-url / ${ENV.apiUrl})`;
   }
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

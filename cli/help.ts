@@ -1,7 +1,9 @@
 /** The text of `bbs help [SUBCOMMAND]`; docs/cli.md says the same at length. */
+import { ENV } from '../shared/config.ts';
+
 const CONNECTION = `Connection (every subcommand but help):
-  --api-url URL   the API's base URL              (or BBS_API_URL; npm start prints it)
-  --token TOKEN   a client token (admin for none) (or BBS_TOKEN; npm start prints one)`;
+  --api-url URL   the API's base URL              (or ${ENV.apiUrl}; npm start prints it)
+  --token TOKEN   a client token (admin for none) (or ${ENV.token}; npm start prints one)`;
 
 export const HELP: Record<string, string> = {
   bbs: `bbs: run and inspect Buildbot remote commands through the buildbot-serverless API
@@ -31,7 +33,7 @@ Exit status: 0 ok; bbs run: the command's rc, 1 FAILURE without rc, 2 EXCEPTION,
 
 Runs COMMAND with the worker's 'shell' command and writes its stdout to stdout and its stderr to stderr
 as it arrives. Several words run as an argv list; one word runs through /bin/sh -c.
-  -w, --worker W       the worker (default: BBS_WORKER, else 'local')
+  -w, --worker W       the worker (default: ${ENV.worker}, else 'local')
   -d, --workdir D      directory inside the worker's basedir (default: the basedir)
       --timeout S      kill the command after S seconds without output
       --max-time S     kill the command after S seconds in all
@@ -64,7 +66,7 @@ ${CONNECTION}`,
 
   list: `Usage: bbs list [--worker W] [--status queued|running|complete] [--limit N] [--cursor C] [--json]
 
-Lists one page of a worker's commands, newest first (W: BBS_WORKER, else 'local'; N: 1-100, default 50).
+Lists one page of a worker's commands, newest first (W: ${ENV.worker}, else 'local'; N: 1-100, default 50).
 When there are more, stderr says the --cursor that reads the next page.
 
 ${CONNECTION}`,
@@ -82,7 +84,7 @@ ${CONNECTION}`,
                   [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
 
 Runs a worker agent: it long-polls its queue and runs commands inside DIR. TOKEN is the worker's own
-token (POST /v1/workers shows it once); BBS_WORKER_TOKEN may carry it instead, BBS_API_URL the URL.
+token (POST /v1/workers shows it once); ${ENV.workerToken} may carry it instead, ${ENV.apiUrl} the URL.
 The AWS endpoint settings come from the environment. SIGTERM or Ctrl-C stops it after the running
 commands; a second one interrupts them. Exit status: 0 after a stop, 2 on a usage error.`,
 

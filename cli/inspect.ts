@@ -1,3 +1,4 @@
+import { ENV } from '../shared/config.ts';
 import { COMMAND_STATUS, RESULT_NAMES } from '../shared/commands/types.ts';
 import type { CommandStatus } from '../shared/commands/types.ts';
 import type { CommandView } from '../shared/commands/wire.ts';
@@ -87,7 +88,7 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   const status = values.status;
   if (status !== undefined && !isStatus(status))
     throw new UsageError(`--status takes one of ${Object.keys(COMMAND_STATUS).join(', ')}, got ${status}`);
-  const worker = values.worker ?? io.env.BBS_WORKER ?? DEFAULT_WORKER;
+  const worker = values.worker ?? io.env[ENV.worker] ?? DEFAULT_WORKER;
   const limit = integerOption('limit', values.limit, 1);
   const page = await clientFrom(values, io.env).listCommands({
     worker,

@@ -1,3 +1,4 @@
+import { ENV } from '../shared/config.ts';
 import { RESULTS } from '../shared/commands/types.ts';
 import type { CommandFailure } from '../shared/commands/types.ts';
 import type { CommandUpdate } from '../shared/commands/wire.ts';
@@ -54,7 +55,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       'usage: bbs run [--worker W] [--workdir D] -- COMMAND... (e.g. bbs run -- echo hello)',
     );
   const api = clientFrom(values, io.env);
-  const worker = values.worker ?? io.env.BBS_WORKER ?? DEFAULT_WORKER;
+  const worker = values.worker ?? io.env[ENV.worker] ?? DEFAULT_WORKER;
   const args: Record<string, unknown> = {
     // One word list runs as given; a single string runs through /bin/sh -c, as Buildbot's worker does.
     command: positionals.length === 1 ? positionals[0] : positionals,

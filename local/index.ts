@@ -62,7 +62,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** `http://127.0.0.1:<port>`, the HTTP API's base URL. */
   apiUrl: string;
-  /** Everything a process needs to reach the stack (AWS endpoints and credentials, the service's names, BBS_API_URL). */
+  /** Everything a process needs to reach the stack (AWS endpoints and credentials, the service's names, ENV.apiUrl). */
   env: Record<string, string>;
   /** Bearer tokens issued at start. */
   tokens: { admin: string; client: string };
@@ -103,7 +103,7 @@ const DEFAULTS = {
 /** Dummy credentials: the emulators accept any, and the SDK refuses to sign without some. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** provider.environment entries that make no sense in this process (a flag for the Lambda runtime's node). */
-const EXCLUDED_ENV = new Set(['NODE_OPTIONS']);
+const EXCLUDED_ENV = new Set<string>([ENV.nodeOptions]);
 
 function localEnv(
   service: ServiceDescription,

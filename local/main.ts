@@ -8,6 +8,7 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ENV } from '../shared/config.ts';
 import { startLocalStack } from './index.ts';
 
 const PREFERRED_PORT = 3000;
@@ -67,9 +68,9 @@ client token  ${client}
 ${Object.entries(stack.env)
   .map(([name, value]) => `export ${name}=${shellQuote(value)}`)
   .join('\n')}
-export BBS_ADMIN_TOKEN=${shellQuote(stack.tokens.admin)}
-export BBS_CLIENT_TOKEN=${shellQuote(client)}
-export BBS_TOKEN=$BBS_CLIENT_TOKEN
+export ${ENV.adminToken}=${shellQuote(stack.tokens.admin)}
+export ${ENV.clientToken}=${shellQuote(client)}
+export ${ENV.token}=$${ENV.clientToken}
 ${
   stack.worker
     ? `
@@ -80,11 +81,11 @@ npx bbs run --worker ${shellQuote(stack.worker.name)} -- sh -c 'for i in 1 2 3; 
     : ''
 }
 # Or state: make an object id, then set and read a state value.
-ID=$(curl -s -X POST ${stack.apiUrl}/v1/objects -H "Authorization: Bearer $BBS_CLIENT_TOKEN" \\
+ID=$(curl -s -X POST ${stack.apiUrl}/v1/objects -H "Authorization: Bearer $${ENV.clientToken}" \\
   -H 'content-type: application/json' -d '{"name":"demo","className":"Example"}' | sed 's/[^0-9]//g')
-curl -s -X PUT ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $BBS_CLIENT_TOKEN" \\
+curl -s -X PUT ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $${ENV.clientToken}" \\
   -H 'content-type: application/json' -d '{"value":"hello"}'
-curl -s ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $BBS_CLIENT_TOKEN"
+curl -s ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $${ENV.clientToken}"
 `);
 }
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { ENV } from '../shared/config.ts';
 import { EmulatorError } from './errors.ts';
 import type { EmulatorsReady } from './emulators.ts';
 
@@ -34,7 +35,7 @@ export async function startSupervisor(opts: {
   const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     // The SDK's Node-version notice is noise in every test's output.
-    env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1', NODE_NO_WARNINGS: '1' },
+    env: { ...process.env, [ENV.awsSdkSuppressNodeDeprecationWarning]: '1', [ENV.nodeNoWarnings]: '1' },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

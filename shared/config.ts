@@ -49,7 +49,24 @@ export const ENV = {
   adminToken: 'BBS_ADMIN_TOKEN',
   /** `npm start`'s client token, printed for another shell. */
   clientToken: 'BBS_CLIENT_TOKEN',
+
+  // Node and the SDK's notices, quietened in the processes the local stack and the tests start.
+  nodeOptions: 'NODE_OPTIONS',
+  nodeNoWarnings: 'NODE_NO_WARNINGS',
+  awsSdkSuppressNodeDeprecationWarning: 'AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING',
+  awsSdkNodeVersionSupportWarningDisabled: 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
 } as const;
+
+/** The service's own names, which serverless.yml's provider.environment sets for every function. */
+export const SERVICE_VARIABLES = [
+  ENV.serviceName,
+  ENV.stage,
+  ENV.stateTable,
+  ENV.commandsTable,
+  ENV.completionsQueueUrl,
+  ENV.deadLetterQueueArn,
+  ENV.workerQueuePrefix,
+] as const;
 
 /**
  * The environment of the running invocation. On AWS (and in the CLI, the worker, scripts) there is one per

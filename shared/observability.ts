@@ -2,19 +2,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { RESULT_NAMES } from './commands/types.ts';
 import type { CommandFailure, Results } from './commands/types.ts';
+import { ENV, currentEnv } from './config.ts';
+import type { Env } from './config.ts';
 
 /**
- * Powertools' variables (docs/operations.md): the Logger reads them itself, and the EMF lines below honour
- * the metrics ones as Powertools Metrics would. serverless.yml sets the service and the namespace for every
- * function; the defaults below serve tests and scripts.
+ * Powertools' variables (ENV.powertools*, docs/operations.md): the Logger reads them itself, and the EMF lines
+ * below honour the metrics ones as Powertools Metrics would. serverless.yml sets the service and the namespace
+ * for every function; the defaults below serve tests and scripts.
  */
-export const POWERTOOLS_ENV = {
-  serviceName: 'POWERTOOLS_SERVICE_NAME',
-  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
-  metricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
-  logLevel: 'POWERTOOLS_LOG_LEVEL',
-} as const;
-
 export const OBSERVABILITY_DEFAULTS = {
   /** @default 'buildbot-serverless' */
   serviceName: 'buildbot-serverless',
@@ -38,7 +33,7 @@ export const METRIC_DIMENSIONS = { result: 'result', failureKind: 'failureKind' 
 export const NO_FAILURE_KIND = 'none';
 
 function fromEnv(variable: string, fallback: string): string {
-  const value = process.env[variable];
+  const value = currentEnv()[variable];
   return value === undefined || value === '' ? fallback : value;
 }
 
@@ -63,7 +58,7 @@ export function loggableError(error: Error, depth = 0): Record<string, unknown> 
  * Level: POWERTOOLS_LOG_LEVEL (default INFO). Never log a token, an Authorization header or a body.
  */
 export const logger = new Logger({
-  serviceName: fromEnv(POWERTOOLS_ENV.serviceName, OBSERVABILITY_DEFAULTS.serviceName),
+  serviceName: fromEnv(ENV.powertoolsServiceName, OBSERVABILITY_DEFAULTS.serviceName),
   jsonReplacerFn: (_key, value) => (value instanceof Error ? loggableError(value) : value),
 });
 
@@ -74,10 +69,10 @@ const TRUE_WORDS = new Set(['1', 'y', 'yes', 't', 'true', 'on']);
  * (the local stack runs the handlers in its own process; tests; benches) only when it is set to false, so
  * that `npm start` and test output carry no EMF lines. Read at each call, so a test can switch it.
  */
-export function metricsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  const disabled = env[POWERTOOLS_ENV.metricsDisabled]?.trim().toLowerCase();
+export function metricsEnabled(env: Env = currentEnv()): boolean {
+  const disabled = env[ENV.powertoolsMetricsDisabled]?.trim().toLowerCase();
   if (disabled !== undefined && disabled !== '') return !TRUE_WORDS.has(disabled);
-  return env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+  return env[ENV.awsLambdaFunctionName] !== undefined;
 }
 
 /**
@@ -123,7 +118,7 @@ interface EmfMetric {
  * the commands and workerApi bundles to 308.5 and 308.7 KiB, over the 300 KiB budget (docs/operations.md).
  */
 function emfLine(dimensions: Record<string, string>, metrics: EmfMetric[], timestamp: number): string {
-  const namespace = fromEnv(POWERTOOLS_ENV.metricsNamespace, OBSERVABILITY_DEFAULTS.metricsNamespace);
+  const namespace = fromEnv(ENV.powertoolsMetricsNamespace, OBSERVABILITY_DEFAULTS.metricsNamespace);
   const directive = {
     Namespace: namespace,
     Dimensions: [Object.keys(dimensions)],
@@ -145,7 +140,7 @@ function emfLine(dimensions: Record<string, string>, metrics: EmfMetric[], times
 export function flushMetrics(): void {
   const lines: string[] = [];
   const now = Date.now();
-  const service = { service: fromEnv(POWERTOOLS_ENV.serviceName, OBSERVABILITY_DEFAULTS.serviceName) };
+  const service = { service: fromEnv(ENV.powertoolsServiceName, OBSERVABILITY_DEFAULTS.serviceName) };
   const counted: EmfMetric[] = [];
   if (tally.started > 0)
     counted.push({ name: METRIC_NAMES.commandsStarted, unit: 'Count', value: tally.started });

@@ -1,6 +1,7 @@
 // `bbs worker`: the worker's command line, and running it until SIGTERM or SIGINT.
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ENV } from '../shared/config.ts';
 import { WorkerUsageError } from './errors.ts';
 import { stderrLogSink } from './log.ts';
 import type { WorkerLogSink } from './log.ts';
@@ -14,7 +15,7 @@ import type { WorkerOptions } from './options.ts';
  */
 export const WORKER_USAGE = `usage: bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
        [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
-  --token may be replaced by the BBS_WORKER_TOKEN variable, --api-url by BBS_API_URL.`;
+  --token may be replaced by the ${ENV.workerToken} variable, --api-url by ${ENV.apiUrl}.`;
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -45,8 +46,8 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   } catch (error) {
     throw new WorkerUsageError(`${(error as Error).message}\n${WORKER_USAGE}`, { cause: error });
   }
-  const apiUrl = values['api-url'] ?? env.BBS_API_URL;
-  const token = values.token ?? env.BBS_WORKER_TOKEN;
+  const apiUrl = values['api-url'] ?? env[ENV.apiUrl];
+  const token = values.token ?? env[ENV.workerToken];
   const missing = [
     apiUrl ? undefined : '--api-url',
     values.name ? undefined : '--name',

@@ -57,8 +57,8 @@ export async function waitAllCompleteUncounted(
 ): Promise<number> {
   const dynamo = DynamoDBDocumentClient.from(
     new DynamoDBClient({
-      endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,
-      region: stack.env.AWS_REGION,
+      endpoint: stack.env[ENV.awsEndpointUrlDynamodb],
+      region: stack.env[ENV.awsRegion],
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   );

@@ -93,11 +93,11 @@ export async function storedBytes(
 ): Promise<{ bytes: number; items: number }> {
   // A client of its own, outside the request tally: measuring must not add to the bill it measures.
   const dynamo = new DynamoDBClient({
-    endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,
-    region: stack.env.AWS_REGION,
+    endpoint: stack.env[ENV.awsEndpointUrlDynamodb],
+    region: stack.env[ENV.awsRegion],
     credentials: {
-      accessKeyId: stack.env.AWS_ACCESS_KEY_ID ?? 'local',
-      secretAccessKey: stack.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      accessKeyId: stack.env[ENV.awsAccessKeyId] ?? 'local',
+      secretAccessKey: stack.env[ENV.awsSecretAccessKey] ?? 'local',
     },
   });
   let bytes = 0;

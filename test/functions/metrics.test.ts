@@ -8,12 +8,8 @@ import { handler as dlqConsumerHandler } from '../../functions/dlqConsumer.ts';
 import type { HttpEvent } from '../../functions/lib/http.ts';
 import { handler as workerApiHandler } from '../../functions/workerApi.ts';
 import type { AuthorizerContext } from '../../shared/auth/types.ts';
-import {
-  METRIC_NAMES,
-  OBSERVABILITY_DEFAULTS,
-  POWERTOOLS_ENV,
-  metricsEnabled,
-} from '../../shared/observability.ts';
+import { ENV } from '../../shared/config.ts';
+import { METRIC_NAMES, OBSERVABILITY_DEFAULTS, metricsEnabled } from '../../shared/observability.ts';
 import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
@@ -27,11 +23,11 @@ let stack: TestStack;
 before(async () => {
   stack = await useStack();
   // Off by default outside Lambda (shared/observability.ts); these tests ask for them as a user would.
-  process.env[POWERTOOLS_ENV.metricsDisabled] = 'false';
+  process.env[ENV.powertoolsMetricsDisabled] = 'false';
 });
 
 after(async () => {
-  delete process.env[POWERTOOLS_ENV.metricsDisabled];
+  delete process.env[ENV.powertoolsMetricsDisabled];
   await stack?.release();
 });
 
@@ -139,7 +135,7 @@ describe('metrics', () => {
     assert.equal(total(start.lines, METRIC_NAMES.commandsStarted), 1);
     const [emf] = emfLines(start.lines) as [PrintedLine];
     const aws = emf._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
-    assert.equal(aws.CloudWatchMetrics[0]!.Namespace, stack.env[POWERTOOLS_ENV.metricsNamespace]);
+    assert.equal(aws.CloudWatchMetrics[0]!.Namespace, stack.env[ENV.powertoolsMetricsNamespace]);
     assert.deepEqual(aws.CloudWatchMetrics[0]!.Dimensions, [['service']]);
     assert.ok(String(emf.service).startsWith(OBSERVABILITY_DEFAULTS.serviceName));
     assert.equal(total(sent.lines, METRIC_NAMES.updateBytesIngested), Buffer.byteLength(fragment));
