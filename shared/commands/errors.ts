@@ -1,4 +1,5 @@
 // The errors of the command lifecycle and its reads, each with its stable code and body fields (docs/errors.md).
+import { ItemDecodeError } from '../aws/errors.ts';
 import { BuildbotError, ConflictError, NotFoundError } from '../errors.ts';
 import type { CommandStatus } from './types.ts';
 
@@ -105,4 +106,34 @@ export class MalformedPartsError extends BuildbotError {
   constructor(entry: string) {
     super(`malformed part "${entry}"`, { details: { part: entry } });
   }
+}
+
+/**
+ * The command's stored record cannot be changed: it is malformed (an attribute missing or of another type),
+ * or DynamoDB refuses any write to it (a record grown near the 400 KB item limit before the edge bounded
+ * what it holds). Nothing was changed. The watchdog and the dead-letter consumer log and skip such a record.
+ */
+export class CommandRecordUnusableError extends ConflictError {
+  static override readonly code = 'command_record_unusable';
+  static override readonly bodyFields = ['commandId'];
+
+  readonly commandId: string;
+
+  constructor(commandId: string, options: { cause: unknown }) {
+    super(
+      `command ${commandId}: its stored record is damaged or too large to change; nothing was changed (see docs/security.md)`,
+      { details: { commandId }, cause: options.cause },
+    );
+    this.commandId = commandId;
+  }
+}
+
+/**
+ * Whether `error` says the record itself is at fault, so that no retry can help: it did not decode, or
+ * DynamoDB refused a write for the item's size. Anything else (a throttle, an outage) may pass on a retry.
+ */
+export function isRecordFault(error: unknown): boolean {
+  if (error instanceof ItemDecodeError) return true;
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  return name === 'ValidationException' && /item size|maximum allowed size/i.test(String(message));
 }

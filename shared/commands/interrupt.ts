@@ -3,9 +3,9 @@ import { loadWorkerRecord } from '../workers/records.ts';
 import type { InterruptOutcome } from './apiTypes.ts';
 import { endCommand } from './completions.ts';
 import type { CommandsContext } from './context.ts';
-import { CommandStateError } from './errors.ts';
+import { CommandRecordUnusableError, CommandStateError, isRecordFault } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { loadCommand, updateCommand } from './items.ts';
+import { asCommandItem, loadCommand, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
 import { sendWorkerMessage } from './workerMessages.ts';
@@ -23,9 +23,25 @@ export async function interruptCommand(
   why: string = DEFAULT_INTERRUPT_WHY,
 ): Promise<InterruptOutcome> {
   checkCommandId(commandId);
+  try {
+    return await interruptRounds(ctx, commandId, why);
+  } catch (error) {
+    // A damaged or over-limit record (planted, or grown before the edge bounded it) is the record's fault,
+    // not the server's: a 409 that says so, and nothing changed.
+    if (isRecordFault(error)) throw new CommandRecordUnusableError(commandId, { cause: error });
+    throw error;
+  }
+}
+
+async function interruptRounds(
+  ctx: CommandsContext,
+  commandId: string,
+  why: string,
+): Promise<InterruptOutcome> {
   // Each lost race moves the command forward (queued → running → complete), so three rounds always end.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const item = await loadCommand(ctx, commandId);
+    // Decoded before any write: a malformed record is refused, never half-changed.
+    const item = asCommandItem({ ...(await loadCommand(ctx, commandId)) });
     if (item.status === COMMAND_STATUS.complete)
       return {
         commandId,

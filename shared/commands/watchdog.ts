@@ -2,13 +2,15 @@
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { conditionalPut, itemDecoder } from '../aws/conditionalWrite.ts';
+import { logger } from '../observability.ts';
 import { loadWorkerRecord, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
 import type { WorkerItem } from '../workers/types.ts';
 import type { CommandsContext } from './context.ts';
 import { EVENT_RESEND_AFTER_MS, endCommand, publishCompletion } from './completions.ts';
+import { isRecordFault } from './errors.ts';
 import { DUE_INDEX, DUE_SHARD, watchdogCursorKey } from './keys.ts';
-import { updateCommand } from './items.ts';
+import { asCommandItem, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { COMMAND_STATUS, FAILURE_KINDS } from './types.ts';
 import type { CommandFailure } from './types.ts';
@@ -58,6 +60,16 @@ export const CURSOR_LAG_MS = 30_000;
 export const CURSOR_PERSIST_STEP_MS = 60_000;
 /** Settled entries remembered per container, beyond which the memory starts afresh (costing reads only). */
 const SETTLED_MEMORY_MAX = 20_000;
+/**
+ * Runs in which one entry's record may be at fault (isRecordFault: it does not decode, or DynamoDB refuses
+ * any write to it) before the cursor passes it as given up: such a record would otherwise hold the cursor,
+ * and with it every later entry, for ever. Any other failure (a throttle, an outage) is skipped and tried
+ * again on every run, never given up. @default 3
+ */
+export const ENTRY_ATTEMPTS = 3;
+
+/** Failures per entry (pk#deadline), per memory: apart from WatchdogMemory so that it stays a cost-saver only. */
+const failuresOf = new WeakMap<WatchdogMemory, Map<string, number>>();
 
 /**
  * What a warm container keeps between runs, per context (a Lambda's context lives as long as its container;
@@ -92,6 +104,8 @@ export interface WatchdogReport {
   scanned: number;
   /** The cursor after the run. */
   passed: number;
+  /** Entries whose command could not be judged or ended (logged and skipped; see ENTRY_ATTEMPTS). */
+  failed: number;
 }
 
 interface DueEntry {
@@ -116,7 +130,15 @@ export async function runWatchdog(
     memory.passed = Math.min(memory.persisted, now - CURSOR_LAG_MS);
   }
   const from = memory.passed;
-  const report: WatchdogReport = { examined: 0, ended: {}, resent: 0, extended: 0, scanned: 0, passed: from };
+  const report: WatchdogReport = {
+    examined: 0,
+    ended: {},
+    resent: 0,
+    extended: 0,
+    scanned: 0,
+    passed: from,
+    failed: 0,
+  };
   const workers = new Map<string, WorkerItem | undefined>();
   // The cursor may move up to the first entry not settled, and never past now - CURSOR_LAG_MS.
   let firstUnsettled: number | undefined;
@@ -149,7 +171,7 @@ export async function runWatchdog(
       if (!settled && !unread.has(entry.pk)) {
         const item = items.get(entry.pk);
         if (item) report.examined++;
-        settled = item === undefined || (await settle(ctx, item, entry.deadline, now, workers, report));
+        settled = item === undefined || (await settleAlone(ctx, memory, item, entry, now, workers, report));
         if (settled) memory.settled.set(entryId(entry), entry.deadline);
       }
       if (settled) passedEntries++;
@@ -227,6 +249,46 @@ async function batchRead(
     pending = answer.UnprocessedKeys?.[ctx.tableName]?.Keys ?? [];
   }
   return { items, unread: new Set(pending.map((key) => key.pk as string)) };
+}
+
+/**
+ * settle() for one entry on its own: whatever goes wrong with this command (a record that does not decode,
+ * a write DynamoDB refuses, a throttle) is logged and counted, and the run goes on with the next entry.
+ * The entry stays unsettled (a later run tries again); a record at fault is given up after ENTRY_ATTEMPTS.
+ */
+async function settleAlone(
+  ctx: CommandsContext,
+  memory: WatchdogMemory,
+  raw: CommandItem,
+  entry: DueEntry,
+  now: number,
+  workers: Map<string, WorkerItem | undefined>,
+  report: WatchdogReport,
+): Promise<boolean> {
+  try {
+    // Decoded before any decision or write: a malformed record is skipped, never half-ended.
+    const item = asCommandItem({ ...raw });
+    return await settle(ctx, item, entry.deadline, now, workers, report);
+  } catch (error) {
+    report.failed++;
+    let failures = failuresOf.get(memory);
+    if (!failures) failuresOf.set(memory, (failures = new Map()));
+    if (failures.size > SETTLED_MEMORY_MAX) failures.clear();
+    const attempts = (failures.get(entryId(entry)) ?? 0) + 1;
+    failures.set(entryId(entry), attempts);
+    const givenUp = isRecordFault(error) && attempts >= ENTRY_ATTEMPTS;
+    if (givenUp) failures.delete(entryId(entry));
+    logger.error(
+      givenUp ? 'watchdog gave up on a command; the cursor passes it' : 'watchdog skipped a command',
+      {
+        commandId: typeof raw.commandId === 'string' ? raw.commandId : entry.pk,
+        deadline: entry.deadline,
+        attempts,
+        error,
+      },
+    );
+    return givenUp;
+  }
 }
 
 /**

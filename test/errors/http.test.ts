@@ -107,6 +107,22 @@ const CASES: Record<string, ErrorCase> = {
       });
     },
   },
+  command_record_unusable: {
+    fields: ['commandId'],
+    send: async () => {
+      // A record no check let in (acked as text), planted without a deadline so no watchdog reads it.
+      const commandId = await claimedCommand();
+      await h.db.send(
+        new UpdateCommand({
+          TableName: h.table,
+          Key: commandKey(commandId),
+          UpdateExpression: 'SET acked = :text REMOVE dueShard, deadline',
+          ExpressionAttributeValues: { ':text': 'x' },
+        }),
+      );
+      return h.call(stack.tokens.client, 'POST', `/v1/commands/${commandId}/interrupt`, {});
+    },
+  },
   update_gap: {
     fields: ['commandId', 'acked'],
     send: async () => {
