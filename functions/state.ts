@@ -6,6 +6,7 @@ import {
   createStateRequest,
   objectIdRequest,
   parseObjectIdParam,
+  parseWritableStateName,
   setStateRequest,
   stateNameParam,
 } from '../shared/state/wire.ts';
@@ -20,11 +21,14 @@ function state(): StateConnector {
   return StateConnector.forEnv();
 }
 
-function stateAddress(request: HttpRequest): { objectId: number; name: string } {
+/** `write`: a PUT or create, which may not name a service-written state (SERVICE_STATE_PREFIX). */
+function stateAddress(request: HttpRequest, write = false): { objectId: number; name: string } {
   requireRole(request.principal, ROLES.client, ROLES.admin);
   return {
     objectId: parseObjectIdParam(request.params.objectId),
-    name: parse(stateNameParam, request.params.name, 'name'),
+    name: write
+      ? parseWritableStateName(request.params.name)
+      : parse(stateNameParam, request.params.name, 'name'),
   };
 }
 
@@ -43,14 +47,14 @@ export const handler = httpRouter({
   },
 
   'PUT /v1/objects/{objectId}/state/{name}': async (request) => {
-    const { objectId, name } = stateAddress(request);
+    const { objectId, name } = stateAddress(request, true);
     const { value } = parse(setStateRequest, request.body);
     const body: StateValueResponse = { value: await state().setState(objectId, name, value) };
     return { statusCode: 200, body };
   },
 
   'POST /v1/objects/{objectId}/state/{name}/create': async (request) => {
-    const { objectId, name } = stateAddress(request);
+    const { objectId, name } = stateAddress(request, true);
     const { value } = parse(createStateRequest, request.body);
     const body: CreateStateResponse = await state().atomicCreateStateOutcome(objectId, name, () => value);
     return { statusCode: body.created ? 201 : 200, body };

@@ -1,14 +1,20 @@
 // Owns the example completion consumer: each worker's last result, kept monotonic with the state connector.
 import type { StateConnector } from '../state/StateConnector.ts';
 import { parseMessage } from '../schema.ts';
+import { SERVICE_STATE_PREFIX } from '../state/wire.ts';
 import { completionEvent } from './messages.ts';
 import type { CompletionEvent } from './wire.ts';
 
 /**
  * The example completion consumer: each worker's last result, kept with the state connector under the
- * object (workerName, 'WorkerLastResult'), state name 'lastResult'.
+ * object (workerName, 'WorkerLastResult'), state name 'bbs:lastResult'. The name is one the HTTP state API
+ * refuses to write (SERVICE_STATE_PREFIX): a client that could write it could pin a worker's last result
+ * with a forged `completedAt` far ahead, or forge the result itself. Clients read it with GET.
  */
-export const LAST_RESULT = { className: 'WorkerLastResult', stateName: 'lastResult' } as const;
+export const LAST_RESULT = {
+  className: 'WorkerLastResult',
+  stateName: `${SERVICE_STATE_PREFIX}lastResult`,
+} as const;
 
 /** The event in a completions-queue message, or undefined (not JSON, or not an event): the caller logs and drops it. */
 export function parseCompletionEvent(body: string): CompletionEvent | undefined {

@@ -1,7 +1,7 @@
 // The state API's wire (DESIGN.md section 3, HTTP face): request bodies, path parameters and answers, one schema each.
 import * as v from 'valibot';
-import { ValidationError } from '../errors.ts';
-import { fields, integer, text } from '../schema.ts';
+import { ForbiddenError, ValidationError } from '../errors.ts';
+import { fields, integer, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
 
 /** Longest name or className accepted at the edge, in characters; the connector's byte limits apply too. */
@@ -47,3 +47,20 @@ export function parseObjectIdParam(raw: string | undefined): number {
 
 /** The `{name}` path parameter of a state value. */
 export const stateNameParam = text({ minLength: 1, maxLength: MAX_NAME_CHARS });
+
+/**
+ * State names that only the service writes (a worker's last result, shared/commands/lastResult.ts): the
+ * HTTP API serves them to GET and refuses PUT and create, so no client can forge or pin what the service
+ * keeps there. In-process callers (the consumers) write them through the connector.
+ */
+export const SERVICE_STATE_PREFIX = 'bbs:';
+
+/** The `{name}` of a PUT or create: a state name the caller may write (never SERVICE_STATE_PREFIX's). */
+export function parseWritableStateName(raw: string | undefined): string {
+  const name = parse(stateNameParam, raw, 'name');
+  if (name.startsWith(SERVICE_STATE_PREFIX))
+    throw new ForbiddenError(
+      `state names starting with ${SERVICE_STATE_PREFIX} are written by the service only; read them with GET`,
+    );
+  return name;
+}

@@ -2,6 +2,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { LAST_RESULT } from '../../shared/commands/lastResult.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CompletionEvent, WorkerMessage } from '../../shared/commands/wire.ts';
 import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
@@ -62,11 +63,11 @@ export async function commandItems(db: DynamoDBDocumentClient, tableName: string
 /** The completion event the lastResult consumer recorded for `worker` (it came through the completions queue). */
 export async function lastResultOf(worker: string, commandId: string): Promise<CompletionEvent> {
   const state = StateConnector.fromEnv();
-  const objectId = await state.getObjectId(worker, 'WorkerLastResult');
+  const objectId = await state.getObjectId(worker, LAST_RESULT.className);
   return waitFor(
     `the completion event of ${commandId}`,
     async () => {
-      const event = (await state.getState(objectId, 'lastResult', null)) as CompletionEvent | null;
+      const event = (await state.getState(objectId, LAST_RESULT.stateName, null)) as CompletionEvent | null;
       return event?.commandId === commandId ? event : undefined;
     },
     8000,
