@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadServerlessDocument } from '../../local/serverless/variables.ts';
 import type { ResolvedMap } from '../../local/serverless/yaml.ts';
+import { commandKey, watchdogCursorKey } from '../../shared/commands/keys.ts';
+import { workerKey } from '../../shared/workers/keys.ts';
 import {
   OWN_LOG_GROUP,
   WORKER_QUEUES,
@@ -25,17 +27,19 @@ const TRIGGER = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttribu
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
- * The reviewed table: what each function's role may do, on what (a logical id stands for its ARN). Every
- * role also writes its own log group (LOGS). Change it with infra/roles.yml, and say why in review.
+ * The reviewed table: what each function's role may do, on what (a logical id stands for its ARN;
+ * `[CMD#*|WORKER#*]` are the partition keys it may reach, dynamodb:LeadingKeys). Every role also writes its
+ * own log group (LOGS). Change it with infra/roles.yml, and say why in review. Only the authorizer (reading)
+ * and workers reach TOKEN# items.
  */
 const ALLOWED: Record<string, Record<string, string[]>> = {
   // TokenStore.resolve: the token's item. It cannot write a table or touch a queue.
-  authorizer: { CommandsTable: ['dynamodb:GetItem'] },
+  authorizer: { 'CommandsTable[TOKEN#*]': ['dynamodb:GetItem'] },
   state: {
     StateTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   },
   commands: {
-    CommandsTable: [
+    'CommandsTable[CMD#*|WORKER#*]': [
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
@@ -48,22 +52,32 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     [WORKER_QUEUES]: ['sqs:SendMessage'],
   },
   workerApi: {
-    CommandsTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'CommandsTable[CMD#*|WORKER#*]': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
   },
   workers: {
-    CommandsTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+    'CommandsTable[WORKER#*|TOKEN#*]': [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    ],
     [WORKER_QUEUES]: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
   },
   openapi: {},
   watchdog: {
-    CommandsTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+    'CommandsTable[CMD#*|WORKER#*|WATCHDOG]': [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchGetItem',
+    ],
     'CommandsTable/index/dueByDeadline': ['dynamodb:Query'],
     CompletionsQueue: ['sqs:SendMessage'],
   },
   dlqConsumer: {
     DeadLetterQueue: TRIGGER,
-    CommandsTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    'CommandsTable[CMD#*]': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
   },
   lastResult: {
@@ -157,7 +171,8 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
 
       // Assess
       assert.deepEqual(sorted(grants), sorted(expectedGrants(name)), `${name}'s role`);
-      for (const grant of grants) assert.doesNotMatch(grant, /\*| on "|on \*$/, `${name}: a wildcard`);
+      for (const grant of grants)
+        assert.doesNotMatch(grant, /^\S*\*|on (\*|")/, `${name}: a wildcard action or resource`);
     }
   });
 
@@ -203,6 +218,30 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
       const stale = Object.keys(notCalled).filter((action) => !code.has(action) || allowed.has(action));
       assert.deepEqual(stale, [], `${name}: IMPORTED_NOT_CALLED entries that no longer hold`);
     }
+  });
+
+  it("holds the commands table's key conditions to the partition keys the key builders write", () => {
+    // Prepare: the TOKEN# prefix is tokens.ts's own (its key builder is private); the others are exported.
+    const written = [commandKey('c').pk, workerKey('w').pk, watchdogCursorKey().pk, 'TOKEN#hash'];
+
+    // Act
+    const patterns = new Set(
+      Object.values(ALLOWED).flatMap((row) =>
+        Object.keys(row).flatMap((resource) => /\[(.*)\]$/.exec(resource)?.[1]?.split('|') ?? []),
+      ),
+    );
+
+    // Assess
+    for (const pattern of patterns) {
+      const matches = (pk: string) =>
+        pattern.endsWith('*') ? pk.startsWith(pattern.slice(0, -1)) : pk === pattern;
+      assert.ok(written.some(matches), `${pattern} matches no key the code writes`);
+    }
+    for (const pk of written)
+      assert.ok(
+        [...patterns].some((pattern) => pk.startsWith(pattern.replace(/\*$/, ''))),
+        pk,
+      );
   });
 
   it('keeps the tables under deletion protection, and retains them when the stack goes', () => {

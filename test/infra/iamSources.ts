@@ -88,6 +88,19 @@ export function resourceName(value: CfnValue, ctx: { logGroup: string; workerQue
   return JSON.stringify(value);
 }
 
+/**
+ * A statement's condition as the reviewed table writes it: `[CMD#*|WORKER#*]` for the partition keys it may
+ * reach (`ForAllValues:StringLike` on `dynamodb:LeadingKeys`), '' for none, its JSON for any other condition.
+ */
+export function leadingKeys(condition: CfnValue | undefined): string {
+  if (condition === undefined) return '';
+  const like = isMap(condition) ? condition['ForAllValues:StringLike'] : undefined;
+  const keys = isMap(like) ? like['dynamodb:LeadingKeys'] : undefined;
+  if (Object.keys(condition ?? {}).length === 1 && isMap(like) && Object.keys(like).length === 1 && keys)
+    return `[${list(keys).map(String).join('|')}]`;
+  return ` if ${JSON.stringify(condition)}`;
+}
+
 /** One function's role: its logical id, trust policy principals, managed policies and `<action> on <resource>` grants. */
 export interface RoleGrants {
   roleId: string;
@@ -118,9 +131,10 @@ export function roleOf(template: CfnTemplate, functionName: string, workerQueueP
         denies++;
         continue;
       }
+      const keys = leadingKeys(statement.Condition);
       for (const action of list(statement.Action))
         for (const resource of list(statement.Resource))
-          grants.add(`${String(action)} on ${resourceName(resource, ctx)}`);
+          grants.add(`${String(action)} on ${resourceName(resource, ctx)}${keys}`);
     }
   }
   return {
