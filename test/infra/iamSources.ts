@@ -31,7 +31,8 @@ export function logicalPrefix(functionName: string): string {
 
 /**
  * `osls package` into a directory of its own (no AWS credentials needed), then its update-stack template: the
- * template a deploy would send. Stdin closed: osls waits on an open one in some shells.
+ * template a deploy would send. Stdin is closed and the run bounded: one osls run here, in a shell pipeline,
+ * hung for 10 minutes with its stdin open (cause not found; the same command then took 20 s).
  */
 export async function packageTemplate(repo: string, stage: string): Promise<CfnTemplate> {
   const out = mkdtempSync(join(tmpdir(), 'bbs-iam-package-'));
