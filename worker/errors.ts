@@ -17,10 +17,14 @@ export class PathEscapeError extends CommandStartError {
 
   readonly path: string;
 
-  constructor(argName: string, path: string, basedir: string) {
-    super(`${argName} '${path}' is outside the worker's base directory ${basedir}; refusing to touch it`, {
-      details: { arg: argName, path },
-    });
+  /** `real` is where a symlink led, when the lexical path was inside. */
+  constructor(argName: string, path: string, basedir: string, real?: string) {
+    super(
+      real === undefined
+        ? `${argName} '${path}' is outside the worker's base directory ${basedir}; refusing to touch it`
+        : `${argName} '${path}' leads through a symlink to ${real}, outside the worker's base directory ${basedir}; refusing to touch it`,
+      { details: { arg: argName, path } },
+    );
     this.path = path;
   }
 }

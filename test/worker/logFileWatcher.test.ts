@@ -99,6 +99,22 @@ describe('logfile watcher', () => {
     assert.match(ran.headers(), /logfile zero: is not a regular file; not read\n/);
   });
 
+  it('refuses a logfile that becomes a link to a regular file outside the base directory', async () => {
+    // Act
+    const ran = await startShell({
+      command: 'ln -s /etc/passwd passwd.log; sleep 1.5',
+      logfiles: { passwd: 'passwd.log' },
+    });
+    await ran.started.done;
+
+    // Assess
+    assert.equal(ran.logBytes(), 0);
+    assert.match(
+      ran.headers(),
+      /logfile passwd: resolves to \/etc\/passwd, outside the worker's base directory; not read\n/,
+    );
+  });
+
   it('still tails a regular logfile, growing while it is read', async () => {
     // Prepare & Act
     const ran = await startShell({

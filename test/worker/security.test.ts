@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -163,5 +165,146 @@ describe('no process outlives its command', () => {
     // Assess
     assert.equal(view.rc, 0);
     assert.equal(running(left), false);
+  });
+});
+
+describe('confinement by real path', () => {
+  let outside: string;
+
+  before(async () => {
+    // Prepare: a directory outside the base directory, and links to it (and to a device and a FIFO) inside.
+    outside = await mkdtemp(path.join(tmpdir(), 'bbs-outside-'));
+    await mkdir(path.join(outside, 'sub'));
+    await writeFile(path.join(outside, 'victim.txt'), 'keep me');
+    await writeFile(path.join(outside, 'sub', 'victim.txt'), 'keep me too');
+    await chmod(path.join(outside, 'victim.txt'), 0o444);
+    execFileSync('mkfifo', [path.join(outside, 'fifo')]);
+    const base = proc.basedir;
+    await symlink(outside, path.join(base, 'out'));
+    await symlink(path.join(outside, 'victim.txt'), path.join(base, 'victim-link'));
+    await symlink('/dev/zero', path.join(base, 'zero'));
+    await symlink(path.join(outside, 'fifo'), path.join(base, 'fifo-link'));
+    await mkdir(path.join(base, 'real', 'deep'), { recursive: true });
+    await writeFile(path.join(base, 'real', 'deep', 'f.txt'), 'inside');
+    await symlink('real', path.join(base, 'in'));
+  });
+
+  after(async () => {
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  async function outsideIntact(): Promise<void> {
+    assert.equal(await readFile(path.join(outside, 'victim.txt'), 'utf8'), 'keep me');
+    assert.equal(await readFile(path.join(outside, 'sub', 'victim.txt'), 'utf8'), 'keep me too');
+    assert.equal((await stat(path.join(outside, 'victim.txt'))).mode & 0o777, 0o444);
+  }
+
+  const refused: [string, Record<string, unknown>][] = [
+    ['rmdir', { paths: ['out/sub'] }],
+    ['rmfile', { path: 'out/victim.txt' }],
+    ['mkdir', { paths: ['out/new'] }],
+    ['listdir', { path: 'out' }],
+    ['stat', { path: 'victim-link' }],
+    ['stat', { path: 'zero' }],
+    ['stat', { path: 'fifo-link' }],
+    ['cpdir', { fromdir: 'out', todir: 'copied' }],
+    ['cpdir', { fromdir: 'real', todir: 'out/copied' }],
+    ['shell', { command: 'touch escaped', workdir: 'out' }],
+  ];
+  for (const [command, args] of refused) {
+    it(`refuses ${command} ${JSON.stringify(args)} through a link that leads out`, async () => {
+      // Act
+      const view = await waitForCommand(stack, await run(command, args));
+
+      // Assess
+      assert.equal(view.failure?.kind, 'start_error', JSON.stringify(view));
+      assert.match(
+        view.failure?.message ?? '',
+        /leads through a symlink to .*, outside the worker's base directory/,
+      );
+      await outsideIntact();
+      await assert.rejects(stat(path.join(outside, 'new')));
+      await assert.rejects(stat(path.join(outside, 'escaped')));
+    });
+  }
+
+  it('removes a link that leads out (rmdir, rmfile), never what it points to', async () => {
+    // Prepare
+    await symlink(outside, path.join(proc.basedir, 'out2'));
+    await symlink(path.join(outside, 'victim.txt'), path.join(proc.basedir, 'victim-link2'));
+
+    // Act
+    const rmdirView = await waitForCommand(stack, await run('rmdir', { paths: ['out2'] }));
+    const rmfileView = await waitForCommand(stack, await run('rmfile', { path: 'victim-link2' }));
+
+    // Assess
+    assert.equal(rmdirView.rc, 0);
+    assert.equal(rmfileView.rc, 0);
+    await assert.rejects(lstat(path.join(proc.basedir, 'out2')));
+    await assert.rejects(lstat(path.join(proc.basedir, 'victim-link2')));
+    await outsideIntact();
+  });
+
+  it('drops glob matches under a link that leads out, and keeps the ones inside', async () => {
+    // Act
+    const id = await run('glob', { path: 'in/*/*' });
+    await waitForCommand(stack, id);
+    const outId = await run('glob', { path: 'out/*' });
+    await waitForCommand(stack, outId);
+
+    // Assess
+    const files = (await readUpdates(stack, id)).find(([u]) => u.files)?.[0].files;
+    assert.deepEqual(files, ['in/deep/f.txt']);
+    assert.deepEqual((await readUpdates(stack, outId)).find(([u]) => u.files)?.[0].files, []);
+  });
+
+  it('keeps links that stay inside working for every command', async () => {
+    // Act & Assess
+    const shell = await waitForCommand(
+      stack,
+      await run('shell', { command: 'cat f.txt', workdir: 'in/deep' }),
+    );
+    assert.equal(shell.rc, 0);
+    assert.equal((await waitForCommand(stack, await run('stat', { path: 'in/deep/f.txt' }))).rc, 0);
+    assert.equal((await waitForCommand(stack, await run('listdir', { path: 'in/deep' }))).rc, 0);
+    assert.equal((await waitForCommand(stack, await run('mkdir', { paths: ['in/made'] }))).rc, 0);
+    assert.equal(
+      (await waitForCommand(stack, await run('cpdir', { fromdir: 'in/deep', todir: 'in/copy' }))).rc,
+      0,
+    );
+    assert.equal(await readFile(path.join(proc.basedir, 'real', 'copy', 'f.txt'), 'utf8'), 'inside');
+    assert.equal((await waitForCommand(stack, await run('rmfile', { path: 'in/copy/f.txt' }))).rc, 0);
+    assert.equal((await waitForCommand(stack, await run('rmdir', { paths: ['in/made'] }))).rc, 0);
+    await stat(path.join(proc.basedir, 'real', 'deep', 'f.txt'));
+  });
+
+  it('does not follow a directory swapped for a link while rmdir runs (best effort)', async () => {
+    // Prepare: a wide tree, and a shell loop that keeps swapping one of its directories for a link out.
+    const tree = path.join(proc.basedir, 'tree');
+    for (let i = 0; i < 200; i++) {
+      await mkdir(path.join(tree, `d${i}`), { recursive: true });
+      await writeFile(path.join(tree, `d${i}`, 'f'), '');
+    }
+    const swapper = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `while true; do mkdir -p ${tree}/d150; rm -rf ${tree}/d150; ln -sfn ${outside}/sub ${tree}/d150; done`,
+      ],
+      { stdio: 'ignore' },
+    );
+
+    // Act
+    try {
+      for (let round = 0; round < 3; round++) {
+        await waitForCommand(stack, await run('rmdir', { paths: ['tree'] }));
+        await mkdir(path.join(tree, 'd1'), { recursive: true }).catch(() => undefined);
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+
+    // Assess
+    await outsideIntact();
   });
 });

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { CommandStartError } from '../errors.ts';
-import { resolveInside } from '../paths.ts';
+import { openedOutside, realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import { optionalBooleanArg, optionalNumberArg, optionalStringArg, requireArgs, stringArg } from './args.ts';
 import type { CommandArgs } from './args.ts';
 import { errnoOf, strerror } from './osError.ts';
@@ -143,6 +143,8 @@ class RunProcess implements StartedCommand {
   constructor(
     private readonly ctx: CommandContext,
     private readonly opts: ShellOptions,
+    /** The base directory's real path: a logfile is read only when what was opened lies inside it. */
+    private readonly realBase: string,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
@@ -177,6 +179,7 @@ class RunProcess implements StartedCommand {
           this.resetIoTimer();
         },
         onNote: (text) => this.header(text),
+        check: (handle) => openedOutside(handle, filename, this.realBase),
       });
       await watcher.prepare();
       this.watchers.push(watcher);
@@ -336,10 +339,11 @@ export const shellCommand: WorkerCommand = {
   name: 'shell',
   async start(ctx) {
     // The agent's token and AWS credentials stay out of the command, its `${NAME}` expansion and its headers.
-    const run = new RunProcess(
-      ctx,
-      parseShellArgs(ctx.args, ctx.basedir, commandBaseEnvironment(process.env)),
-    );
+    const opts = parseShellArgs(ctx.args, ctx.basedir, commandBaseEnvironment(process.env));
+    // By real path: a workdir reached through a symlink that leads out of the base directory is refused.
+    opts.workdir = await realPathInside(ctx.basedir, 'workdir', opts.workdir, { followLast: true });
+    opts.env.PWD = opts.workdir;
+    const run = new RunProcess(ctx, opts, await realBasedir(ctx.basedir));
     await run.start();
     return run;
   },
