@@ -31,13 +31,28 @@ export const LIMITS = {
   registeredCommands: 100,
 } as const;
 
+/**
+ * Buildbot's `logfiles` arg (shell) names the logs the worker will send as `{log: [name, text]}`: the names
+ * the record may keep are bounded (LIMITS.logNamesPerCommand, logNameLength), so a command that declares
+ * more is refused here rather than have its updates refused (413) while it runs.
+ */
+const logfilesFit = v.custom<unknown>((args) => {
+  const logfiles = (args as { logfiles?: unknown } | null)?.logfiles;
+  if (typeof logfiles !== 'object' || logfiles === null || Array.isArray(logfiles)) return true;
+  const names = Object.keys(logfiles);
+  return (
+    names.length <= RECORD_LIMITS.logNamesPerCommand &&
+    names.every((name) => name.length <= RECORD_LIMITS.logNameLength)
+  );
+}, `declares more than ${RECORD_LIMITS.logNamesPerCommand} logfiles, or a logfile name over ${RECORD_LIMITS.logNameLength} characters`);
+
 /** An rc as decimal text: an integer, no leading zeros or plus sign. */
 const rcKey = text({ minLength: 1, maxLength: 11, pattern: /^-?(?:0|[1-9][0-9]{0,9})$/ });
 
 export const startCommandRequest = fields({
   worker: workerName,
   command: commandName,
-  args: v.pipe(jsonValue(RECORD_LIMITS.jsonDepth), keyed(v.unknown())),
+  args: v.pipe(jsonValue(RECORD_LIMITS.jsonDepth), logfilesFit, keyed(v.unknown())),
   decodeRC: v.optional(keyed(integer(0, 6), { maxKeys: RECORD_LIMITS.decodeRCKeys, key: rcKey })),
   timeouts: v.optional(
     fields({

@@ -95,6 +95,27 @@ describe('a start request that would grow the command record', () => {
     assert.equal((await listed(worker.name)).length, 1);
   });
 
+  it(`refuses args declaring more than ${LIMITS.logNamesPerCommand} logfiles with 400 and stores nothing`, async () => {
+    // Prepare
+    const worker = await h.onlineWorker();
+    const logfiles = (count: number, length = 8) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [`${i}`.padStart(length, 'l'), { filename: `f${i}` }]),
+      );
+    // Act
+    const many = await start(worker.name, { args: { command: ['true'], logfiles: logfiles(65) } });
+    const long = await start(worker.name, { args: { command: ['true'], logfiles: logfiles(1, 257) } });
+    const fits = await start(worker.name, {
+      args: { command: ['true'], logfiles: logfiles(LIMITS.logNamesPerCommand, 256) },
+    });
+    // Assess
+    assert.equal(many.status, 400, many.text);
+    assert.match(String(many.body.message), /^args: declares more than 64 logfiles/);
+    assert.equal(long.status, 400, long.text);
+    assert.equal(fits.status, 202, fits.text);
+    assert.equal((await listed(worker.name)).length, 1);
+  });
+
   it('lists a worker whose stored record holds args nested 4,000 deep (planted) without a 500', async () => {
     // Prepare: a record written before the edge bounded depth.
     const worker = await h.onlineWorker();
