@@ -142,7 +142,8 @@ function describe(issue: v.BaseIssue<unknown>): { text: string; limit?: number }
       // Our own messages (fields(), keyed(), jsonValue()); a plain-object check failing is a type mismatch.
       return {
         text:
-          issue.message === 'required' || /^(unknown|nested deeper|holds the key|declares)/.test(issue.message)
+          issue.message === 'required' ||
+          /^(unknown|nested deeper|holds the key|declares)/.test(issue.message)
             ? issue.message
             : `expected ${issue.message}, got ${got}`,
       };
