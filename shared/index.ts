@@ -9,8 +9,8 @@ export {
   LeaseLostError,
   LeaseWaitTimeoutError,
 } from './state/errors.ts';
-export { MAX_VALUE_BYTES } from './state/codec.ts';
-export { KEY_LIMITS } from './state/keys.ts';
+export { LIMITS } from './limits.ts';
+export type { LimitName } from './limits.ts';
 export type {
   AtomicCreateOptions,
   CreateOutcome,

@@ -2,8 +2,8 @@
 import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
-import { LIMITS } from '../shared/commands/wire.ts';
 import type { CompleteRequest } from '../shared/commands/wire.ts';
+import { LIMITS } from '../shared/limits.ts';
 import { Retries, sleep } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';
 import { ackedOf, isTransient } from './answers.ts';
@@ -11,15 +11,14 @@ import type { UpdateBatcher } from './batcher.ts';
 import { UpdateDeliveryError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
 
-/** Most JSON of updates that complete carries; more is sent as updates first. @default 256 KiB */
-export const COMPLETE_CARRIES_BYTES = 256 * 1024;
-
 /**
  * Complete carries the last batch (bill and dispatch work: one request instead of two), unless it is over
- * COMPLETE_CARRIES_BYTES or one batch's count: then the sender flushes it as updates first.
+ * LIMITS.completeCarriesBytes or one batch's count: then the sender flushes it as updates first.
  */
 export function completeCanCarry(batcher: UpdateBatcher): boolean {
-  return batcher.unackedBytes <= COMPLETE_CARRIES_BYTES && batcher.unackedCount <= LIMITS.updatesPerBatch;
+  return (
+    batcher.unackedBytes <= LIMITS.completeCarriesBytes && batcher.unackedCount <= LIMITS.updatesPerBatch
+  );
 }
 
 export interface CompleteOptions {

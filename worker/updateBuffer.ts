@@ -1,5 +1,6 @@
 // The pure half of the update sender: output waits here, adjacent chunks of one stream merged.
 import type { CommandUpdate } from '../shared/commands/wire.ts';
+import { LIMITS } from '../shared/limits.ts';
 
 /**
  * The pure half of the update sender: output waits here until it is sent. Adjacent chunks of the same
@@ -7,9 +8,6 @@ import type { CommandUpdate } from '../shared/commands/wire.ts';
  * costs a few updates per batch instead of one per pipe read. Order across streams is kept exactly:
  * stdout then stderr then stdout stays three updates.
  */
-
-/** Longest text one merged update may carry, in characters (Buildbot's worker uses 128 KiB chunks). @default 64 Ki */
-export const CHUNK_LIMIT_CHARS = 64 * 1024;
 
 type StreamKey = 'stdout' | 'stderr' | 'header';
 const STREAMS: readonly StreamKey[] = ['stdout', 'stderr', 'header'];
@@ -76,16 +74,16 @@ export class UpdateBuffer {
       previous !== undefined &&
       incoming !== undefined &&
       previous.key === incoming.key &&
-      previous.text.length + incoming.text.length <= CHUNK_LIMIT_CHARS
+      previous.text.length + incoming.text.length <= LIMITS.updateChars
     ) {
       this.updates[this.updates.length - 1] = withText(last, previous.text + incoming.text);
       return;
     }
     // A chunk larger than the limit is cut, so no single update outgrows a request or a stored item.
-    if (incoming !== undefined && incoming.text.length > CHUNK_LIMIT_CHARS) {
+    if (incoming !== undefined && incoming.text.length > LIMITS.updateChars) {
       let at = 0;
       while (at < incoming.text.length) {
-        let end = Math.min(at + CHUNK_LIMIT_CHARS, incoming.text.length);
+        let end = Math.min(at + LIMITS.updateChars, incoming.text.length);
         // Never split a surrogate pair: both halves would be invalid UTF-16 alone.
         const code = incoming.text.charCodeAt(end - 1);
         if (end < incoming.text.length && code >= 0xd800 && code <= 0xdbff) end -= 1;

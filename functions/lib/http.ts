@@ -18,6 +18,7 @@ import {
   ValidationError,
 } from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
+import { LIMITS } from '../../shared/limits.ts';
 import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
 import { logger } from '../../shared/observability.ts';
@@ -63,12 +64,6 @@ export interface HttpResult {
 }
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResult>;
-
-/** Largest request body accepted after decompression, in bytes. @default 1 MiB */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
-/** Answers at least this large are compressed when the client accepts it. @default 1 KiB */
-export const COMPRESS_ANSWER_BYTES = 1024;
 
 export interface DecodedBody {
   value: unknown;
@@ -210,7 +205,7 @@ async function respond(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const parts = partsOf(result);
   const bytes = byteLengthOf(parts);
-  if (encoding === undefined || result.incompressible || bytes < COMPRESS_ANSWER_BYTES)
+  if (encoding === undefined || result.incompressible || bytes < LIMITS.compressAnswerBytes)
     return respondPlain(result, parts);
   return {
     statusCode: result.statusCode,
@@ -245,7 +240,7 @@ export function httpRouter(
   opts: Partial<BodyLimits> = {},
 ): LambdaHandler<HttpEvent, APIGatewayProxyStructuredResultV2> {
   const limits: BodyLimits = {
-    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes: opts.maxBodyBytes ?? LIMITS.clientBodyBytes,
     textBatch: opts.textBatch,
   };
   return observed(async function httpRouterHandler(event: HttpEvent) {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LIMITS } from '../../shared/limits.ts';
 import { GatewayBodyTooLargeError } from '../errors.ts';
 import type { FunctionRunner } from '../handlers.ts';
 import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';
@@ -15,9 +16,6 @@ import { compile, findRoute } from './routes.ts';
  * API Gateway HTTP API (payload 2.0) on 127.0.0.1: matches serverless.yml's `httpApi` routes, runs the request
  * authorizer, builds the v2 event, invokes the function in-process and answers as API Gateway would.
  */
-
-/** API Gateway's payload limit. */
-export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 export interface GatewayOptions {
   routes: HttpRouteDef[];
@@ -41,18 +39,18 @@ function sendMessage(res: ServerResponse, status: number, message: string, reque
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_REQUEST_BYTES) {
-      reject(new GatewayBodyTooLargeError(`request body over ${MAX_REQUEST_BYTES} bytes`));
+    if (declared > LIMITS.gatewayBodyBytes) {
+      reject(new GatewayBodyTooLargeError(`request body over ${LIMITS.gatewayBodyBytes} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
+      if (size > LIMITS.gatewayBodyBytes) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new GatewayBodyTooLargeError(`request body over ${MAX_REQUEST_BYTES} bytes`));
+        reject(new GatewayBodyTooLargeError(`request body over ${LIMITS.gatewayBodyBytes} bytes`));
         return;
       }
       chunks.push(chunk);

@@ -1,6 +1,7 @@
 // Owns GET /v1/commands/{id}/updates and GET /v1/commands/{id}/logs/{name}: pages of stored runs, cut by byte budgets.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
+import { LIMITS } from '../limits.ts';
 import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { LogNotFoundError } from './errors.ts';
@@ -11,31 +12,6 @@ import { updateBatchKey, updateBatchRange } from './keys.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
 import { decodeRun, isPacked, runFragment, storedSize, textRunParts } from './runs.ts';
 import type { StoredRun } from './runs.ts';
-
-/**
- * Bounds of one page of GET .../updates and GET .../logs/{name}. Pages are cut by the bytes stored, so
- * one page carries many MB of repetitive text; a Lambda answer holds 6 MB, base64 included.
- */
-export const PAGE_BUDGET = {
-  /** Stored (compressed) bytes a page reads: its compressed answer stays under 4 MiB of base64. @default 3 MiB */
-  storedBytes: 3 * 1024 * 1024,
-  /**
-   * Decompressed bytes of a page whose answer is compressed: 50 MiB of `yes hello` in one page. The edge
-   * holds the page's parts (up to this, 64 MiB) and compresses them as a stream, never joined: with a
-   * run being decoded (~10 MiB) and the compressor, about 90 MiB at the peak in a 256 MB function.
-   * @default 64 MiB
-   */
-  compressedBytes: 64 * 1024 * 1024,
-  /** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
-  plainBytes: 4 * 1024 * 1024,
-} as const;
-
-/**
- * A page whose stored runs kept more than this share of their size is sent uncompressed: compressing it
- * again would cost CPU for little (random text keeps about 75 %), and it is small enough, being bounded by
- * PAGE_BUDGET.storedBytes. @default 0.7
- */
-export const INCOMPRESSIBLE_RATIO = 0.7;
 
 /** The stored runs from the one holding seq after + 1 on: one descending query finds it, then ascending pages. */
 async function* runsFrom(ctx: CommandsContext, commandId: string, after: number): AsyncGenerator<StoredRun> {
@@ -125,7 +101,7 @@ async function readPage(
     // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
     if (run.first > seen + 1 || run.first > acked) break;
     const size = storedSize(run);
-    if (seen > after && stored + size > PAGE_BUDGET.storedBytes) break;
+    if (seen > after && stored + size > LIMITS.pageStoredBytes) break;
     stored += size;
     if (isPacked(run)) {
       packedStored += size;
@@ -148,7 +124,7 @@ async function readPage(
 }
 
 function rawBudget(compressed: boolean): number {
-  return compressed ? PAGE_BUDGET.compressedBytes : PAGE_BUDGET.plainBytes;
+  return compressed ? LIMITS.pageCompressedBytes : LIMITS.pagePlainBytes;
 }
 
 /** An UpdatesPage as JSON text, the stored fragments in order without parsing them. */
@@ -198,7 +174,7 @@ export async function getUpdates(
   json.push(Buffer.from(tail));
   return {
     json,
-    incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
+    incompressible: packedRaw > 0 && packedStored / packedRaw > LIMITS.incompressibleRatio,
   };
 }
 
@@ -267,6 +243,6 @@ export async function getLog(
     nextSeq,
     status: item.status,
     complete: item.status === 'complete' && nextSeq >= item.acked,
-    incompressible: packedRaw > 0 && packedStored / packedRaw > INCOMPRESSIBLE_RATIO,
+    incompressible: packedRaw > 0 && packedStored / packedRaw > LIMITS.incompressibleRatio,
   };
 }

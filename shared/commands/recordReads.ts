@@ -12,8 +12,8 @@ import { BY_WORKER_INDEX, commandKey } from './keys.ts';
 import type { CommandStatus } from './types.ts';
 import type { CommandView } from './wire.ts';
 
-/** Commands in one page of GET /v1/commands. */
-export const LIST_PAGE = { default: 50, max: 100 } as const;
+/** Commands in one page of GET /v1/commands when the query names no `limit` (at most LIMITS.listPageCommands). */
+export const LIST_PAGE_DEFAULT = 50;
 
 export async function getCommand(ctx: CommandsContext, commandId: string): Promise<CommandView> {
   checkCommandId(commandId);
@@ -115,7 +115,7 @@ export async function listCommands(
       IndexName: BY_WORKER_INDEX,
       ...queryFrom(query.cursor ? decodeCursor(query.cursor, query.worker) : undefined, query.worker),
       ScanIndexForward: false,
-      Limit: query.limit ?? LIST_PAGE.default,
+      Limit: query.limit ?? LIST_PAGE_DEFAULT,
     }),
   );
   // The worker's token items share the index (see ListCursor): only command entries are read.

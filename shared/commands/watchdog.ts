@@ -2,6 +2,7 @@
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { conditionalPut, itemDecoder } from '../aws/conditionalWrite.ts';
+import { LIMITS } from '../limits.ts';
 import { logger } from '../observability.ts';
 import { loadWorkerRecord, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
@@ -42,9 +43,6 @@ import type { CommandFailure } from './types.ts';
  *     behind the watchdog's, or the index not yet updated (GSIs are eventually consistent). The cursor
  *     therefore never passes `now - CURSOR_LAG_MS`: an entry written within that margin is still queried.
  */
-
-/** Bounds of one run: index pages of `pageSize` keys, at most `maxPages`; the next run picks up the rest. */
-export const WATCHDOG_LIMITS = { pageSize: 100, maxPages: 10 } as const;
 
 /**
  * How far the cursor stays behind the watchdog's clock: more than clock skew between Lambdas (Amazon Time
@@ -146,14 +144,14 @@ export async function runWatchdog(
   let startKey: Record<string, NativeAttributeValue> | undefined;
   let exhausted = false;
   let lastDeadline = from;
-  for (let page = 0; page < WATCHDOG_LIMITS.maxPages; page++) {
+  for (let page = 0; page < LIMITS.watchdogPages; page++) {
     const due = await ctx.db.send(
       new QueryCommand({
         TableName: ctx.tableName,
         IndexName: DUE_INDEX,
         KeyConditionExpression: 'dueShard = :due AND deadline BETWEEN :from AND :now',
         ExpressionAttributeValues: { ':due': DUE_SHARD, ':from': from, ':now': now },
-        Limit: WATCHDOG_LIMITS.pageSize,
+        Limit: LIMITS.watchdogPageSize,
         ExclusiveStartKey: startKey,
       }),
     );

@@ -79,7 +79,7 @@ export class StateConnector {
 
   /**
    * One integer id per (name, className), the same from every process, forever. Names over
-   * KEY_LIMITS.objectNameBytes are shortened (keys.ts ensureLength); a className over its limit is a
+   * LIMITS.objectNameBytes are shortened (keys.ts ensureLength); a className over its limit is a
    * StateNameTooLongError. Ids come from a counter, so a lost race leaves a gap in the sequence.
    */
   async getObjectId(name: string, className: string): Promise<number> {
@@ -152,7 +152,7 @@ export class StateConnector {
   /**
    * Stores `value`, overwriting what is there, and returns the value actually stored: when two callers
    * race to create a missing value the first wins and the second gets the first's value back. Not
-   * JSON-able: StateEncodingError; over MAX_VALUE_BYTES: StateValueTooLargeError; nothing is written.
+   * JSON-able: StateEncodingError; over LIMITS.stateValueBytes: StateValueTooLargeError; nothing is written.
    */
   async setState(objectId: number, name: string, value: unknown): Promise<unknown> {
     checkObjectId(objectId);

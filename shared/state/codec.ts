@@ -1,16 +1,11 @@
 // Owns how a state value is stored: JSON text, checked to be JSON-able and within the size limit, and read back.
+import { LIMITS } from '../limits.ts';
 import { StateEncodingError, StateValueTooLargeError } from './errors.ts';
 
 /**
  * Values are stored as JSON text: DynamoDB numbers cannot hold every JSON number, and text keeps the
  * value exactly as getState will return it.
  */
-
-/**
- * Largest JSON text of one value, in UTF-8 bytes. A DynamoDB item holds 400 KB including its key and
- * attribute names; the margin covers the longest key (about 1.1 KB) many times over. @default 350 KiB
- */
-export const MAX_VALUE_BYTES = 350 * 1024;
 
 /** What JSON cannot hold faithfully, named for the error message; undefined when `value` is fine. */
 function lossyKind(value: unknown, inArrayOrTop: boolean): string | undefined {
@@ -51,11 +46,11 @@ export function encodeValue(value: unknown): string {
   }
   if (text === undefined) throw new StateEncodingError('value is not JSON-able');
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_VALUE_BYTES)
+  if (bytes > LIMITS.stateValueBytes)
     throw new StateValueTooLargeError(
-      `value is ${bytes} bytes of JSON; the limit is ${MAX_VALUE_BYTES} bytes`,
+      `value is ${bytes} bytes of JSON; the limit is ${LIMITS.stateValueBytes} bytes`,
       {
-        details: { bytes, limit: MAX_VALUE_BYTES },
+        details: { bytes, limit: LIMITS.stateValueBytes },
       },
     );
   return text;

@@ -15,16 +15,8 @@
  * keep every key under those caps; see `ensureLength` for what happens to longer names.
  */
 import { createHash } from 'node:crypto';
+import { LIMITS } from '../limits.ts';
 import { StateNameTooLongError } from './errors.ts';
-
-export const KEY_LIMITS = {
-  /** UTF-8 bytes of an object's className, after escaping `%` and `#`; longer is an error. @default 256 */
-  classNameBytes: 256,
-  /** UTF-8 bytes of an object's name; longer names are shortened by `ensureLength`. @default 1024 */
-  objectNameBytes: 1024,
-  /** UTF-8 bytes of a state value's name; longer names are shortened by `ensureLength`. @default 512 */
-  stateNameBytes: 512,
-} as const;
 
 export interface TableKey {
   pk: string;
@@ -67,12 +59,12 @@ function escapeClassName(className: string): string {
 export function objectKey(name: string, className: string): TableKey {
   const escaped = escapeClassName(className);
   const bytes = Buffer.byteLength(escaped, 'utf8');
-  if (bytes > KEY_LIMITS.classNameBytes)
+  if (bytes > LIMITS.classNameBytes)
     throw new StateNameTooLongError(
-      `className is ${bytes} bytes (escaped); the limit is ${KEY_LIMITS.classNameBytes} bytes`,
-      { details: { field: 'className', bytes, limit: KEY_LIMITS.classNameBytes } },
+      `className is ${bytes} bytes (escaped); the limit is ${LIMITS.classNameBytes} bytes`,
+      { details: { field: 'className', bytes, limit: LIMITS.classNameBytes } },
     );
-  return { pk: `OBJKEY#${escaped}#${ensureLength(name, KEY_LIMITS.objectNameBytes)}`, sk: 'OBJKEY' };
+  return { pk: `OBJKEY#${escaped}#${ensureLength(name, LIMITS.objectNameBytes)}`, sk: 'OBJKEY' };
 }
 
 /** Pattern 3: the one counter every object id is drawn from. */
@@ -82,5 +74,5 @@ export function objectIdCounterKey(): TableKey {
 
 /** Patterns 4 and 5: one state value (or its pending lease) of one object. */
 export function stateKey(objectId: number, name: string): TableKey {
-  return { pk: `OBJ#${objectId}`, sk: `STATE#${ensureLength(name, KEY_LIMITS.stateNameBytes)}` };
+  return { pk: `OBJ#${objectId}`, sk: `STATE#${ensureLength(name, LIMITS.stateNameBytes)}` };
 }

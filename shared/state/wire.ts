@@ -3,16 +3,14 @@ import * as v from 'valibot';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import { fields, integer, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
-
-/** Longest name or className accepted at the edge, in characters; the connector's byte limits apply too. */
-export const MAX_NAME_CHARS = 4096;
+import { LIMITS } from '../limits.ts';
 
 /** Any JSON value, null included, but present: `{}` has no value to store. Its size is checked by the connector. */
 const stateValue = v.unknown();
 
 export const objectIdRequest = fields({
-  name: text({ minLength: 1, maxLength: MAX_NAME_CHARS }),
-  className: text({ minLength: 1, maxLength: MAX_NAME_CHARS }),
+  name: text({ minLength: 1, maxLength: LIMITS.stateNameLength }),
+  className: text({ minLength: 1, maxLength: LIMITS.stateNameLength }),
 });
 export type ObjectIdRequest = Infer<typeof objectIdRequest>;
 
@@ -46,7 +44,7 @@ export function parseObjectIdParam(raw: string | undefined): number {
 }
 
 /** The `{name}` path parameter of a state value. */
-export const stateNameParam = text({ minLength: 1, maxLength: MAX_NAME_CHARS });
+export const stateNameParam = text({ minLength: 1, maxLength: LIMITS.stateNameLength });
 
 /**
  * State names that only the service writes (a worker's last result, shared/commands/lastResult.ts): the

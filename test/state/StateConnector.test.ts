@@ -14,7 +14,8 @@ import {
   StateNotFoundError,
   StateValueTooLargeError,
 } from '../../shared/state/errors.ts';
-import { KEY_LIMITS, ensureLength, objectKey, stateKey } from '../../shared/state/keys.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import { ensureLength, objectKey, stateKey } from '../../shared/state/keys.ts';
 import type { TimingHook } from '../../shared/state/types.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
@@ -102,12 +103,12 @@ describe('StateConnector', () => {
 
     it('gives a name over the key limit a shortened key with a hash, and the same id every time', async () => {
       // Prepare
-      const long = 'x'.repeat(KEY_LIMITS.objectNameBytes * 3);
+      const long = 'x'.repeat(LIMITS.objectNameBytes * 3);
       // Act
       const id = await state.getObjectId(long, 'someclass');
       // Assess
       const stored = await getRaw({
-        pk: `OBJKEY#someclass#${ensureLength(long, KEY_LIMITS.objectNameBytes)}`,
+        pk: `OBJKEY#someclass#${ensureLength(long, LIMITS.objectNameBytes)}`,
         sk: 'OBJKEY',
       });
       assert.equal(stored?.objectId, id);
@@ -117,7 +118,7 @@ describe('StateConnector', () => {
 
     it('refuses a className over its limit with StateNameTooLongError', async () => {
       await assert.rejects(
-        state.getObjectId('n', 'C'.repeat(KEY_LIMITS.classNameBytes + 1)),
+        state.getObjectId('n', 'C'.repeat(LIMITS.classNameBytes + 1)),
         StateNameTooLongError,
       );
     });

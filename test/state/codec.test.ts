@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_VALUE_BYTES, decodeValue, encodeValue } from '../../shared/state/codec.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import { decodeValue, encodeValue } from '../../shared/state/codec.ts';
 import { StateEncodingError, StateValueTooLargeError } from '../../shared/state/errors.ts';
 
 function cyclic(): unknown {
@@ -46,9 +47,9 @@ describe('state value codec', () => {
 
   it('refuses a value whose JSON is over the limit with StateValueTooLargeError (413)', () => {
     // Prepare
-    const atLimit = 'x'.repeat(MAX_VALUE_BYTES - 2);
+    const atLimit = 'x'.repeat(LIMITS.stateValueBytes - 2);
     // Act + Assess
-    assert.equal(encodeValue(atLimit).length, MAX_VALUE_BYTES);
+    assert.equal(encodeValue(atLimit).length, LIMITS.stateValueBytes);
     assert.throws(
       () => encodeValue(atLimit + 'x'),
       (error: unknown) => error instanceof StateValueTooLargeError && error.statusCode === 413,
@@ -56,7 +57,7 @@ describe('state value codec', () => {
   });
 
   it('counts the limit in UTF-8 bytes', () => {
-    assert.throws(() => encodeValue('é'.repeat(MAX_VALUE_BYTES / 2)), StateValueTooLargeError);
+    assert.throws(() => encodeValue('é'.repeat(LIMITS.stateValueBytes / 2)), StateValueTooLargeError);
   });
 
   it('decodes JSON text and refuses text that is not JSON with StateEncodingError', () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StateNameTooLongError } from '../../shared/state/errors.ts';
-import { KEY_LIMITS, ensureLength, objectKey, stateKey, truncateUtf8 } from '../../shared/state/keys.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import { ensureLength, objectKey, stateKey, truncateUtf8 } from '../../shared/state/keys.ts';
 
 describe('state keys', () => {
   it('keeps names within the limit unchanged', () => {
     // Prepare
-    const name = 'n'.repeat(KEY_LIMITS.objectNameBytes);
+    const name = 'n'.repeat(LIMITS.objectNameBytes);
     // Act
     const key = objectKey(name, 'GitPoller');
     // Assess
@@ -30,7 +31,7 @@ describe('state keys', () => {
   it('keeps every key within DynamoDB key limits for the longest accepted names', () => {
     // Prepare
     const name = '😀'.repeat(5000);
-    const className = '#'.repeat(KEY_LIMITS.classNameBytes / 3);
+    const className = '#'.repeat(LIMITS.classNameBytes / 3);
     // Act
     const object = objectKey(name, className);
     const state = stateKey(Number.MAX_SAFE_INTEGER, name);
@@ -58,7 +59,7 @@ describe('state keys', () => {
   it('refuses a className over its limit with StateNameTooLongError (400)', () => {
     // Act + Assess
     assert.throws(
-      () => objectKey('n', 'C'.repeat(KEY_LIMITS.classNameBytes + 1)),
+      () => objectKey('n', 'C'.repeat(LIMITS.classNameBytes + 1)),
       (error: unknown) => error instanceof StateNameTooLongError && error.statusCode === 400,
     );
   });

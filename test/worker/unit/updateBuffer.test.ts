@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CHUNK_LIMIT_CHARS, UpdateBuffer } from '../../../worker/updateBuffer.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import { UpdateBuffer } from '../../../worker/updateBuffer.ts';
 
 describe('UpdateBuffer', () => {
   it('merges adjacent chunks of the same stream and keeps the order across streams', () => {
@@ -43,7 +44,7 @@ describe('UpdateBuffer', () => {
 
   it('cuts a chunk over the limit without splitting a surrogate pair', () => {
     // Prepare: an emoji straddles the cut
-    const text = `${'a'.repeat(CHUNK_LIMIT_CHARS - 1)}😀${'b'.repeat(10)}`;
+    const text = `${'a'.repeat(LIMITS.updateChars - 1)}😀${'b'.repeat(10)}`;
     const buffer = new UpdateBuffer();
 
     // Act
@@ -52,13 +53,13 @@ describe('UpdateBuffer', () => {
 
     // Assess
     assert.equal(parts.join(''), text);
-    assert.ok(parts.every((part) => part.length <= CHUNK_LIMIT_CHARS));
+    assert.ok(parts.every((part) => part.length <= LIMITS.updateChars));
     assert.ok(parts[1]!.startsWith('😀'));
   });
 
   it('does not merge past the chunk limit', () => {
     const buffer = new UpdateBuffer();
-    buffer.append({ stdout: 'a'.repeat(CHUNK_LIMIT_CHARS) });
+    buffer.append({ stdout: 'a'.repeat(LIMITS.updateChars) });
     buffer.append({ stdout: 'b' });
     assert.equal(buffer.drain().length, 2);
   });

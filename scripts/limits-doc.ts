@@ -1,0 +1,363 @@
+// Writes docs/limits.md from shared/limits.ts: what each limit bounds, and every limit by name with its @default.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LIMITS } from '../shared/limits.ts';
+import type { LimitName } from '../shared/limits.ts';
+
+/**
+ * Usage: `npx tsx scripts/limits-doc.ts` rewrites docs/limits.md; `--check` only says whether it is current (exit 1
+ * when not). The numbers come from LIMITS and the prose from the rows below, so the doc cannot drift from the code:
+ * test/limits.test.ts fails when the file differs from renderLimitsDoc(), when a limit is in no row, or when a
+ * limit's `@default` says another value than the code holds.
+ */
+export const LIMITS_DOC = fileURLToPath(new URL('../docs/limits.md', import.meta.url));
+export const LIMITS_SOURCE = fileURLToPath(new URL('../shared/limits.ts', import.meta.url));
+
+type Limits = typeof LIMITS;
+
+interface Row {
+  what: string;
+  limit: string;
+  answer: string;
+  why: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** 1 MiB, 64 KiB, 380 KB, or the exact count of bytes: the unit the value was written in. */
+export function bytes(n: number): string {
+  if (n % MiB === 0) return `${count(n / MiB)} MiB`;
+  if (n % KiB === 0) return `${count(n / KiB)} KiB`;
+  if (n % 1000 === 0) return `${count(n / 1000)} KB`;
+  return `${count(n)} bytes`;
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** Characters, in Ki when a whole number of them (64 Ki), else as counted. */
+export function chars(n: number): string {
+  return n % KiB === 0 && n >= KiB ? `${count(n / KiB)} Ki` : count(n);
+}
+
+/** 60 s, 1 day, 30 days. */
+export function duration(seconds: number): string {
+  const day = 24 * 3600;
+  if (seconds % day === 0) return seconds === day ? '1 day' : `${count(seconds / day)} days`;
+  return `${count(seconds)} s`;
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 100)} %`;
+}
+
+/** The longest command record the edge lets in (the sum the record's row gives); the rest is ids, times, the final run. */
+const RECORD_REST_BYTES = 8 * KiB;
+/** decodeRC: a key of at most 11 characters and its value, with JSON's quotes. */
+const DECODE_RC_ENTRY_BYTES = 13;
+/** A character of text is at most 4 bytes of UTF-8. */
+const UTF8_MAX = 4;
+
+function recordRow(l: Limits): Row {
+  const parts = {
+    args: l.argsBytes,
+    decodeRC: l.decodeRCKeys * DECODE_RC_ENTRY_BYTES,
+    logNames: l.logNamesPerCommand * l.logNameLength * UTF8_MAX,
+    text: (l.failureMessageLength + l.interruptWhyLength) * UTF8_MAX,
+  };
+  const total = Object.values(parts).reduce((sum, part) => sum + part, RECORD_REST_BYTES);
+  const kib = (n: number) => `${Math.round(n / KiB)} KiB`;
+  return {
+    what: 'the command record, from all of the above',
+    limit:
+      `about ${Math.round(total / KiB / 10) * 10} KiB at most (args ${kib(parts.args)}, decodeRC ${kib(parts.decodeRC)}, ` +
+      `log names ${kib(parts.logNames)}, the failure's and the interrupt's text ${kib(parts.text)}, the rest ${kib(RECORD_REST_BYTES)})`,
+    answer: '',
+    why: "far below DynamoDB's 400 KB item limit, so every ending write fits: no request can make a command unendable",
+  };
+}
+
+/** What each limit bounds, in the order a request meets them. Every key of LIMITS appears in at least one row. */
+function rows(l: Limits): Row[] {
+  return [
+    {
+      what: 'request body of a client or admin route, after decompression (gzip or br)',
+      limit: bytes(l.clientBodyBytes),
+      answer: '413',
+      why: 'one Lambda payload, with room to spare',
+    },
+    {
+      what: 'request body of a worker route (`updates`, `complete`, heartbeat, claim), after decompression',
+      limit: bytes(l.workerBodyBytes),
+      answer: '413',
+      why: "a burst of output in one request; bounds one request's memory (functions have 256 MB)",
+    },
+    {
+      what: "a worker's request body as sent (compressed)",
+      limit: bytes(l.workerWireBytes),
+      answer: 'the worker cuts its batch',
+      why: 'a Lambda event holds 6 MB and a binary body arrives base64 (4/3 larger); a worker that meets a lower limit (413) halves its requests',
+    },
+    {
+      what: 'updates a `complete` carries itself',
+      limit: `${bytes(l.completeCarriesBytes)} of JSON`,
+      answer: 'the worker sends them as updates first',
+      why: 'a short command ends in one request',
+    },
+    {
+      what: 'any request body as sent, at the local gateway',
+      limit: bytes(l.gatewayBodyBytes),
+      answer: '413',
+      why: "API Gateway's own payload limit, which the local stack keeps",
+    },
+    {
+      what: 'one update, stored',
+      limit: `${bytes(l.itemPayloadBytes)} compressed and ${bytes(l.itemRawBytes)} of JSON`,
+      answer: '413, nothing of the batch stored',
+      why:
+        `one DynamoDB item (400 KB); a batch of many updates is cut into items of about ${bytes(l.itemTargetBytes)}. ` +
+        `The worker's updates carry at most ${chars(l.updateChars)} characters, far below`,
+    },
+    {
+      what: 'one page of `GET …/updates` or `GET …/logs/{name}`',
+      limit:
+        `${bytes(l.pageStoredBytes)} stored; ${bytes(l.pageCompressedBytes)} decompressed when the answer is ` +
+        `compressed, ${bytes(l.pagePlainBytes)} when not`,
+      answer: 'the page ends (`next`, `x-bbs-next-seq`)',
+      why: 'a Lambda answer holds 6 MB, base64 included; the edge compresses a page as a stream, never joined',
+    },
+    {
+      what: 'text batch (`application/vnd.bbs.text-batch`)',
+      limit: 'worker routes only; parts must account for every byte after the header, each part valid UTF-8',
+      answer: '400, nothing stored',
+      why: 'the worker\'s output without JSON; any other route answers 400 "send JSON here"',
+    },
+    {
+      what: 'answers compressed',
+      limit: `from ${bytes(l.compressAnswerBytes)}, br or gzip as Accept-Encoding allows (br first)`,
+      answer: '',
+      why: `pages whose stored runs kept over ${percent(l.incompressibleRatio)} of their size (random text) go uncompressed`,
+    },
+    {
+      what: 'state value (JSON text)',
+      limit: bytes(l.stateValueBytes),
+      answer: '413',
+      why: 'DynamoDB items hold 400 KB, key and attributes included',
+    },
+    {
+      what: "an object's name and className, a state value's name",
+      limit:
+        `${count(l.stateNameLength)} characters at the edge; as keys, a className of ${count(l.classNameBytes)} bytes ` +
+        `(escaped), a name of ${count(l.objectNameBytes)} bytes, a state name of ${count(l.stateNameBytes)} bytes of UTF-8`,
+      answer: '400; a longer name (not className) is shortened, as Buildbot does (docs/state.md)',
+      why: 'DynamoDB caps a partition key at 2048 bytes and a sort key at 1024',
+    },
+    {
+      what: 'command `args` (JSON)',
+      limit: bytes(l.argsBytes),
+      answer: '413',
+      why: 'it travels in one SQS message (256 KB) with room for the envelope',
+    },
+    {
+      what: 'updates in one batch',
+      limit: count(l.updatesPerBatch),
+      answer: '400',
+      why: "bounds one request's work",
+    },
+    {
+      what: "nesting of `args`, and of an update's `stat` or `files` (objects and arrays)",
+      limit: `${count(l.jsonDepth)} levels; no key \`__proto__\`, \`constructor\` or \`prototype\` at any depth`,
+      answer: '400, nothing stored',
+      why: "bounds every reader's recursion; a stored value holds only what a check saw",
+    },
+    {
+      what: '`decodeRC`',
+      limit: `${count(l.decodeRCKeys)} keys, each an rc as decimal text (\`"0"\`, \`"-15"\`: at most 11 characters)`,
+      answer: '400',
+      why: 'it is kept on the command record',
+    },
+    {
+      what: 'log names of one command (`{log: [name, text]}`)',
+      limit:
+        `${count(l.logNamesPerCommand)} distinct names of at most ${count(l.logNameLength)} characters; ` +
+        'as many `logfiles` declared in `args`',
+      answer: '413, nothing of the batch stored; 400 at start for `logfiles`',
+      why: 'they are kept on the command record',
+    },
+    {
+      what: "an interrupt's `why`, a worker's failure message, an update's `failure_reason`",
+      limit:
+        `${count(l.interruptWhyLength)}, ${count(l.failureMessageLength)} and ` +
+        `${count(l.failureReasonLength)} characters`,
+      answer: '400',
+      why: 'the first two are kept on the command record',
+    },
+    recordRow(l),
+    {
+      what: 'list page (`GET /v1/commands?limit=`)',
+      limit: `1–${count(l.listPageCommands)} commands`,
+      answer: '400',
+      why: 'one Query of the worker index',
+    },
+    {
+      what: 'list cursor (`GET /v1/commands?cursor=`)',
+      limit: `only as the API returned it, for the same worker; at most ${count(l.listCursorLength)} characters`,
+      answer: '400',
+      why: 'it carries the worker, a time and a command id, never a table key',
+    },
+    {
+      what: 'worker name',
+      limit: `1–${count(l.workerNameLength)} of \`A-Z a-z 0-9 _ -\``,
+      answer: '400',
+      why: "it is part of the worker's SQS queue name (80 characters)",
+    },
+    {
+      what: 'command name',
+      limit: `1–${count(l.commandNameLength)} of \`A-Z a-z 0-9 _ . -\``,
+      answer: '400',
+      why: '',
+    },
+    {
+      what: 'idempotency key',
+      limit: `${count(l.idempotencyKeyLength)} characters`,
+      answer: '400',
+      why: '',
+    },
+    {
+      what: 'commands a worker registers',
+      limit: count(l.registeredCommands),
+      answer: '400',
+      why: '',
+    },
+    {
+      what: "a heartbeat's `concurrency` and `version`",
+      limit: `1–${count(l.workerConcurrency)}; ${count(l.workerVersionLength)} characters`,
+      answer: '400',
+      why: '',
+    },
+    {
+      what: '`timeouts.start`, `timeouts.heartbeat`',
+      limit: `${duration(l.timeoutMinSeconds)} to ${duration(l.timeoutMaxSeconds)}`,
+      answer: '400',
+      why: '',
+    },
+    {
+      what: 'authorizer cache',
+      limit: duration(l.authorizerCacheSeconds),
+      answer: '',
+      why: 'a revoked token keeps working this long',
+    },
+    {
+      what: 'retention of finished commands and their updates',
+      limit: `${duration(l.retentionSeconds)} (DynamoDB TTL)`,
+      answer: '',
+      why: '',
+    },
+    {
+      what: 'due commands one watchdog run reads',
+      limit:
+        `${count(l.watchdogPages * l.watchdogPageSize)} index entries ` +
+        `(${count(l.watchdogPages)} pages of ${count(l.watchdogPageSize)})`,
+      answer: 'the next run (every minute) picks up the rest',
+      why: 'a run stays short whatever piled up',
+    },
+  ];
+}
+
+/** A limit's doc comment in shared/limits.ts: its text, and what its `@default` says. */
+export interface LimitComment {
+  text: string;
+  defaultText?: string;
+}
+
+/** The doc comment above each key of LIMITS, read from the source (prettier keeps it in this shape). */
+export function limitComments(source = readFileSync(LIMITS_SOURCE, 'utf8')): Map<string, LimitComment> {
+  const body = source.slice(source.indexOf('export const LIMITS = {'));
+  const comments = new Map<string, LimitComment>();
+  for (const match of body.matchAll(/\/\*\*([\s\S]*?)\*\/\s*\n\s*(\w+):/g)) {
+    const text = match[1]!
+      .split('\n')
+      .map((line) => line.replace(/^\s*\*\s?/, '').trim())
+      .join(' ')
+      .trim();
+    const at = text.search(/@default\b/);
+    comments.set(
+      match[2]!,
+      at === -1
+        ? { text }
+        : { text: text.slice(0, at).trim(), defaultText: text.slice(at + '@default'.length).trim() },
+    );
+  }
+  return comments;
+}
+
+const UNITS: Record<string, number> = { MiB, KiB, KB: 1000, Ki: KiB, s: 1, day: 24 * 3600, days: 24 * 3600 };
+
+/** The number a `@default` states: `1 MiB`, `380 KB`, `64 Ki`, `30 days`, `60 s`, `10,000`, `0.7`; NaN when unreadable. */
+export function defaultValue(text: string): number {
+  const match = /^([\d.,]+)\s*([A-Za-z]+)?$/.exec(text);
+  if (!match) return Number.NaN;
+  const value = Number(match[1]!.replace(/,/g, ''));
+  const unit = match[2];
+  if (unit === undefined) return value;
+  const scale = UNITS[unit];
+  return scale === undefined ? Number.NaN : value * scale;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+function table(header: string[], body: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`.replace(/ {2,}\|/g, ' |');
+  return [line(header), `|${header.map(() => '---').join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/** docs/limits.md as it should read, and the limits its rows read (to check that none is left out). */
+export function renderLimitsDoc(comments = limitComments()): { text: string; read: Set<LimitName> } {
+  const read = new Set<LimitName>();
+  const tracked = new Proxy(LIMITS, {
+    get(target, key: string | symbol) {
+      if (typeof key === 'string' && key in target) read.add(key as LimitName);
+      return Reflect.get(target, key) as unknown;
+    },
+  });
+  const userRows = rows(tracked).map((row) => [row.what, row.limit, row.answer, row.why]);
+  const byName = (Object.keys(LIMITS) as LimitName[]).map((name) => {
+    const comment = comments.get(name);
+    return [`\`${name}\``, comment?.defaultText ?? '', comment?.text ?? ''];
+  });
+  const text = `# Limits
+
+<!-- Generated from shared/limits.ts by scripts/limits-doc.ts: edit those, then run \`npx tsx scripts/limits-doc.ts\`.
+     test/limits.test.ts fails when this file is not what the script writes. -->
+
+Every limit of a request is enforced at the edge with a 4xx that names it, and nothing is stored on a refusal.
+
+${table(['what', 'limit', 'answer past it', 'why'], userRows)}
+
+## Every limit by name
+
+Each is a key of \`LIMITS\` in \`shared/limits.ts\`, the one place the code reads it from.
+
+${table(['name', 'default', 'what it bounds'], byName)}
+`;
+  return { text, read };
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const { text } = renderLimitsDoc();
+  const current = readFileSync(LIMITS_DOC, 'utf8');
+  if (process.argv.includes('--check')) {
+    if (current !== text) {
+      console.error('docs/limits.md is not current: run npx tsx scripts/limits-doc.ts');
+      process.exitCode = 1;
+    }
+  } else if (current !== text) {
+    writeFileSync(LIMITS_DOC, text);
+    console.log('wrote docs/limits.md');
+  }
+}
