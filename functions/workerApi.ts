@@ -6,6 +6,7 @@ import { claimCommand } from '../shared/commands/claim.ts';
 import { completeCommand } from '../shared/commands/complete.ts';
 import { postUpdates } from '../shared/commands/ingest.ts';
 import {
+  claimRequest,
   completeRequest,
   updatesRequest,
   workerHeartbeatRequest,
@@ -38,9 +39,10 @@ export const handler = httpRouter(
 
     'POST /v1/commands/{id}/start': async (request) => {
       const worker = callingWorker(request.principal);
+      const { claimToken } = parse(claimRequest, request.body ?? {});
       return {
         statusCode: 200,
-        body: await claimCommand(commandsContextFromEnv(), worker, request.params.id ?? ''),
+        body: await claimCommand(commandsContextFromEnv(), worker, request.params.id ?? '', claimToken),
       };
     },
 

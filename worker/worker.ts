@@ -15,7 +15,7 @@ import type {
 } from '../shared/commands/wire.ts';
 import { retry } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';
-import { claimCommand } from './claim.ts';
+import { claimCommand, newClaimToken } from './claim.ts';
 import { MessageDeleter } from './messageDeleter.ts';
 import { parseWorkerMessage } from './messages.ts';
 import { WORKER_DEFAULTS, withDefaults } from './options.ts';
@@ -67,6 +67,15 @@ class Worker implements RunningWorker {
   private readonly slots: Slots;
   private readonly deleter: MessageDeleter;
   private readonly runs = new Map<string, CommandRun>();
+  /**
+   * Claims that kept failing ('retry'): one of the tries may have landed with its answer lost. The message
+   * comes back after its visibility timeout, and its claim then goes with the same token, to get that claim
+   * back. Used only while no other handling of the same command is claiming (a duplicate delivery gets a
+   * token of its own, so two deliveries never share one claim).
+   */
+  private readonly unsettledClaims = new Map<string, string>();
+  /** Handlings of each command claiming now (a count: duplicate deliveries may overlap). */
+  private readonly claiming = new Map<string, number>();
   /** Every message being handled (waiting for a slot, claiming, running): stop() waits for all. */
   private readonly handling = new Set<Promise<void>>();
   private stopping = false;
@@ -260,7 +269,7 @@ class Worker implements RunningWorker {
       return;
     }
     try {
-      const claim = await claimCommand(this.connection, message.commandId, this.opts.log);
+      const claim = await this.claim(message.commandId);
       // The claim settles the message either way. Its delete waits for a batch (MessageDeleter), never
       // for the slot: stop() flushes what is still waiting.
       if (claim === 'drop') {
@@ -272,6 +281,22 @@ class Worker implements RunningWorker {
       await this.execute(claim);
     } finally {
       this.slots.release();
+    }
+  }
+
+  private async claim(commandId: string): Promise<Awaited<ReturnType<typeof claimCommand>>> {
+    const reuse = this.claiming.has(commandId) ? undefined : this.unsettledClaims.get(commandId);
+    const token = reuse ?? newClaimToken();
+    this.claiming.set(commandId, (this.claiming.get(commandId) ?? 0) + 1);
+    try {
+      const claim = await claimCommand(this.connection, commandId, this.opts.log, token);
+      if (claim === 'retry') this.unsettledClaims.set(commandId, token);
+      else if (this.unsettledClaims.get(commandId) === token) this.unsettledClaims.delete(commandId);
+      return claim;
+    } finally {
+      const left = this.claiming.get(commandId)! - 1;
+      if (left === 0) this.claiming.delete(commandId);
+      else this.claiming.set(commandId, left);
     }
   }
 

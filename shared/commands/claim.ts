@@ -18,24 +18,37 @@ import type { ClaimResponse } from './wire.ts';
  * costs no index write (moving a GSI key is a delete and a put). The watchdog, which reads the record
  * anyway, then judges a running command by startedAt (and the deadline the updates refresh), see
  * watchdog.ts. A longer start timeout would leave the command unwatched too long: that claim moves it.
+ *
+ * `claimToken` (the worker's name for this claim) is stored with the claim. A lost answer: the claim landed,
+ * its answer did not reach the worker, and the worker's retry finds the command running. When the retry carries
+ * the same token, it is the same claim, and it gets the same answer back (no write) instead of 409, so the
+ * command runs once rather than never. Any other claim (another token, none, another worker) still gets 409.
  */
 export async function claimCommand(
   ctx: CommandsContext,
   workerName: string,
   commandId: string,
+  claimToken?: string,
 ): Promise<ClaimResponse> {
   checkCommandId(commandId);
   const now = ctx.now();
-  const kept = await claimWrite(ctx, workerName, commandId, now, { moveDeadline: false });
+  const kept = await claimWrite(ctx, workerName, commandId, now, { moveDeadline: false, claimToken });
   if (kept.won) return claimResponse(kept.item);
   if (!kept.old) throw new CommandNotFoundError(commandId);
   requireOwner(kept.old, workerName);
+  if (isSameClaim(kept.old, claimToken)) return claimResponse(kept.old);
   if (kept.old.status !== COMMAND_STATUS.queued) throw notClaimable(commandId, kept.old.status);
   // Queued and ours: its start timeout is longer than its heartbeat timeout (or it changed meanwhile).
-  const moved = await claimWrite(ctx, workerName, commandId, now, { moveDeadline: true });
+  const moved = await claimWrite(ctx, workerName, commandId, now, { moveDeadline: true, claimToken });
   if (moved.won) return claimResponse(moved.item);
   if (!moved.old) throw new CommandNotFoundError(commandId);
+  if (isSameClaim(moved.old, claimToken)) return claimResponse(moved.old);
   throw notClaimable(commandId, moved.old.status);
+}
+
+/** The record is running under this very claim: a retry whose first answer was lost. */
+function isSameClaim(item: CommandItem, claimToken: string | undefined): boolean {
+  return claimToken !== undefined && item.status === COMMAND_STATUS.running && item.claimToken === claimToken;
 }
 
 function notClaimable(commandId: string, status: CommandStatus): CommandStateError {
@@ -51,7 +64,7 @@ async function claimWrite(
   workerName: string,
   commandId: string,
   now: number,
-  opts: { moveDeadline: boolean },
+  opts: { moveDeadline: boolean; claimToken?: string },
 ): Promise<WriteOutcome<CommandItem>> {
   // Race: a duplicate SQS delivery (two pollers, or a redelivery) claims twice; an interrupt or the
   // watchdog ends the queued command at the same moment.
@@ -59,10 +72,12 @@ async function claimWrite(
   // The first write wins: exactly one claim runs the command, and a cancelled or timed-out command never runs.
   // Named parts: `stillQueued` and `ownedByWorker` (queued, this worker's); `keepsDeadline` (start timeout ≤
   // heartbeat timeout), dropped by the claim that moves the deadline.
+  // A claim that names itself (claimToken) stores the name, for its retry after a lost answer.
+  const setToken = opts.claimToken === undefined ? '' : ', claimToken = :claimToken';
   const outcome = await updateCommand(ctx, commandId, {
     update: opts.moveDeadline
-      ? 'SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now'
-      : 'SET #status = :running, startedAt = :now',
+      ? `SET #status = :running, startedAt = :now, deadline = heartbeatTimeoutMs + :now${setToken}`
+      : `SET #status = :running, startedAt = :now${setToken}`,
     condition: {
       stillQueued: '#status = :queued',
       ownedByWorker: 'worker = :worker',
@@ -73,6 +88,7 @@ async function claimWrite(
       ':queued': COMMAND_STATUS.queued,
       ':worker': workerName,
       ':now': now,
+      ...(opts.claimToken === undefined ? {} : { ':claimToken': opts.claimToken }),
     },
   });
   if (outcome.won) rememberRecord(ctx, outcome.item);

@@ -28,6 +28,8 @@ export interface CommandItem {
   /** Milliseconds; the byWorker GSI's sort key. */
   createdAt: number;
   startedAt?: number;
+  /** The worker's name for the claim that started it (POST .../start): a retry with it gets the claim back. */
+  claimToken?: string;
   completedAt?: number;
   /** The client's timeouts (or the defaults) in milliseconds, so that an update can add them to now. */
   startTimeoutMs: number;
@@ -71,6 +73,7 @@ export const asCommandItem = itemDecoder<CommandItem>('command record', {
   status: 'string',
   createdAt: 'number',
   startedAt: 'number?',
+  claimToken: 'string?',
   completedAt: 'number?',
   startTimeoutMs: 'number',
   heartbeatTimeoutMs: 'number',

@@ -104,6 +104,15 @@ export type CompleteRequest = Infer<typeof completeRequest>;
 
 export const interruptRequest = fields({ why: v.optional(text({ maxLength: 1024 })) });
 
+/**
+ * The worker's claim (POST .../start, body optional). `claimToken` names this claim: a retried claim with the same
+ * token, whose first answer was lost on the way, gets the same claim back instead of 409.
+ */
+export const claimRequest = fields({
+  claimToken: v.optional(text({ minLength: 16, maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/ })),
+});
+export type ClaimRequest = Infer<typeof claimRequest>;
+
 export const registerWorkerRequest = fields({
   name: workerName,
   /** Replace the token of an existing worker (the old one stops working). */
