@@ -122,6 +122,18 @@ function rows(l: Limits): Row[] {
         `The worker's updates carry at most ${chars(l.updateChars)} characters, far below`,
     },
     {
+      what: 'a `{files}` update of `glob` or `listdir`',
+      limit: `${bytes(l.filesUpdateBytes)} of JSON`,
+      answer: 'the command ends as `finish_error`, naming the limit',
+      why: 'one stored update must fit a DynamoDB item with the rest of its batch',
+    },
+    {
+      what: 'a `logfiles` file, as the worker reads it',
+      limit: `${bytes(l.logfilePollBytes)} a poll while the command runs, ${bytes(l.logfileFinalBytes)} at its end`,
+      answer: 'the rest waits for the next poll; at the end, the rest is not sent',
+      why: "a file that grows as fast as it is read cannot hold a poll or the command's end",
+    },
+    {
       what: 'one page of `GET …/updates` or `GET …/logs/{name}`',
       limit:
         `${bytes(l.pageStoredBytes)} stored; ${bytes(l.pageCompressedBytes)} decompressed when the answer is ` +

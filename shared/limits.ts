@@ -141,6 +141,16 @@ export const LIMITS = {
   /** Characters of one stdout/stderr/header update the worker sends (Buildbot's worker uses 128 KiB chunks); longer output is cut into several. @default 64 Ki */
   updateChars: 64 * KiB,
   /**
+   * Largest JSON of one `{files}` update (glob, listdir). A stored update must fit one DynamoDB item (400 KB with
+   * the other updates of its batch), so a larger list ends the command as `finish_error` naming this limit, where
+   * it used to end as `worker_lost` (RETRY, retried for ever by a master). @default 256 KiB
+   */
+  filesUpdateBytes: 256 * KiB,
+  /** Bytes of a logfile one poll reads while the command runs; the rest comes with the next poll. @default 1 MiB */
+  logfilePollBytes: 1 * MiB,
+  /** Bytes of a logfile the last read (when the command has ended) takes. @default 64 MiB */
+  logfileFinalBytes: 64 * MiB,
+  /**
    * Unacknowledged update bytes a complete carries itself (above that, the sender flushes them as updates
    * first): a short command ends in one request. @default 256 KiB
    */

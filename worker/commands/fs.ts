@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { cp, lstat, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { LIMITS } from '../../shared/limits.ts';
 import { CommandFinishError, CommandStartError } from '../errors.ts';
 import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import { requireArgs, stringArg, stringListArg } from './args.ts';
@@ -20,20 +21,13 @@ import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
  * as a start_error. rmfile and rmdir act on a link itself, never on what it points to.
  */
 
-/**
- * Largest JSON of one `{files}` update (glob, listdir). A stored update must fit one DynamoDB item (400 KB with the
- * other updates of its batch), so a larger list ends the command as `finish_error` naming this limit, where it used
- * to end as `worker_lost` (RETRY, retried for ever by a master). Documented in docs/worker.md. @default 256 KiB
- */
-export const FILES_MAX_BYTES = 256 * 1024;
-
-/** Sends the `{files}` update, or throws CommandFinishError when it is over FILES_MAX_BYTES. */
+/** Sends the `{files}` update, or throws CommandFinishError when it is over LIMITS.filesUpdateBytes. */
 function sendFiles(ctx: CommandContext, command: string, files: string[]): void {
   const bytes = Buffer.byteLength(JSON.stringify(files));
-  if (bytes > FILES_MAX_BYTES)
+  if (bytes > LIMITS.filesUpdateBytes)
     throw new CommandFinishError(
-      `${command}: ${files.length} paths are ${bytes} bytes as JSON, over the limit of ${FILES_MAX_BYTES} bytes for one files update (FILES_MAX_BYTES); narrow the pattern or the directory`,
-      { details: { paths: files.length, bytes, limit: FILES_MAX_BYTES } },
+      `${command}: ${files.length} paths are ${bytes} bytes as JSON, over the limit of ${LIMITS.filesUpdateBytes} bytes for one files update (LIMITS.filesUpdateBytes); narrow the pattern or the directory`,
+      { details: { paths: files.length, bytes, limit: LIMITS.filesUpdateBytes } },
     );
   ctx.send({ files });
 }

@@ -4,6 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
+import { LIMITS } from '../../shared/limits.ts';
 
 /**
  * Buildbot's LogFileWatcher: tails one file named in `logfiles` while the command runs. The file is
@@ -12,17 +13,13 @@ import { StringDecoder } from 'node:string_decoder';
  *
  * Only a regular file is read. The file is opened non-blocking (a FIFO's open would wait for a writer),
  * then checked on the open descriptor (fstat), so a FIFO, a device (a link to /dev/zero) or a directory
- * is refused with a note, never read. A poll reads at most POLL_MAX_BYTES, and never past the size the
+ * is refused with a note, never read. A poll reads at most LIMITS.logfilePollBytes, and never past the size the
  * file had when the poll began, so a file that grows as fast as it is read cannot hold a poll. stop()
  * reads what is left up to the size at that moment, and waits for it at most STOP_WAIT_MS: a watcher can
  * never delay the end of its command by more than that.
  */
 export const LOGFILE_POLL_MS = 1_000;
 const READ_BYTES = 64 * 1024;
-/** Most bytes one poll reads while the command runs; the rest comes with the next poll. @default 1 MiB */
-export const POLL_MAX_BYTES = 1024 * 1024;
-/** Most bytes the last read (when the command has ended) takes. @default 64 MiB */
-export const FINAL_MAX_BYTES = 64 * 1024 * 1024;
 /** Longest that stop() waits for the last read (a stuck file system must not hold the command). @default 2000 */
 export const STOP_WAIT_MS = 2_000;
 /** Non-blocking (a FIFO opens at once), and never the controlling terminal. */
@@ -74,13 +71,13 @@ export class LogFileWatcher {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.schedulePoll(POLL_MAX_BYTES), LOGFILE_POLL_MS);
+    this.timer = setInterval(() => this.schedulePoll(LIMITS.logfilePollBytes), LOGFILE_POLL_MS);
   }
 
   /** Reads what is left (bounded, and waited for at most STOP_WAIT_MS), then closes the file. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.schedulePoll(FINAL_MAX_BYTES);
+    this.schedulePoll(LIMITS.logfileFinalBytes);
     const timeout = new AbortController();
     const finished = await Promise.race([
       this.polling.then(() => true),
