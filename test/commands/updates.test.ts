@@ -297,7 +297,11 @@ describe('paging through updates', () => {
     return new Promise((resolve, reject) => {
       const request = httpGet(
         `${stack.apiUrl}${path}`,
-        { headers: { authorization: `Bearer ${stack.tokens.client}`, 'accept-encoding': acceptEncoding } },
+        {
+          headers: { authorization: `Bearer ${stack.tokens.client}`, 'accept-encoding': acceptEncoding },
+          // A connection of its own, as test/support/api.ts explains: no idle socket the gateway may have closed.
+          agent: false,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -26,6 +26,10 @@ export interface RawBody {
 /**
  * Calls the API as `token` (no authorization header when undefined) and resolves with whatever came back: a test
  * asserts on the status itself, so no status is an error here.
+ *
+ * Each call has a connection of its own (`connection: close`). A kept-alive socket that sat idle while this process
+ * was busy (compressing a large body, on a loaded machine) may already be closed by the gateway's 5 s idle timeout in
+ * the shared stack's process, and a request written to it fails with "other side closed".
  */
 export function apiCaller(target: Pick<ApiTarget, 'apiUrl'>) {
   return async function call<T = Record<string, unknown>>(
@@ -35,7 +39,7 @@ export function apiCaller(target: Pick<ApiTarget, 'apiUrl'>) {
     body?: unknown,
     raw?: RawBody,
   ): Promise<Answer<T>> {
-    const headers: Record<string, string> = { ...(raw?.headers ?? {}) };
+    const headers: Record<string, string> = { connection: 'close', ...(raw?.headers ?? {}) };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     let payload: string | Buffer | undefined = raw?.body;
     if (body !== undefined) {
