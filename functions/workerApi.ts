@@ -13,14 +13,14 @@ import {
   workerName,
 } from '../shared/commands/wire.ts';
 import { parse } from '../shared/schema.ts';
-import { UPDATES_BODY_MAX_BYTES } from '../shared/commands/updateLimits.ts';
+import { LIMITS } from '../shared/limits.ts';
 import { recordHeartbeat } from '../shared/workers/heartbeat.ts';
 import { httpRouter } from './lib/http.ts';
 
 /**
  * Worker routes: heartbeat, claim, updates, complete. Worker tokens only, each bound to its worker. Their
- * bodies may inflate to UPDATES_BODY_MAX_BYTES (a burst of output in one request); the worker keeps each
- * under UPDATES_WIRE_MAX_BYTES compressed, so the Lambda payload limit holds. Updates and complete take a
+ * bodies may inflate to LIMITS.workerBodyBytes (a burst of output in one request); the worker keeps each
+ * under LIMITS.workerWireBytes compressed, so the Lambda payload limit holds. Updates and complete take a
  * text batch (shared/commands/textBatch.ts) as well as JSON.
  */
 function callingWorker(principal: Principal): string {
@@ -70,5 +70,5 @@ export const handler = httpRouter(
       };
     },
   },
-  { maxBodyBytes: UPDATES_BODY_MAX_BYTES, textBatch: true },
+  { maxBodyBytes: LIMITS.workerBodyBytes, textBatch: true },
 );

@@ -3,7 +3,7 @@ import { setImmediate as setImmediateAsync } from 'node:timers/promises';
 import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
-import { UPDATES_BODY_MAX_BYTES, UPDATES_WIRE_MAX_BYTES } from '../shared/commands/updateLimits.ts';
+import { LIMITS } from '../shared/limits.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
 import { Retries, sleep } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';
@@ -53,8 +53,8 @@ export interface UpdateSenderOptions {
 export const UPDATES_RETRY: RetryPolicy = Object.freeze({ minMs: 100, maxMs: 5_000 });
 
 const SENDER_DEFAULTS = Object.freeze({
-  maxRequestBytes: UPDATES_BODY_MAX_BYTES,
-  maxWireBytes: UPDATES_WIRE_MAX_BYTES,
+  maxRequestBytes: LIMITS.workerBodyBytes,
+  maxWireBytes: LIMITS.workerWireBytes,
   retryMs: UPDATES_RETRY.minMs,
 });
 /** Bytes of a request (before compression) from which the next batch is encoded while it is in flight. @default 256 KiB */

@@ -2,16 +2,22 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
 import { itemDecoder } from '../aws/conditionalWrite.ts';
 import { BuildbotError, PayloadTooLargeError } from '../errors.ts';
+import { LIMITS } from '../limits.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import { decodeParts, encodeParts, textOf } from './textParts.ts';
 import type { TextStream } from './textParts.ts';
-import {
-  COMPRESS_AT_REST_BYTES,
-  ITEM_PAYLOAD_MAX_BYTES,
-  ITEM_RAW_MAX_BYTES,
-  ITEM_TARGET_BYTES,
-  TEXT_RUN_MIN_BYTES,
-} from './updateLimits.ts';
+
+/**
+ * Fragment bytes above which a stored run is compressed into a Binary attribute. DynamoDB bills a write per KB,
+ * so a run just over 1 KB (a shell command's headers) costs 1 WRU compressed instead of 2-3. @default 1 KiB
+ */
+export const COMPRESS_AT_REST_BYTES = 1024;
+
+/**
+ * Text of consecutive stdio updates at least this long is stored as a text run; shorter stretches (a
+ * short command's headers) stay in the fragment of their batch, one item. @default 64 KiB
+ */
+export const TEXT_RUN_MIN_BYTES = 64 * 1024;
 
 /**
  * A run is stored as its *fragment*: the JSON text `[update,seq],[update,seq],...`, exactly the inside of
@@ -58,7 +64,7 @@ export function encodeFragment(fragment: Buffer): EncodeOutcome {
   if (fragment.length <= COMPRESS_AT_REST_BYTES)
     return { fits: true, encoded: { bytes: fragment.length, frag: fragment.toString('utf8') } };
   const packed = brotli(fragment);
-  if (packed.length > ITEM_PAYLOAD_MAX_BYTES || fragment.length > ITEM_RAW_MAX_BYTES)
+  if (packed.length > LIMITS.itemPayloadBytes || fragment.length > LIMITS.itemRawBytes)
     return { fits: false, packedBytes: packed.length };
   return {
     fits: true,
@@ -77,7 +83,7 @@ function encodeText(texts: Buffer[], updates: SequencedUpdate[]): EncodeOutcome 
   );
   const packed = brotli(joined);
   const packedBytes = packed.length + parts.length;
-  if (packedBytes > ITEM_PAYLOAD_MAX_BYTES || joined.length > ITEM_RAW_MAX_BYTES)
+  if (packedBytes > LIMITS.itemPayloadBytes || joined.length > LIMITS.itemRawBytes)
     return { fits: false, packedBytes };
   return {
     fits: true,
@@ -92,7 +98,7 @@ function encodeText(texts: Buffer[], updates: SequencedUpdate[]): EncodeOutcome 
 /**
  * Cuts consecutive updates into runs that each fit one item, by compressed size (one update never splits).
  * The first attempt takes as much as the raw limit allows; a run that compresses past the item limit
- * teaches the ratio, and the next attempts aim at ITEM_TARGET_BYTES with it. `pieces` are the updates'
+ * teaches the ratio, and the next attempts aim at LIMITS.itemTargetBytes with it. `pieces` are the updates'
  * encoded bytes, `separator` the bytes joining two of them. Throws PayloadTooLargeError (before anything
  * is stored) when one update alone does not fit.
  */
@@ -103,7 +109,7 @@ function planGreedy(
   encode: (pieces: Buffer[], updates: SequencedUpdate[]) => EncodeOutcome,
 ): PlannedRun[] {
   const runs: PlannedRun[] = [];
-  let rawLimit = ITEM_RAW_MAX_BYTES;
+  let rawLimit = LIMITS.itemRawBytes;
   let at = 0;
   while (at < pieces.length) {
     let end = at + 1;
@@ -115,13 +121,13 @@ function planGreedy(
       if (end - at === 1)
         throw new PayloadTooLargeError(
           `update seq ${updates[at]![1]} is ${raw} bytes (${outcome.packedBytes} compressed) and does not fit one ` +
-            `stored item (${ITEM_PAYLOAD_MAX_BYTES} bytes compressed, ${ITEM_RAW_MAX_BYTES} decompressed); send its text in smaller updates`,
-          { details: { limit: ITEM_PAYLOAD_MAX_BYTES, seq: updates[at]![1] } },
+            `stored item (${LIMITS.itemPayloadBytes} bytes compressed, ${LIMITS.itemRawBytes} decompressed); send its text in smaller updates`,
+          { details: { limit: LIMITS.itemPayloadBytes, seq: updates[at]![1] } },
         );
       // Learn the ratio from what did not fit and aim at the target: the new limit is below this run's size.
       rawLimit = Math.min(
         rawLimit,
-        Math.floor((raw * ITEM_TARGET_BYTES) / Math.max(outcome.packedBytes, raw)),
+        Math.floor((raw * LIMITS.itemTargetBytes) / Math.max(outcome.packedBytes, raw)),
       );
       continue;
     }

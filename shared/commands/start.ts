@@ -2,6 +2,7 @@
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalDelete, conditionalPut } from '../aws/conditionalWrite.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { LIMITS } from '../limits.ts';
 import { countCommandEnded, countCommandStarted } from '../observability.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
 import { loadWorkerForDispatch, presenceOf } from '../workers/records.ts';
@@ -18,7 +19,6 @@ import { DEFAULT_DECODE_RC } from './results.ts';
 import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, Results } from './types.ts';
 import { dispatch } from './workerMessages.ts';
-import { LIMITS } from './wire.ts';
 import type { StartCommandRequest } from './wire.ts';
 
 /**

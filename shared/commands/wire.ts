@@ -2,7 +2,7 @@
 import * as v from 'valibot';
 import { fields, integer, jsonValue, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
-import { LIMITS as RECORD_LIMITS } from '../limits.ts';
+import { LIMITS } from '../limits.ts';
 import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
 import { commandStatus } from './wireValues.ts';
@@ -14,22 +14,18 @@ import { commandStatus } from './wireValues.ts';
  */
 
 /** Worker names become part of an SQS queue name (80 characters at most, with the service prefix). */
-export const workerName = text({ minLength: 1, maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ });
-export const commandName = text({ minLength: 1, maxLength: 64, pattern: /^[A-Za-z0-9_.-]+$/ });
+export const workerName = text({
+  minLength: 1,
+  maxLength: LIMITS.workerNameLength,
+  pattern: /^[A-Za-z0-9_-]+$/,
+});
+export const commandName = text({
+  minLength: 1,
+  maxLength: LIMITS.commandNameLength,
+  pattern: /^[A-Za-z0-9_.-]+$/,
+});
 /** Command ids are 32 hex digits (another id answers 404). */
 export const commandId = text({ minLength: 32, maxLength: 32, pattern: /^[0-9a-f]{32}$/ });
-
-/** Limits that the edge enforces; documented in docs/limits.md. */
-export const LIMITS = {
-  /** JSON size of a command's args (it travels in one SQS message). */
-  argsBytes: 64 * 1024,
-  /** Updates in one POST .../updates. */
-  updatesPerBatch: 10_000,
-  /** Idempotency keys, in characters. */
-  idempotencyKeyLength: 128,
-  /** Commands a worker may register. */
-  registeredCommands: 100,
-} as const;
 
 /**
  * Buildbot's `logfiles` arg (shell) names the logs the worker will send as `{log: [name, text]}`: the names
@@ -41,10 +37,9 @@ const logfilesFit = v.custom<unknown>((args) => {
   if (typeof logfiles !== 'object' || logfiles === null || Array.isArray(logfiles)) return true;
   const names = Object.keys(logfiles);
   return (
-    names.length <= RECORD_LIMITS.logNamesPerCommand &&
-    names.every((name) => name.length <= RECORD_LIMITS.logNameLength)
+    names.length <= LIMITS.logNamesPerCommand && names.every((name) => name.length <= LIMITS.logNameLength)
   );
-}, `declares more than ${RECORD_LIMITS.logNamesPerCommand} logfiles, or a logfile name over ${RECORD_LIMITS.logNameLength} characters`);
+}, `declares more than ${LIMITS.logNamesPerCommand} logfiles, or a logfile name over ${LIMITS.logNameLength} characters`);
 
 /** An rc as decimal text: an integer, no leading zeros or plus sign. */
 const rcKey = text({ minLength: 1, maxLength: 11, pattern: /^-?(?:0|[1-9][0-9]{0,9})$/ });
@@ -52,12 +47,12 @@ const rcKey = text({ minLength: 1, maxLength: 11, pattern: /^-?(?:0|[1-9][0-9]{0
 export const startCommandRequest = fields({
   worker: workerName,
   command: commandName,
-  args: v.pipe(jsonValue(RECORD_LIMITS.jsonDepth), logfilesFit, keyed(v.unknown())),
-  decodeRC: v.optional(keyed(integer(0, 6), { maxKeys: RECORD_LIMITS.decodeRCKeys, key: rcKey })),
+  args: v.pipe(jsonValue(LIMITS.jsonDepth), logfilesFit, keyed(v.unknown())),
+  decodeRC: v.optional(keyed(integer(0, 6), { maxKeys: LIMITS.decodeRCKeys, key: rcKey })),
   timeouts: v.optional(
     fields({
-      start: v.optional(number(1, 86_400)),
-      heartbeat: v.optional(number(1, 86_400)),
+      start: v.optional(number(LIMITS.timeoutMinSeconds, LIMITS.timeoutMaxSeconds)),
+      heartbeat: v.optional(number(LIMITS.timeoutMinSeconds, LIMITS.timeoutMaxSeconds)),
     }),
   ),
   idempotencyKey: v.optional(text({ minLength: 1, maxLength: LIMITS.idempotencyKeyLength })),
@@ -69,14 +64,12 @@ export const commandUpdate = fields({
   stdout: v.optional(v.string()),
   stderr: v.optional(v.string()),
   header: v.optional(v.string()),
-  log: v.optional(
-    v.strictTuple([text({ minLength: 1, maxLength: RECORD_LIMITS.logNameLength }), v.string()]),
-  ),
+  log: v.optional(v.strictTuple([text({ minLength: 1, maxLength: LIMITS.logNameLength }), v.string()])),
   rc: v.optional(integer(-(2 ** 31), 2 ** 32)),
   elapsed: v.optional(number(0)),
-  failure_reason: v.optional(text({ maxLength: 256 })),
-  stat: v.optional(jsonValue(RECORD_LIMITS.jsonDepth)),
-  files: v.optional(jsonValue(RECORD_LIMITS.jsonDepth)),
+  failure_reason: v.optional(text({ maxLength: LIMITS.failureReasonLength })),
+  stat: v.optional(jsonValue(LIMITS.jsonDepth)),
+  files: v.optional(jsonValue(LIMITS.jsonDepth)),
 });
 export type CommandUpdate = Infer<typeof commandUpdate>;
 
@@ -97,12 +90,15 @@ export const completeRequest = fields({
   lastSeq: integer(-1),
   updates: v.optional(sequencedUpdates),
   failure: v.optional(
-    fields({ kind: v.picklist(['start_error', 'finish_error']), message: text({ maxLength: 4096 }) }),
+    fields({
+      kind: v.picklist(['start_error', 'finish_error']),
+      message: text({ maxLength: LIMITS.failureMessageLength }),
+    }),
   ),
 });
 export type CompleteRequest = Infer<typeof completeRequest>;
 
-export const interruptRequest = fields({ why: v.optional(text({ maxLength: 1024 })) });
+export const interruptRequest = fields({ why: v.optional(text({ maxLength: LIMITS.interruptWhyLength })) });
 
 /**
  * The worker's claim (POST .../start, body optional). `claimToken` names this claim: a retried claim with the same
@@ -121,9 +117,9 @@ export const registerWorkerRequest = fields({
 
 export const workerHeartbeatRequest = fields({
   commands: v.pipe(v.array(commandName), v.maxLength(LIMITS.registeredCommands)),
-  concurrency: v.optional(integer(1, 1024)),
+  concurrency: v.optional(integer(1, LIMITS.workerConcurrency)),
   running: v.optional(integer(0)),
-  version: v.optional(text({ maxLength: 64 })),
+  version: v.optional(text({ maxLength: LIMITS.workerVersionLength })),
 });
 export type WorkerHeartbeatRequest = Infer<typeof workerHeartbeatRequest>;
 
@@ -132,8 +128,8 @@ export const listCommandsQuery = fields(
   {
     worker: workerName,
     status: v.optional(commandStatus),
-    limit: v.optional(integer(1, 100)),
-    cursor: v.optional(text({ minLength: 1, maxLength: 2048 })),
+    limit: v.optional(integer(1, LIMITS.listPageCommands)),
+    cursor: v.optional(text({ minLength: 1, maxLength: LIMITS.listCursorLength })),
   },
   'query parameter',
 );

@@ -10,6 +10,7 @@ import {
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { logText } from '../../shared/commands/logText.ts';
 import {
+  TEXT_RUN_MIN_BYTES,
   decodeRun,
   isFragmentBatch,
   planRuns,
@@ -17,7 +18,7 @@ import {
   storedSize,
   textRunParts,
 } from '../../shared/commands/runs.ts';
-import { ITEM_PAYLOAD_MAX_BYTES, TEXT_RUN_MIN_BYTES } from '../../shared/commands/updateLimits.ts';
+import { LIMITS } from '../../shared/limits.ts';
 
 /** Pure logic of text runs (stdio text stored as text) and text batches (the worker's output without JSON). */
 
@@ -140,7 +141,7 @@ describe('text runs', () => {
     const runs = planRuns(updates);
     // Assess
     assert.ok(runs.length > 1, `${runs.length} runs`);
-    for (const run of runs) assert.ok(storedSize(stored(run)) <= ITEM_PAYLOAD_MAX_BYTES);
+    for (const run of runs) assert.ok(storedSize(stored(run)) <= LIMITS.itemPayloadBytes);
     assert.deepEqual(
       runs.flatMap((run) => decodeRun(stored(run))),
       updates,
