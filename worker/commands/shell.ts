@@ -341,7 +341,9 @@ export const shellCommand: WorkerCommand = {
     // The agent's token and AWS credentials stay out of the command, its `${NAME}` expansion and its headers.
     const opts = parseShellArgs(ctx.args, ctx.basedir, commandBaseEnvironment(process.env));
     // By real path: a workdir reached through a symlink that leads out of the base directory is refused.
-    opts.workdir = await realPathInside(ctx.basedir, 'workdir', opts.workdir, { followLast: true });
+    // (parseShellArgs checked that `workdir` is a string inside basedir; the error names it as the caller sent it.)
+    const requested = ctx.args.workdir as string;
+    opts.workdir = await realPathInside(ctx.basedir, 'workdir', requested, { followLast: true });
     opts.env.PWD = opts.workdir;
     const run = new RunProcess(ctx, opts, await realBasedir(ctx.basedir));
     await run.start();
