@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { after, before, describe, it } from 'node:test';
+import { LAST_RESULT } from '../../shared/commands/lastResult.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CommandView, CompletionEvent } from '../../shared/commands/wire.ts';
@@ -336,7 +337,7 @@ describe('lastResult consumers in several processes', () => {
     // Assess
     for (const result of results.flat()) assert.ok('value' in result, JSON.stringify(result));
     const state = StateConnector.fromEnv();
-    const objectId = await state.getObjectId(worker.name, 'WorkerLastResult');
-    assert.deepEqual(await state.getState(objectId, 'lastResult'), all[all.length - 1]);
+    const objectId = await state.getObjectId(worker.name, LAST_RESULT.className);
+    assert.deepEqual(await state.getState(objectId, LAST_RESULT.stateName), all[all.length - 1]);
   });
 });
