@@ -4,6 +4,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, currentEnv } from '../config.ts';
+import { perObject } from '../memo.ts';
 import type { Env } from '../config.ts';
 import { RequestCounter } from './requestCounter.ts';
 import type { RequestTally } from './requestCounter.ts';
@@ -156,10 +157,9 @@ export function resetRequestTally(env: Env = currentEnv()): void {
  * Lambda's container, and it goes when releaseAwsClients() forgets its clients.
  */
 export function perClients<T>(): (clients: AwsClients, key: string, make: () => T) => T {
-  const made = new WeakMap<AwsClients, Map<string, T>>();
+  const made = perObject<AwsClients, Map<string, T>>(() => new Map());
   return (clients, key, make) => {
-    let byKey = made.get(clients);
-    if (!byKey) made.set(clients, (byKey = new Map()));
+    const byKey = made(clients);
     let value = byKey.get(key);
     if (value === undefined) byKey.set(key, (value = make()));
     return value;

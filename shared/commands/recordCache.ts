@@ -1,4 +1,5 @@
 // Owns this process's short-lived copies of the command records it just wrote, which save complete its read.
+import { perObject } from '../memo.ts';
 import type { CommandsContext } from './context.ts';
 import type { CommandItem } from './items.ts';
 
@@ -27,13 +28,7 @@ interface Entry {
 }
 
 /** Each context's copies (one context per environment: a Lambda's container, or one local stack), by command id. */
-const caches = new WeakMap<CommandsContext, Map<string, Entry>>();
-
-function entriesOf(ctx: CommandsContext): Map<string, Entry> {
-  let entries = caches.get(ctx);
-  if (!entries) caches.set(ctx, (entries = new Map()));
-  return entries;
-}
+const entriesOf = perObject<CommandsContext, Map<string, Entry>>(() => new Map());
 
 export function rememberRecord(ctx: CommandsContext, item: CommandItem): void {
   const entries = entriesOf(ctx);

@@ -3,6 +3,7 @@ import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { conditionalPut, itemDecoder } from '../aws/conditionalWrite.ts';
 import { LIMITS } from '../limits.ts';
+import { perObject } from '../memo.ts';
 import { logger } from '../observability.ts';
 import { loadWorkerRecord, presenceOf } from '../workers/records.ts';
 import { PRESENCE } from '../workers/types.ts';
@@ -67,7 +68,7 @@ const SETTLED_MEMORY_MAX = 20_000;
 export const ENTRY_ATTEMPTS = 3;
 
 /** Failures per entry (pk#deadline), per memory: apart from WatchdogMemory so that it stays a cost-saver only. */
-const failuresOf = new WeakMap<WatchdogMemory, Map<string, number>>();
+const failuresOf = perObject<WatchdogMemory, Map<string, number>>(() => new Map());
 
 /**
  * What a warm container keeps between runs, per context (a Lambda's context lives as long as its container;
@@ -83,13 +84,7 @@ export interface WatchdogMemory {
   settled: Map<string, number>;
 }
 
-const memories = new WeakMap<CommandsContext, WatchdogMemory>();
-
-function memoryOf(ctx: CommandsContext): WatchdogMemory {
-  let memory = memories.get(ctx);
-  if (!memory) memories.set(ctx, (memory = { settled: new Map() }));
-  return memory;
-}
+const memoryOf = perObject<CommandsContext, WatchdogMemory>(() => ({ settled: new Map() }));
 
 export interface WatchdogReport {
   /** Records read and judged (settled entries remembered from an earlier run are not read). */
@@ -269,8 +264,7 @@ async function settleAlone(
     return await settle(ctx, item, entry.deadline, now, workers, report);
   } catch (error) {
     report.failed++;
-    let failures = failuresOf.get(memory);
-    if (!failures) failuresOf.set(memory, (failures = new Map()));
+    const failures = failuresOf(memory);
     if (failures.size > SETTLED_MEMORY_MAX) failures.clear();
     const attempts = (failures.get(entryId(entry)) ?? 0) + 1;
     failures.set(entryId(entry), attempts);

@@ -1,6 +1,7 @@
 // Owns reading worker records: the record alone, the record with its command registry, the dispatch cache, and presence.
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { itemDecoder } from '../aws/conditionalWrite.ts';
+import { perObject } from '../memo.ts';
 import type { WorkersContext } from './context.ts';
 import { workerKey, workerRegistryKey } from './keys.ts';
 import { HEARTBEAT_INTERVAL_MS, OFFLINE_AFTER_MS, PRESENCE } from './types.ts';
@@ -68,13 +69,7 @@ interface CachedWorker {
  * Each context's cache (a Lambda has one context for the life of its container; two local stacks in one
  * process have two): worker name → the record dispatch last read.
  */
-const workerCaches = new WeakMap<WorkersContext, Map<string, CachedWorker>>();
-
-function workerCacheOf(ctx: WorkersContext): Map<string, CachedWorker> {
-  let cache = workerCaches.get(ctx);
-  if (!cache) workerCaches.set(ctx, (cache = new Map()));
-  return cache;
-}
+const workerCacheOf = perObject<WorkersContext, Map<string, CachedWorker>>(() => new Map());
 
 /**
  * The worker record for dispatch: a record read less than WORKER_CACHE_MS ago when it says the worker is
