@@ -115,6 +115,9 @@ describe('local stack lifecycle', () => {
       assert.notEqual(one!.env[ENV.awsEndpointUrlDynamodb], two!.env[ENV.awsEndpointUrlDynamodb]);
       // Each counted its own three requests to the commands function (the start and two reads), not six.
       for (const tally of tallies) assert.equal(tally.functions.commands?.httpRequests, 3);
+      // and its functions' DynamoDB writes went to its own emulator's count.
+      for (const tally of tallies)
+        assert.ok((tally.aws.requests['dynamodb:PutItemCommand'] ?? 0) > 0, JSON.stringify(tally.aws));
       // Neither wrote its environment into the process's: its functions read it through runWithEnv.
       assert.notEqual(process.env[ENV.awsEndpointUrlDynamodb], one!.env[ENV.awsEndpointUrlDynamodb]);
       assert.notEqual(process.env[ENV.awsEndpointUrlDynamodb], two!.env[ENV.awsEndpointUrlDynamodb]);
