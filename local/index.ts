@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
-import { awsClients, releaseAwsClients } from '../shared/aws/clients.ts';
+import { awsEndpoint, releaseAwsClients, sqsClientOf } from '../shared/aws/clients.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { ENV } from '../shared/config.ts';
 import { resolveIntrinsics } from './serverless/intrinsics.ts';
@@ -69,7 +69,8 @@ export interface LocalStack {
   /** The emulators' processes and ports (for tests that check cleanup, and for figures). */
   emulators: {
     supervisorPid: number;
-    javaPid: number;
+    /** DynamoDB Local's current process (a new one after the supervisor restarted it). */
+    readonly javaPid: number;
     dynamodbPort: number;
     sqsPort: number;
     startMs: number;
@@ -215,10 +216,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
-    const clients = awsClients(env);
+    const endpoint = awsEndpoint(env);
     // On AWS the SQS triggers' ReceiveMessage and DeleteMessageBatch are billed: the pollers' client is counted
     // with the stack's other requests.
-    clients.counter.count(sqs, 'sqs');
+    endpoint.counter.count(sqs, 'sqs');
     const runner = new FunctionRunner({
       serviceDir: service.document.dir,
       stackName: service.stackName,
@@ -281,7 +282,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
 
     if (opts.worker)
-      worker = await startLocalWorker(started.url, tokens.admin, { ...opts.worker, sqs: clients.sqs });
+      worker = await startLocalWorker(started.url, tokens.admin, {
+        ...opts.worker,
+        sqs: sqsClientOf(endpoint),
+      });
 
     const stack: LocalStack = {
       apiUrl: started.url,
@@ -289,17 +293,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokens,
       emulators: {
         supervisorPid: supervisor.pid,
-        javaPid: supervisor.javaPid,
+        // java is restarted on the same port when it dies: the pid is the current one.
+        get javaPid() {
+          return supervisor.javaPid;
+        },
         dynamodbPort: supervisor.dynamodbPort,
         sqsPort: supervisor.sqsPort,
         startMs: supervisor.startMs,
       },
       queueUrls: { ...created.queueUrls },
       ...(worker ? { worker: { name: worker.name, basedir: worker.basedir } } : {}),
-      tallies: () => ({ functions: runner.invocationTally(), aws: clients.counter.snapshot() }),
+      tallies: () => ({ functions: runner.invocationTally(), aws: endpoint.counter.snapshot() }),
       resetTallies() {
         runner.resetInvocationTally();
-        clients.counter.reset();
+        endpoint.counter.reset();
       },
       stop,
     };

@@ -1,17 +1,17 @@
 // Owns resolving a bearer token to the authorizer's context (role, worker, caller) on the invocation's table.
-import { awsClients, perClients } from '../aws/clients.ts';
+import { awsEndpoint, documentClientOf, perEndpoint } from '../aws/clients.ts';
 import { ENV, currentEnv, requireEnv } from '../config.ts';
 import { TokenStore, callerIdOf } from './tokens.ts';
 import type { AuthorizerContext } from './types.ts';
 
-const stores = perClients<TokenStore>();
+const stores = perEndpoint<TokenStore>();
 
 /** The token store of the running invocation's table (one per table and endpoint, made on first use). */
 function tokenStore(): TokenStore {
   const env = currentEnv();
-  const clients = awsClients(env);
+  const endpoint = awsEndpoint(env);
   const tableName = requireEnv(ENV.commandsTable, env);
-  return stores(clients, tableName, () => new TokenStore({ client: clients.db, tableName }));
+  return stores(endpoint, tableName, () => new TokenStore({ client: documentClientOf(endpoint), tableName }));
 }
 
 /** Resolves an `Authorization: Bearer <token>` header to the authorizer context ('' role when unknown). */

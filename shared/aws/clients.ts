@@ -15,17 +15,19 @@ import type { RequestTally } from './requestCounter.ts';
  * keeps them for the life of its container; a process that runs two local stacks gets two sets, one per
  * stack's emulators. A variable the environment does not set is left to the SDK's own resolution (its
  * credential chain, its region and endpoint settings), as before.
+ *
+ * Each kind of client is made by its own function (documentClientOf, sqsClientOf), never by a method of a
+ * shared object: a function bundle that never sends to SQS then carries no SQS client (about 30 KB).
  */
-export interface AwsClients {
-  /** Region, endpoints and credentials: what tells these clients apart from another set. */
+export interface AwsEndpoint {
+  /** Region, endpoints and credentials: what tells this endpoint apart from another. */
   readonly key: string;
-  readonly db: DynamoDBDocumentClient;
-  readonly sqs: SQSClient;
-  /** Counts the requests these clients send (and those of clients added with `counter.count`). */
+  readonly settings: ClientSettings;
+  /** Counts the requests of this endpoint's clients (and of clients added with `counter.count`). */
   readonly counter: RequestCounter;
 }
 
-interface ClientSettings {
+export interface ClientSettings {
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   dynamodbEndpoint?: string;
@@ -61,105 +63,101 @@ function keyOf(settings: ClientSettings): string {
   ].join('\n');
 }
 
-/** The clients of one endpoint setting, each made when first used (a cold start pays only for what it touches). */
-class EndpointClients implements AwsClients {
-  readonly counter = new RequestCounter();
-  private documentClient: DynamoDBDocumentClient | undefined;
-  private sqsClient: SQSClient | undefined;
+const endpoints = new Map<string, AwsEndpoint>();
+const documentClients = new WeakMap<AwsEndpoint, DynamoDBDocumentClient>();
+const sqsClients = new WeakMap<AwsEndpoint, SQSClient>();
 
-  constructor(
-    readonly key: string,
-    private readonly settings: ClientSettings,
-  ) {}
-
-  private common(): Pick<DynamoDBClientConfig, 'region' | 'credentials' | 'maxAttempts'> {
-    const { region, credentials } = this.settings;
-    return { maxAttempts: 5, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
-  }
-
-  get db(): DynamoDBDocumentClient {
-    if (!this.documentClient) {
-      const { dynamodbEndpoint } = this.settings;
-      const base = new DynamoDBClient({
-        ...this.common(),
-        ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
-      });
-      this.counter.count(base, 'dynamodb');
-      this.documentClient = DynamoDBDocumentClient.from(base, {
-        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-      });
-    }
-    return this.documentClient;
-  }
-
-  get sqs(): SQSClient {
-    if (!this.sqsClient) {
-      const { sqsEndpoint } = this.settings;
-      // Send to the configured endpoint, not the queue URL's host: fauxqs URLs name sqs.<region>.localhost,
-      // which does not resolve; on AWS both are the same regional endpoint.
-      this.sqsClient = new SQSClient({
-        ...this.common(),
-        ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
-        useQueueUrlAsEndpoint: false,
-      });
-      this.counter.count(this.sqsClient, 'sqs');
-    }
-    return this.sqsClient;
-  }
-
-  destroy(): void {
-    this.documentClient?.destroy();
-    this.sqsClient?.destroy();
-  }
-}
-
-const byKey = new Map<string, EndpointClients>();
-
-/** The clients for `env`'s region, endpoints and credentials: the same object for the same settings. */
-export function awsClients(env: Env = currentEnv()): AwsClients {
+/** The endpoint of `env`'s region, endpoints and credentials: the same object for the same settings. */
+export function awsEndpoint(env: Env = currentEnv()): AwsEndpoint {
   const settings = settingsOf(env);
   const key = keyOf(settings);
-  let clients = byKey.get(key);
-  if (!clients) byKey.set(key, (clients = new EndpointClients(key, settings)));
-  return clients;
+  let endpoint = endpoints.get(key);
+  if (!endpoint) endpoints.set(key, (endpoint = { key, settings, counter: new RequestCounter() }));
+  return endpoint;
+}
+
+function common(
+  settings: ClientSettings,
+): Pick<DynamoDBClientConfig, 'region' | 'credentials' | 'maxAttempts'> {
+  const { region, credentials } = settings;
+  return { maxAttempts: 5, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
+}
+
+/** The endpoint's DocumentClient, made on first use. */
+export function documentClientOf(endpoint: AwsEndpoint): DynamoDBDocumentClient {
+  let client = documentClients.get(endpoint);
+  if (!client) {
+    const { dynamodbEndpoint } = endpoint.settings;
+    const base = new DynamoDBClient({
+      ...common(endpoint.settings),
+      ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
+    });
+    endpoint.counter.count(base, 'dynamodb');
+    client = DynamoDBDocumentClient.from(base, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+    documentClients.set(endpoint, client);
+  }
+  return client;
+}
+
+/** The endpoint's SQS client, made on first use. */
+export function sqsClientOf(endpoint: AwsEndpoint): SQSClient {
+  let client = sqsClients.get(endpoint);
+  if (!client) {
+    const { sqsEndpoint } = endpoint.settings;
+    // Send to the configured endpoint, not the queue URL's host: fauxqs URLs name sqs.<region>.localhost,
+    // which does not resolve; on AWS both are the same regional endpoint.
+    client = new SQSClient({
+      ...common(endpoint.settings),
+      ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
+      useQueueUrlAsEndpoint: false,
+    });
+    endpoint.counter.count(client, 'sqs');
+    sqsClients.set(endpoint, client);
+  }
+  return client;
 }
 
 /**
  * Closes the clients of `env`'s endpoints and forgets them (a local stack's stop(): its emulators are gone).
- * The next awsClients() for the same settings makes new ones, with a new count.
+ * The next call for the same settings makes new ones, with a new count.
  */
 export function releaseAwsClients(env: Env): void {
   const key = keyOf(settingsOf(env));
-  byKey.get(key)?.destroy();
-  byKey.delete(key);
+  const endpoint = endpoints.get(key);
+  if (!endpoint) return;
+  documentClients.get(endpoint)?.destroy();
+  sqsClients.get(endpoint)?.destroy();
+  endpoints.delete(key);
 }
 
 export function dynamoDocumentClient(env: Env = currentEnv()): DynamoDBDocumentClient {
-  return awsClients(env).db;
+  return documentClientOf(awsEndpoint(env));
 }
 
 export function sqsClient(env: Env = currentEnv()): SQSClient {
-  return awsClients(env).sqs;
+  return sqsClientOf(awsEndpoint(env));
 }
 
 /** The requests (and DynamoDB capacity) that `env`'s clients sent since they were made or last reset. */
 export function requestTally(env: Env = currentEnv()): RequestTally {
-  return awsClients(env).counter.snapshot();
+  return awsEndpoint(env).counter.snapshot();
 }
 
 export function resetRequestTally(env: Env = currentEnv()): void {
-  awsClients(env).counter.reset();
+  awsEndpoint(env).counter.reset();
 }
 
 /**
- * A cache of what is built on a set of clients (a context, a connector, a token store), one per `key` (its
- * table, its queues): the same clients and key give the same object, so what it remembers lasts as long as a
- * Lambda's container, and it goes when releaseAwsClients() forgets its clients.
+ * A cache of what is built on an endpoint's clients (a context, a connector, a token store), one per `key` (its
+ * table, its queues): the same endpoint and key give the same object, so what it remembers lasts as long as a
+ * Lambda's container, and it goes when releaseAwsClients() forgets its endpoint.
  */
-export function perClients<T>(): (clients: AwsClients, key: string, make: () => T) => T {
-  const made = perObject<AwsClients, Map<string, T>>(() => new Map());
-  return (clients, key, make) => {
-    const byKey = made(clients);
+export function perEndpoint<T>(): (endpoint: AwsEndpoint, key: string, make: () => T) => T {
+  const made = perObject<AwsEndpoint, Map<string, T>>(() => new Map());
+  return (endpoint, key, make) => {
+    const byKey = made(endpoint);
     let value = byKey.get(key);
     if (value === undefined) byKey.set(key, (value = make()));
     return value;

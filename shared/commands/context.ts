@@ -1,5 +1,5 @@
 // Owns the context of the command lifecycle and the worker registry (clients, names, clock), built from an environment.
-import { awsClients, perClients } from '../aws/clients.ts';
+import { awsEndpoint, documentClientOf, perEndpoint, sqsClientOf } from '../aws/clients.ts';
 import { ENV, currentEnv, requireEnv } from '../config.ts';
 import type { Env } from '../config.ts';
 import { LIMITS } from '../limits.ts';
@@ -17,7 +17,7 @@ export interface CommandsContext extends WorkersContext {
   completionsQueueUrl: string;
 }
 
-const contexts = perClients<CommandsContext>();
+const contexts = perEndpoint<CommandsContext>();
 
 /**
  * The context for `env` (by default the running invocation's: a local stack's, else process.env). The same
@@ -25,20 +25,20 @@ const contexts = perClients<CommandsContext>();
  * from `env` that differs (a table, a queue, an endpoint) gives another. Its clients are made on first use.
  */
 export function commandsContextFromEnv(env: Env = currentEnv()): CommandsContext {
-  const clients = awsClients(env);
+  const endpoint = awsEndpoint(env);
   const names = {
     tableName: requireEnv(ENV.commandsTable, env),
     completionsQueueUrl: requireEnv(ENV.completionsQueueUrl, env),
     workerQueuePrefix: requireEnv(ENV.workerQueuePrefix, env),
     deadLetterQueueArn: requireEnv(ENV.deadLetterQueueArn, env),
   };
-  return contexts(clients, Object.values(names).join('\n'), () => ({
+  return contexts(endpoint, Object.values(names).join('\n'), () => ({
     // Getters: a route that never sends to SQS (or never reads DynamoDB) never makes that client.
     get db() {
-      return clients.db;
+      return documentClientOf(endpoint);
     },
     get sqs() {
-      return clients.sqs;
+      return sqsClientOf(endpoint);
     },
     ...names,
     now: Date.now,

@@ -2,7 +2,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalPut } from '../aws/conditionalWrite.ts';
-import { awsClients, perClients } from '../aws/clients.ts';
+import { awsEndpoint, documentClientOf, dynamoDocumentClient, perEndpoint } from '../aws/clients.ts';
 import { ENV, currentEnv, requireEnv } from '../config.ts';
 import type { Env } from '../config.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
@@ -30,8 +30,8 @@ const SET_STATE_ROUNDS = 3;
 /** updateState rounds of read, update(), conditional put before giving up (each lost round means another write landed). */
 const UPDATE_STATE_ROUNDS = 5;
 
-/** StateConnector.forEnv's connectors, one per clients and table. */
-const connectors = perClients<StateConnector>();
+/** StateConnector.forEnv's connectors, one per endpoint and table. */
+const connectors = perEndpoint<StateConnector>();
 
 function checkObjectId(objectId: number): void {
   if (!Number.isSafeInteger(objectId) || objectId < 1)
@@ -64,7 +64,10 @@ export class StateConnector {
 
   /** A new connector for `env`'s table: STATE_TABLE and the SDK's endpoint settings (a local stack's, else process.env). */
   static fromEnv(env: Env = currentEnv()): StateConnector {
-    return new StateConnector({ client: awsClients(env).db, tableName: requireEnv(ENV.stateTable, env) });
+    return new StateConnector({
+      client: dynamoDocumentClient(env),
+      tableName: requireEnv(ENV.stateTable, env),
+    });
   }
 
   /**
@@ -72,9 +75,13 @@ export class StateConnector {
    * this per invocation, and the id cache lives as long as its container (a local stack has its own).
    */
   static forEnv(env: Env = currentEnv()): StateConnector {
-    const clients = awsClients(env);
+    const endpoint = awsEndpoint(env);
     const tableName = requireEnv(ENV.stateTable, env);
-    return connectors(clients, tableName, () => new StateConnector({ client: clients.db, tableName }));
+    return connectors(
+      endpoint,
+      tableName,
+      () => new StateConnector({ client: documentClientOf(endpoint), tableName }),
+    );
   }
 
   /**
