@@ -116,7 +116,10 @@ async function stopStackHost(host: ChildProcess): Promise<void> {
   clearTimeout(killer);
 }
 
-const { host, address } = await startStackHost();
+const { host, address } = await startStackHost().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
 const apiUrl = (JSON.parse(address) as { apiUrl: string }).apiUrl;
 console.log(`# shared local stack at ${apiUrl}, its log in ${path.relative(ROOT, STACK_LOG)}`);
 console.log(`# ${files.length} test files, ${concurrency} at a time`);
