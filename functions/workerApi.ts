@@ -13,7 +13,7 @@ import {
   workerName,
 } from '../shared/commands/wire.ts';
 import { parse } from '../shared/schema.ts';
-import { LIMITS } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 import { recordHeartbeat } from '../shared/workers/heartbeat.ts';
 import { httpRouter } from './lib/http.ts';
 

@@ -2,8 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LIMITS } from '../shared/limits.ts';
-import type { LimitName } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 
 /**
  * Usage: `npx tsx scripts/limits-doc.ts` rewrites docs/limits.md; `--check` only says whether it is current (exit 1
@@ -15,6 +14,8 @@ export const LIMITS_DOC = fileURLToPath(new URL('../docs/limits.md', import.meta
 export const LIMITS_SOURCE = fileURLToPath(new URL('../shared/limits.ts', import.meta.url));
 
 type Limits = typeof LIMITS;
+/** The name of a limit: an export of shared/limits.ts. */
+export type LimitName = keyof Limits;
 
 interface Row {
   what: string;
@@ -287,9 +288,8 @@ export interface LimitComment {
 
 /** The doc comment above each key of LIMITS, read from the source (prettier keeps it in this shape). */
 export function limitComments(source = readFileSync(LIMITS_SOURCE, 'utf8')): Map<string, LimitComment> {
-  const body = source.slice(source.indexOf('export const LIMITS = {'));
   const comments = new Map<string, LimitComment>();
-  for (const match of body.matchAll(/\/\*\*([\s\S]*?)\*\/\s*\n\s*(\w+):/g)) {
+  for (const match of source.matchAll(/\/\*\*([\s\S]*?)\*\/\s*\nexport const (\w+) =/g)) {
     const text = match[1]!
       .split('\n')
       .map((line) => line.replace(/^\s*\*\s?/, '').trim())
@@ -338,7 +338,9 @@ export function renderLimitsDoc(comments = limitComments()): { text: string; rea
     },
   });
   const userRows = rows(tracked).map((row) => [row.what, row.limit, row.answer, row.why]);
-  const byName = (Object.keys(LIMITS) as LimitName[]).map((name) => {
+  // Source order (a module namespace lists its names alphabetically), then any limit without a doc comment.
+  const names = [...new Set([...comments.keys(), ...Object.keys(LIMITS)])].filter((name) => name in LIMITS);
+  const byName = names.map((name) => {
     const comment = comments.get(name);
     return [`\`${name}\``, comment?.defaultText ?? '', comment?.text ?? ''];
   });

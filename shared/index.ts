@@ -9,8 +9,7 @@ export {
   LeaseLostError,
   LeaseWaitTimeoutError,
 } from './state/errors.ts';
-export { LIMITS } from './limits.ts';
-export type { LimitName } from './limits.ts';
+export * as LIMITS from './limits.ts';
 export type {
   AtomicCreateOptions,
   CreateOutcome,

@@ -3,158 +3,159 @@
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/**
+/*
  * Every limit, in one place, each with the reason for its value. docs/limits.md is generated from this file and
  * the rows of scripts/limits-doc.ts (`npx tsx scripts/limits-doc.ts`); test/limits.test.ts fails when the doc
  * differs, when a limit is missing from it, or when a limit has no `@default`. Lengths are in characters
  * (UTF-16 code units, as JavaScript counts them), sizes in bytes of UTF-8.
+ *
+ * Import it as a namespace, `import * as LIMITS from '../limits.ts'`, and read `LIMITS.argsBytes`: esbuild then
+ * puts into each function's bundle only the limits it reads, as plain numbers (an object of them all would
+ * cost every bundle about 1 KB).
  */
-export const LIMITS = {
-  // Request bodies at the edge (functions/lib/http.ts)
 
-  /** Body of a client or admin request, after decompression (gzip or br): one Lambda payload, with room to spare. @default 1 MiB */
-  clientBodyBytes: 1 * MiB,
-  /**
-   * Body of a worker's request (updates, complete, heartbeat, claim) after decompression: a burst of output in
-   * one request. Bodies stay bounded on the wire by workerWireBytes, so this bounds only the work and memory of
-   * one request (functions have 256 MB). @default 16 MiB
-   */
-  workerBodyBytes: 16 * MiB,
-  /**
-   * Compressed body a worker sends at most: a Lambda takes 6 MB of event, and a binary body arrives base64 (4/3
-   * larger) in it. A worker that meets a lower limit (413) halves its requests. @default 3 MiB
-   */
-  workerWireBytes: 3 * MiB,
-  /** Body the local gateway accepts as sent, API Gateway's own payload limit (local/gateway/server.ts). @default 10 MiB */
-  gatewayBodyBytes: 10 * MiB,
+// Request bodies at the edge (functions/lib/http.ts)
 
-  // Commands (shared/commands/wire.ts)
+/** Body of a client or admin request, after decompression (gzip or br): one Lambda payload, with room to spare. @default 1 MiB */
+export const clientBodyBytes = 1 * MiB;
+/**
+ * Body of a worker's request (updates, complete, heartbeat, claim) after decompression: a burst of output in
+ * one request. Bodies stay bounded on the wire by workerWireBytes, so this bounds only the work and memory of
+ * one request (functions have 256 MB). @default 16 MiB
+ */
+export const workerBodyBytes = 16 * MiB;
+/**
+ * Compressed body a worker sends at most: a Lambda takes 6 MB of event, and a binary body arrives base64 (4/3
+ * larger) in it. A worker that meets a lower limit (413) halves its requests. @default 3 MiB
+ */
+export const workerWireBytes = 3 * MiB;
+/** Body the local gateway accepts as sent, API Gateway's own payload limit (local/gateway/server.ts). @default 10 MiB */
+export const gatewayBodyBytes = 10 * MiB;
 
-  /** Characters of a worker name, `A-Z a-z 0-9 _ -`: it is part of the worker's SQS queue name (80 characters). @default 40 */
-  workerNameLength: 40,
-  /** Characters of a command name, `A-Z a-z 0-9 _ . -`. @default 64 */
-  commandNameLength: 64,
-  /** JSON size of a command's args: it travels in one SQS message (256 KB) with room for the envelope. @default 64 KiB */
-  argsBytes: 64 * KiB,
-  // What may grow a command record is bounded so that it stays far below DynamoDB's 400 KB item limit and
-  // every ending write fits (docs/limits.md adds them up): args, decodeRC, log names, the failure, the why.
+// Commands (shared/commands/wire.ts)
 
-  /**
-   * Nesting of args and of an update's `stat` or `files` (objects and arrays; a scalar is 0): bounds every
-   * reader's recursion. @default 64
-   */
-  jsonDepth: 64,
-  /** Keys of a command's decodeRC, each an rc as decimal text (`"0"`, `"-15"`, at most 11 characters). @default 256 */
-  decodeRCKeys: 256,
-  /** Characters of an idempotency key. @default 128 */
-  idempotencyKeyLength: 128,
-  /** Shortest `timeouts.start` and `timeouts.heartbeat`, in seconds. @default 1 */
-  timeoutMinSeconds: 1,
-  /** Longest `timeouts.start` and `timeouts.heartbeat`, in seconds. @default 1 day */
-  timeoutMaxSeconds: 86_400,
-  /** Characters of an interrupt's `why`: it is kept on the command record. @default 1024 */
-  interruptWhyLength: 1024,
-  /** Characters of the message of a worker's failure (start_error, finish_error): kept on the record. @default 4096 */
-  failureMessageLength: 4096,
-  /** Characters of an update's `failure_reason`. @default 256 */
-  failureReasonLength: 256,
-  /** Updates in one POST .../updates (or one complete): bounds one request's work. @default 10,000 */
-  updatesPerBatch: 10_000,
-  /** Distinct `{log: [name, text]}` names of one command: the record keeps them. @default 64 */
-  logNamesPerCommand: 64,
-  /** Characters of one log name. @default 256 */
-  logNameLength: 256,
-  /** Commands a worker may register (its heartbeat's `commands`). @default 100 */
-  registeredCommands: 100,
-  /** A worker's `concurrency`, as its heartbeat reports it. @default 1024 */
-  workerConcurrency: 1024,
-  /** Characters of a worker's `version`, as its heartbeat reports it. @default 64 */
-  workerVersionLength: 64,
-  /** Commands in one page of GET /v1/commands (`limit`). @default 100 */
-  listPageCommands: 100,
-  /** Characters of a list cursor (`cursor`), which only the API makes. @default 2048 */
-  listCursorLength: 2048,
+/** Characters of a worker name, `A-Z a-z 0-9 _ -`: it is part of the worker's SQS queue name (80 characters). @default 40 */
+export const workerNameLength = 40;
+/** Characters of a command name, `A-Z a-z 0-9 _ . -`. @default 64 */
+export const commandNameLength = 64;
+/** JSON size of a command's args: it travels in one SQS message (256 KB) with room for the envelope. @default 64 KiB */
+export const argsBytes = 64 * KiB;
+// What may grow a command record is bounded so that it stays far below DynamoDB's 400 KB item limit and
+// every ending write fits (docs/limits.md adds them up): args, decodeRC, log names, the failure, the why.
 
-  // Updates at rest (shared/commands/runs.ts)
+/**
+ * Nesting of args and of an update's `stat` or `files` (objects and arrays; a scalar is 0): bounds every
+ * reader's recursion. @default 64
+ */
+export const jsonDepth = 64;
+/** Keys of a command's decodeRC, each an rc as decimal text (`"0"`, `"-15"`, at most 11 characters). @default 256 */
+export const decodeRCKeys = 256;
+/** Characters of an idempotency key. @default 128 */
+export const idempotencyKeyLength = 128;
+/** Shortest `timeouts.start` and `timeouts.heartbeat`, in seconds. @default 1 */
+export const timeoutMinSeconds = 1;
+/** Longest `timeouts.start` and `timeouts.heartbeat`, in seconds. @default 1 day */
+export const timeoutMaxSeconds = 86_400;
+/** Characters of an interrupt's `why`: it is kept on the command record. @default 1024 */
+export const interruptWhyLength = 1024;
+/** Characters of the message of a worker's failure (start_error, finish_error): kept on the record. @default 4096 */
+export const failureMessageLength = 4096;
+/** Characters of an update's `failure_reason`. @default 256 */
+export const failureReasonLength = 256;
+/** Updates in one POST .../updates (or one complete): bounds one request's work. @default 10,000 */
+export const updatesPerBatch = 10_000;
+/** Distinct `{log: [name, text]}` names of one command: the record keeps them. @default 64 */
+export const logNamesPerCommand = 64;
+/** Characters of one log name. @default 256 */
+export const logNameLength = 256;
+/** Commands a worker may register (its heartbeat's `commands`). @default 100 */
+export const registeredCommands = 100;
+/** A worker's `concurrency`, as its heartbeat reports it. @default 1024 */
+export const workerConcurrency = 1024;
+/** Characters of a worker's `version`, as its heartbeat reports it. @default 64 */
+export const workerVersionLength = 64;
+/** Commands in one page of GET /v1/commands (`limit`). @default 100 */
+export const listPageCommands = 100;
+/** Characters of a list cursor (`cursor`), which only the API makes. @default 2048 */
+export const listCursorLength = 2048;
 
-  /** Largest stored payload of one item: DynamoDB allows 400 KB including keys. @default 380 KB */
-  itemPayloadBytes: 380 * 1000,
-  /** Compressed bytes a stored run aims at when a batch must be cut into several items. @default 300 KB */
-  itemTargetBytes: 300 * 1000,
-  /** Largest fragment of one run, decompressed: what one read of one item may cost in memory. @default 16 MiB */
-  itemRawBytes: 16 * MiB,
+// Updates at rest (shared/commands/runs.ts)
 
-  // Reading updates and logs (shared/commands/pagedReads.ts, functions/lib/http.ts)
+/** Largest stored payload of one item: DynamoDB allows 400 KB including keys. @default 380 KB */
+export const itemPayloadBytes = 380 * 1000;
+/** Compressed bytes a stored run aims at when a batch must be cut into several items. @default 300 KB */
+export const itemTargetBytes = 300 * 1000;
+/** Largest fragment of one run, decompressed: what one read of one item may cost in memory. @default 16 MiB */
+export const itemRawBytes = 16 * MiB;
 
-  /** Stored (compressed) bytes a page of updates or log text reads: its compressed answer stays under 4 MiB of base64. @default 3 MiB */
-  pageStoredBytes: 3 * MiB,
-  /**
-   * Decompressed bytes of a page whose answer is compressed: 50 MiB of `yes hello` in one page. The edge
-   * holds the page's parts (up to this, 64 MiB) and compresses them as a stream, never joined: with a
-   * run being decoded (~10 MiB) and the compressor, about 90 MiB at the peak in a 256 MB function.
-   * @default 64 MiB
-   */
-  pageCompressedBytes: 64 * MiB,
-  /** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
-  pagePlainBytes: 4 * MiB,
-  /** Answers shorter than this go uncompressed whatever Accept-Encoding allows. @default 1 KiB */
-  compressAnswerBytes: 1 * KiB,
-  /**
-   * A page whose stored runs kept more than this share of their size is sent uncompressed: compressing it
-   * again would cost CPU for little (random text keeps about 75 %), and it is small enough, being bounded by
-   * pageStoredBytes. @default 0.7
-   */
-  incompressibleRatio: 0.7,
+// Reading updates and logs (shared/commands/pagedReads.ts, functions/lib/http.ts)
 
-  // Time
+/** Stored (compressed) bytes a page of updates or log text reads: its compressed answer stays under 4 MiB of base64. @default 3 MiB */
+export const pageStoredBytes = 3 * MiB;
+/**
+ * Decompressed bytes of a page whose answer is compressed: 50 MiB of `yes hello` in one page. The edge
+ * holds the page's parts (up to this, 64 MiB) and compresses them as a stream, never joined: with a
+ * run being decoded (~10 MiB) and the compressor, about 90 MiB at the peak in a 256 MB function.
+ * @default 64 MiB
+ */
+export const pageCompressedBytes = 64 * MiB;
+/** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
+export const pagePlainBytes = 4 * MiB;
+/** Answers shorter than this go uncompressed whatever Accept-Encoding allows. @default 1 KiB */
+export const compressAnswerBytes = 1 * KiB;
+/**
+ * A page whose stored runs kept more than this share of their size is sent uncompressed: compressing it
+ * again would cost CPU for little (random text keeps about 75 %), and it is small enough, being bounded by
+ * pageStoredBytes. @default 0.7
+ */
+export const incompressibleRatio = 0.7;
 
-  /** Finished commands and their update items expire this long after they were written (DynamoDB TTL). @default 30 days */
-  retentionSeconds: 30 * 24 * 3600,
-  /**
-   * How long API Gateway caches a token's authorization: a revoked token keeps working this long. serverless.yml
-   * sets it (`resultTtlInSeconds`); test/limits.test.ts holds the two together. @default 60 s
-   */
-  authorizerCacheSeconds: 60,
-  /** Index entries one watchdog query reads (one page). @default 100 */
-  watchdogPageSize: 100,
-  /** Pages of the deadline index one watchdog run reads; the next run picks up the rest. @default 10 */
-  watchdogPages: 10,
+// Time
 
-  // State (shared/state)
+/** Finished commands and their update items expire this long after they were written (DynamoDB TTL). @default 30 days */
+export const retentionSeconds = 30 * 24 * 3600;
+/**
+ * How long API Gateway caches a token's authorization: a revoked token keeps working this long. serverless.yml
+ * sets it (`resultTtlInSeconds`); test/limits.test.ts holds the two together. @default 60 s
+ */
+export const authorizerCacheSeconds = 60;
+/** Index entries one watchdog query reads (one page). @default 100 */
+export const watchdogPageSize = 100;
+/** Pages of the deadline index one watchdog run reads; the next run picks up the rest. @default 10 */
+export const watchdogPages = 10;
 
-  /**
-   * Largest JSON text of one state value, in UTF-8 bytes. A DynamoDB item holds 400 KB including its key and
-   * attribute names; the margin covers the longest key (about 1.1 KB) many times over. @default 350 KiB
-   */
-  stateValueBytes: 350 * KiB,
-  /** Characters of a name or className accepted at the edge; the byte limits below apply too. @default 4096 */
-  stateNameLength: 4096,
-  /** UTF-8 bytes of an object's className, after escaping `%` and `#`; longer is an error. @default 256 */
-  classNameBytes: 256,
-  /** UTF-8 bytes of an object's name; longer names are shortened by `ensureLength` (state/keys.ts). @default 1024 */
-  objectNameBytes: 1024,
-  /** UTF-8 bytes of a state value's name; longer names are shortened by `ensureLength` (state/keys.ts). @default 512 */
-  stateNameBytes: 512,
+// State (shared/state)
 
-  // The worker agent (worker/)
+/**
+ * Largest JSON text of one state value, in UTF-8 bytes. A DynamoDB item holds 400 KB including its key and
+ * attribute names; the margin covers the longest key (about 1.1 KB) many times over. @default 350 KiB
+ */
+export const stateValueBytes = 350 * KiB;
+/** Characters of a name or className accepted at the edge; the byte limits below apply too. @default 4096 */
+export const stateNameLength = 4096;
+/** UTF-8 bytes of an object's className, after escaping `%` and `#`; longer is an error. @default 256 */
+export const classNameBytes = 256;
+/** UTF-8 bytes of an object's name; longer names are shortened by `ensureLength` (state/keys.ts). @default 1024 */
+export const objectNameBytes = 1024;
+/** UTF-8 bytes of a state value's name; longer names are shortened by `ensureLength` (state/keys.ts). @default 512 */
+export const stateNameBytes = 512;
 
-  /** Characters of one stdout/stderr/header update the worker sends (Buildbot's worker uses 128 KiB chunks); longer output is cut into several. @default 64 Ki */
-  updateChars: 64 * KiB,
-  /**
-   * Largest JSON of one `{files}` update (glob, listdir). A stored update must fit one DynamoDB item (400 KB with
-   * the other updates of its batch), so a larger list ends the command as `finish_error` naming this limit, where
-   * it used to end as `worker_lost` (RETRY, retried for ever by a master). @default 256 KiB
-   */
-  filesUpdateBytes: 256 * KiB,
-  /** Bytes of a logfile one poll reads while the command runs; the rest comes with the next poll. @default 1 MiB */
-  logfilePollBytes: 1 * MiB,
-  /** Bytes of a logfile the last read (when the command has ended) takes. @default 64 MiB */
-  logfileFinalBytes: 64 * MiB,
-  /**
-   * Unacknowledged update bytes a complete carries itself (above that, the sender flushes them as updates
-   * first): a short command ends in one request. @default 256 KiB
-   */
-  completeCarriesBytes: 256 * KiB,
-} as const;
+// The worker agent (worker/)
 
-export type LimitName = keyof typeof LIMITS;
+/** Characters of one stdout/stderr/header update the worker sends (Buildbot's worker uses 128 KiB chunks); longer output is cut into several. @default 64 Ki */
+export const updateChars = 64 * KiB;
+/**
+ * Largest JSON of one `{files}` update (glob, listdir). A stored update must fit one DynamoDB item (400 KB with
+ * the other updates of its batch), so a larger list ends the command as `finish_error` naming this limit, where
+ * it used to end as `worker_lost` (RETRY, retried for ever by a master). @default 256 KiB
+ */
+export const filesUpdateBytes = 256 * KiB;
+/** Bytes of a logfile one poll reads while the command runs; the rest comes with the next poll. @default 1 MiB */
+export const logfilePollBytes = 1 * MiB;
+/** Bytes of a logfile the last read (when the command has ended) takes. @default 64 MiB */
+export const logfileFinalBytes = 64 * MiB;
+/**
+ * Unacknowledged update bytes a complete carries itself (above that, the sender flushes them as updates
+ * first): a short command ends in one request. @default 256 KiB
+ */
+export const completeCarriesBytes = 256 * KiB;

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { LIMITS } from '../shared/limits.ts';
-import type { LimitName } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 import { LIMITS_DOC, defaultValue, limitComments, renderLimitsDoc } from '../scripts/limits-doc.ts';
+import type { LimitName } from '../scripts/limits-doc.ts';
 
 const NAMES = Object.keys(LIMITS) as LimitName[];
 

@@ -3,7 +3,7 @@ import { compressBody, encodeBody } from '../shared/client/http.ts';
 import type { EncodedBody } from '../shared/client/http.ts';
 import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../shared/commands/textBatch.ts';
 import type { SequencedUpdate } from '../shared/commands/apiTypes.ts';
-import { LIMITS } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 import type { CommandUpdate } from '../shared/commands/wire.ts';
 import { UpdateBuffer, jsonBytesEstimate } from './updateBuffer.ts';
 

@@ -3,7 +3,7 @@ import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
 import type { CompleteRequest } from '../shared/commands/wire.ts';
-import { LIMITS } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 import { Retries, sleep } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';
 import { ackedOf, isTransient } from './answers.ts';

@@ -1,6 +1,6 @@
 // The pure half of the update sender: output waits here, adjacent chunks of one stream merged.
 import type { CommandUpdate } from '../shared/commands/wire.ts';
-import { LIMITS } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 
 /**
  * The pure half of the update sender: output waits here until it is sent. Adjacent chunks of the same

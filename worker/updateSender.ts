@@ -3,7 +3,7 @@ import { setImmediate as setImmediateAsync } from 'node:timers/promises';
 import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
-import { LIMITS } from '../shared/limits.ts';
+import * as LIMITS from '../shared/limits.ts';
 import type { CommandUpdate, CompleteRequest, UpdatesResponse } from '../shared/commands/wire.ts';
 import { Retries, sleep } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';

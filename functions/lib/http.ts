@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
 import { logger } from '../../shared/observability.ts';

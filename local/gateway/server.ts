@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { GatewayBodyTooLargeError } from '../errors.ts';
 import type { FunctionRunner } from '../handlers.ts';
 import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';

@@ -2,7 +2,7 @@
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import { UpdateGapError } from './errors.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 
 /** Throws ValidationError unless seqs rise by exactly one inside the batch. */
 export function checkConsecutive(updates: SequencedUpdate[]): void {

@@ -2,7 +2,7 @@
 import { awsEndpoint, documentClientOf, perEndpoint, sqsClientOf } from '../aws/clients.ts';
 import { ENV, currentEnv, requireEnv } from '../config.ts';
 import type { Env } from '../config.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import type { WorkersContext } from '../workers/context.ts';
 
 /**

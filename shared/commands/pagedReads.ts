@@ -1,7 +1,7 @@
 // Owns GET /v1/commands/{id}/updates and GET /v1/commands/{id}/logs/{name}: pages of stored runs, cut by byte budgets.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { LogNotFoundError } from './errors.ts';

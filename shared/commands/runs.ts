@@ -2,7 +2,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
 import { itemDecoder } from '../aws/conditionalWrite.ts';
 import { BuildbotError, PayloadTooLargeError } from '../errors.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import { decodeParts, encodeParts, textOf } from './textParts.ts';
 import type { TextStream } from './textParts.ts';

@@ -2,7 +2,7 @@
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalDelete, conditionalPut } from '../aws/conditionalWrite.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import { countCommandEnded, countCommandStarted } from '../observability.ts';
 import { WorkerNotFoundError } from '../workers/errors.ts';
 import { loadWorkerForDispatch, presenceOf } from '../workers/records.ts';

@@ -2,7 +2,7 @@
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { conditionalPut, itemDecoder } from '../aws/conditionalWrite.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import { perObject } from '../memo.ts';
 import { logger } from '../observability.ts';
 import { loadWorkerRecord, presenceOf } from '../workers/records.ts';

@@ -2,7 +2,7 @@
 import * as v from 'valibot';
 import { fields, integer, jsonValue, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
 import { commandStatus } from './wireValues.ts';

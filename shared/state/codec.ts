@@ -1,5 +1,5 @@
 // Owns how a state value is stored: JSON text, checked to be JSON-able and within the size limit, and read back.
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import { StateEncodingError, StateValueTooLargeError } from './errors.ts';
 
 /**

@@ -15,7 +15,7 @@
  * keep every key under those caps; see `ensureLength` for what happens to longer names.
  */
 import { createHash } from 'node:crypto';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 import { StateNameTooLongError } from './errors.ts';
 
 export interface TableKey {

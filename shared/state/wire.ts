@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import { fields, integer, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
-import { LIMITS } from '../limits.ts';
+import * as LIMITS from '../limits.ts';
 
 /** Any JSON value, null included, but present: `{}` has no value to store. Its size is checked by the connector. */
 const stateValue = v.unknown();

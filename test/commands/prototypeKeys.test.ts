@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { after, before, describe, it } from 'node:test';
 import { updateBatchKey } from '../../shared/commands/keys.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { commandItems, harness } from './helpers.ts';

@@ -18,7 +18,7 @@ import {
   storedSize,
   textRunParts,
 } from '../../shared/commands/runs.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 
 /** Pure logic of text runs (stdio text stored as text) and text batches (the worker's output without JSON). */
 

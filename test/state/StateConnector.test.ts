@@ -14,7 +14,7 @@ import {
   StateNotFoundError,
   StateValueTooLargeError,
 } from '../../shared/state/errors.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { ensureLength, objectKey, stateKey } from '../../shared/state/keys.ts';
 import type { TimingHook } from '../../shared/state/types.ts';
 import { useStack } from '../support/stack.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StateNameTooLongError } from '../../shared/state/errors.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { ensureLength, objectKey, stateKey, truncateUtf8 } from '../../shared/state/keys.ts';
 
 describe('state keys', () => {

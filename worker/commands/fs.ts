@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { cp, lstat, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import { CommandFinishError, CommandStartError } from '../errors.ts';
 import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import { requireArgs, stringArg, stringListArg } from './args.ts';

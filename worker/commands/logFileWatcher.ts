@@ -4,7 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { LIMITS } from '../../shared/limits.ts';
+import * as LIMITS from '../../shared/limits.ts';
 
 /**
  * Buildbot's LogFileWatcher: tails one file named in `logfiles` while the command runs. The file is

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LIMITS } from '../../../shared/limits.ts';
+import * as LIMITS from '../../../shared/limits.ts';
 import { UpdateBuffer } from '../../../worker/updateBuffer.ts';
 
 describe('UpdateBuffer', () => {
