@@ -1,10 +1,11 @@
-// The emulator supervisor process: fauxqs and DynamoDB Local on loopback, ended with its parent.
+// The emulator supervisor process: fauxqs and DynamoDB Local on loopback, java restarted when it dies, ended with its parent.
 /**
  * The emulator supervisor: one child process of the local stack that runs fauxqs (in-process) and DynamoDB Local
  * (a java child). Run as `node --import tsx local/emulators.ts [--persist DIR]`.
  *
  * Protocol with the parent (local/supervisor.ts):
- *   - stdout: exactly one JSON line, `EmulatorsReady` once both emulators answer, or `{ "error": "..." }` on failure.
+ *   - stdout: one JSON line, `EmulatorsReady` once both emulators answer, or `{ "error": "..." }` on failure; then
+ *     one `{ "event": "javaRestarted", "javaPid": N }` line each time DynamoDB Local was restarted on its port.
  *   - stdin: the parent holds it open. When it closes (the parent ended, even by SIGKILL) the supervisor kills java
  *     and exits, so nothing outlives the stack. SIGTERM and SIGINT do the same.
  */
@@ -190,41 +191,87 @@ async function waitForDynamo(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`DynamoDB Local did not answer ListTables within ${DYNAMODB_READY_TIMEOUT_MS} ms`);
 }
 
-async function startDynamo(persistDir: string | undefined): Promise<{ port: number; child: ChildProcess }> {
+/** Starts java on `port` and resolves once it answers; on failure kills it and throws what java said. */
+async function spawnDynamo(port: number, persistDir: string | undefined, launcher: string | undefined) {
+  const child = startJava(port, persistDir, launcher);
+  java = child;
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (error: NodeJS.ErrnoException) => {
+    spawnError = error;
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  let failure: unknown;
+  try {
+    await waitForDynamo(port, child);
+    child.stderr?.removeAllListeners('data');
+    child.stderr?.resume();
+    return child;
+  } catch (error) {
+    failure = error;
+  }
+  child.kill('SIGKILL');
+  if (spawnError?.code === 'ENOENT') throw new Error(JAVA_MISSING, { cause: spawnError });
+  if (spawnError) throw spawnError;
+  throw new Error(`${(failure as Error).message}; java said: ${stderr.trim() || '(nothing)'}`, {
+    cause: failure,
+  });
+}
+
+async function startDynamo(
+  persistDir: string | undefined,
+): Promise<{ port: number; child: ChildProcess; launcher: string | undefined }> {
   const launcher = await loopbackLauncher(jarDirectory());
   if (!launcher)
     process.stderr.write('WARNING: DynamoDB Local listens on every interface (see docs/security.md)\n');
   // A port picked free can be taken before java binds it; two retries cover that race.
-  let lastError: Error | undefined;
+  let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = startJava(port, persistDir, launcher);
-    java = child;
-    let spawnError: NodeJS.ErrnoException | undefined;
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      spawnError = error;
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
-    });
-    let failure: unknown;
     try {
-      await waitForDynamo(port, child);
-      child.stderr?.removeAllListeners('data');
-      child.stderr?.resume();
-      return { port, child };
+      return { port, child: await spawnDynamo(port, persistDir, launcher), launcher };
     } catch (error) {
-      failure = error;
+      if ((error as Error).message === JAVA_MISSING) throw error;
+      lastError = error;
     }
-    if (spawnError?.code === 'ENOENT') throw new Error(JAVA_MISSING, { cause: spawnError });
-    if (spawnError) throw spawnError;
-    lastError = new Error(`${(failure as Error).message}; java said: ${stderr.trim() || '(nothing)'}`, {
-      cause: failure,
-    });
-    child.kill('SIGKILL');
   }
   throw lastError;
+}
+
+/** Restarts of one outage before the supervisor gives up and exits (the stack then answers 500s until restarted). */
+const RESTART_ATTEMPTS = 5;
+const RESTART_BACKOFF_MS = 250;
+
+/**
+ * Keeps DynamoDB Local running: when java dies (killed, crashed, out of memory) it is started again on the same
+ * port, so every client's endpoint stays right, and with --persist on the same data directory. fauxqs, in this
+ * process, is untouched. Each restart is reported to the parent as `{"event":"javaRestarted","javaPid":N}`.
+ */
+function superviseDynamo(
+  dynamo: { port: number; child: ChildProcess; launcher: string | undefined },
+  persistDir: string | undefined,
+): void {
+  dynamo.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`DynamoDB Local exited (code ${code}, signal ${signal}); restarting it\n`);
+    void (async () => {
+      for (let attempt = 1; attempt <= RESTART_ATTEMPTS && !stopping; attempt++) {
+        try {
+          const child = await spawnDynamo(dynamo.port, persistDir, dynamo.launcher);
+          if (stopping) return;
+          reply({ event: 'javaRestarted', javaPid: child.pid ?? 0 });
+          superviseDynamo({ ...dynamo, child }, persistDir);
+          return;
+        } catch (error) {
+          process.stderr.write(`DynamoDB Local restart ${attempt} failed: ${(error as Error).message}\n`);
+          await new Promise((wake) => setTimeout(wake, RESTART_BACKOFF_MS * attempt));
+        }
+      }
+      shutdown(1);
+    })();
+  });
 }
 
 async function main(): Promise<void> {
@@ -248,11 +295,7 @@ async function main(): Promise<void> {
   const [dynamo] = await Promise.all([dynamoStarting, sqs.listen({ port: 0, host: '127.0.0.1' })]);
   const address = sqs.server.address();
   const sqsPort = typeof address === 'object' && address ? address.port : 0;
-  dynamo.child.once('exit', (code, signal) => {
-    if (stopping) return;
-    process.stderr.write(`DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})\n`);
-    shutdown(1);
-  });
+  superviseDynamo(dynamo, persistDir);
   const ready: EmulatorsReady = {
     pid: process.pid,
     javaPid: dynamo.child.pid ?? 0,

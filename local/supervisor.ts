@@ -1,4 +1,4 @@
-// Starts the emulator supervisor (emulators.ts) as a child process, waits for its ready line, and ends it.
+// Starts the emulator supervisor (emulators.ts) as a child process, waits for its ready line, follows its restarts, and ends it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ const READY_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
 export interface Supervisor extends EmulatorsReady {
+  /** DynamoDB Local's current process: it changes when the supervisor restarts java. */
+  readonly javaPid: number;
   /** Closes the supervisor's stdin (it kills java and exits) and resolves once it is gone. Idempotent. */
   stop(): Promise<void>;
   /** Synchronous last resort for process 'exit': SIGKILL java and the supervisor. */
@@ -68,7 +70,19 @@ export async function startSupervisor(opts: {
       reject(new EmulatorError(`cannot spawn the emulator supervisor: ${error.message}`, { cause: error }));
     });
   });
-  lines.close();
+  // Later lines report java's restarts; the port stays, the pid changes.
+  let javaPid = ready.javaPid;
+  lines.on('line', (line) => {
+    try {
+      const event = JSON.parse(line) as { event?: string; javaPid?: number };
+      if (event.event === 'javaRestarted' && typeof event.javaPid === 'number') {
+        javaPid = event.javaPid;
+        opts.log(`[emulators] DynamoDB Local restarted (pid ${javaPid})`);
+      }
+    } catch {
+      opts.log(`[emulators] ${line}`);
+    }
+  });
   // From here the stack's own handles (gateway, pollers) keep the process alive; the supervisor must not, so a
   // test that forgets stop() still ends (and the supervisor follows, as its stdin closes).
   child.unref();
@@ -78,6 +92,9 @@ export async function startSupervisor(opts: {
   let stopped: Promise<void> | undefined;
   return {
     ...ready,
+    get javaPid() {
+      return javaPid;
+    },
     stop() {
       stopped ??= (async () => {
         const gone = exited(child);
@@ -89,7 +106,7 @@ export async function startSupervisor(opts: {
       return stopped;
     },
     killNow() {
-      for (const pid of [ready.javaPid, ready.pid]) {
+      for (const pid of [javaPid, ready.pid]) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch (error) {

@@ -1,9 +1,13 @@
 // The local stack is private and restartable (issue 9, build item 6): loopback-only emulators, restarts, persisted queues.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
+import { readLog, startCommand, waitForCommand } from '../support/api.ts';
 
 /** IPv4 127.0.0.1, IPv6 ::1 and the IPv4-mapped ::ffff:127.0.0.1, as /proc/net/tcp{,6} spells them. */
 const LOOPBACK = new Set([
@@ -51,5 +55,57 @@ describe('the local stack is private', () => {
       for (const address of addresses)
         assert.ok(LOOPBACK.has(address), `${what} (port ${port}) listens on ${address}, not loopback`);
     }
+  });
+});
+
+/** Waits until `check` holds, polling every 50 ms, for at most timeoutMs. */
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Runs `echo <text>` on `worker` and answers its result and its stdio log. */
+async function echo(stack: LocalStack, worker: string, text: string) {
+  const id = await startCommand(stack, worker, 'shell', { command: `echo ${text}`, workdir: '.' });
+  const view = await waitForCommand(stack, id, undefined, 30_000);
+  return { rc: view.rc, log: await readLog(stack, id) };
+}
+
+describe('the local stack survives its emulators restarting', () => {
+  const dirs: string[] = [];
+  const stacks: LocalStack[] = [];
+  after(async () => {
+    for (const stack of stacks) await stack.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('restarts a killed DynamoDB Local on its port and data, and a command then runs end to end', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'bbs-restart-'));
+    dirs.push(dir);
+    const stack = await startLocalStack({
+      persistDir: join(dir, 'db'),
+      worker: { basedir: join(dir, 'worker') },
+    });
+    stacks.push(stack);
+    const worker = stack.worker?.name ?? '';
+    const before = stack.emulators.javaPid;
+
+    // Act
+    process.kill(before, 'SIGKILL');
+    await until('java restarted', () => stack.emulators.javaPid !== before);
+    const ran = await echo(stack, worker, 'after-restart');
+
+    // Assess
+    assert.equal(ran.rc, 0);
+    assert.match(ran.log, /after-restart/);
+    assert.ok(listeners(stack.emulators.dynamodbPort).every((address) => LOOPBACK.has(address)));
   });
 });
