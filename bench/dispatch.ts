@@ -17,7 +17,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient, sqsClient } from '../shared/aws/clients.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import { commandKey } from '../shared/commands/keys.ts';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { size } from './lib/benchmark.ts';
 import { TRIVIAL_COMMAND, epochNow, waitComplete } from './lib/commands.ts';

@@ -7,7 +7,8 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { join } from 'node:path';
 import { dynamoDocumentClient } from '../shared/aws/clients.ts';
-import { ENV, requireEnv } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
+import { requireEnv } from '../shared/env.ts';
 import { StateConnector } from '../shared/state/StateConnector.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { size } from './lib/benchmark.ts';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { UsageError } from './errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,4 +1,4 @@
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './errors.ts';

@@ -1,5 +1,5 @@
 /** The text of `bbs help [SUBCOMMAND]`; docs/cli.md says the same at length. */
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 
 const CONNECTION = `Connection (every subcommand but help):
   --api-url URL   the API's base URL              (or ${ENV.apiUrl}; npm start prints it)

@@ -1,4 +1,4 @@
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { COMMAND_STATUS, RESULT_NAMES } from '../shared/commands/types.ts';
 import type { CommandStatus } from '../shared/commands/types.ts';
 import type { CommandView } from '../shared/commands/wire.ts';

@@ -1,4 +1,4 @@
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { RESULTS } from '../shared/commands/types.ts';
 import type { CommandFailure } from '../shared/commands/types.ts';
 import type { CommandUpdate } from '../shared/commands/wire.ts';

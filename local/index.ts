@@ -7,7 +7,7 @@ import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { awsEndpoint, releaseAwsClients, sqsClientOf } from '../shared/aws/clients.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { resolveIntrinsics } from './serverless/intrinsics.ts';
 import type { IntrinsicContext } from './serverless/intrinsics.ts';
 import { describeService } from './serverless/service.ts';

@@ -8,7 +8,7 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { startLocalStack } from './index.ts';
 
 const PREFERRED_PORT = 3000;

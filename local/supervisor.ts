@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { EmulatorError } from './errors.ts';
 import type { EmulatorsReady } from './emulators.ts';
 

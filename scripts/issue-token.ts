@@ -6,7 +6,8 @@
  *   COMMANDS_TABLE=buildbot-serverless-prod-commands npx tsx scripts/issue-token.ts admin
  */
 import { dynamoDocumentClient } from '../shared/aws/clients.ts';
-import { ENV, requireEnv } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
+import { requireEnv } from '../shared/env.ts';
 import { TokenStore } from '../shared/auth/tokens.ts';
 
 const role = process.argv[2];

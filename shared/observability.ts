@@ -2,8 +2,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { RESULT_NAMES } from './commands/types.ts';
 import type { CommandFailure, Results } from './commands/types.ts';
-import { ENV, currentEnv } from './config.ts';
-import type { Env } from './config.ts';
+import * as ENV from './config.ts';
+import { currentEnv } from './env.ts';
+import type { Env } from './env.ts';
 
 /**
  * Powertools' variables (ENV.powertools*, docs/operations.md): the Logger reads them itself, and the EMF lines

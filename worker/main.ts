@@ -1,7 +1,7 @@
 // `bbs worker`: the worker's command line, and running it until SIGTERM or SIGINT.
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ENV } from '../shared/config.ts';
+import * as ENV from '../shared/config.ts';
 import { WorkerUsageError } from './errors.ts';
 import { stderrLogSink } from './log.ts';
 import type { WorkerLogSink } from './log.ts';

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../local/index.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import type { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
 

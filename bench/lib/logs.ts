@@ -8,7 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { LocalStack } from '../../local/index.ts';
 import type { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { epochNow, waitComplete } from './commands.ts';
 import { itemSize } from './itemSize.ts';
 import { runTimed } from './processes.ts';

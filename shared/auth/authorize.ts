@@ -1,6 +1,7 @@
 // Owns resolving a bearer token to the authorizer's context (role, worker, caller) on the invocation's table.
 import { awsEndpoint, documentClientOf, perEndpoint } from '../aws/clients.ts';
-import { ENV, currentEnv, requireEnv } from '../config.ts';
+import * as ENV from '../config.ts';
+import { currentEnv, requireEnv } from '../env.ts';
 import { TokenStore, callerIdOf } from './tokens.ts';
 import type { AuthorizerContext } from './types.ts';
 

@@ -3,9 +3,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, currentEnv } from '../config.ts';
+import * as ENV from '../config.ts';
+import { currentEnv } from '../env.ts';
 import { perObject } from '../memo.ts';
-import type { Env } from '../config.ts';
+import type { Env } from '../env.ts';
 import { RequestCounter } from './requestCounter.ts';
 import type { RequestTally } from './requestCounter.ts';
 

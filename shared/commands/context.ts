@@ -1,7 +1,8 @@
 // Owns the context of the command lifecycle and the worker registry (clients, names, clock), built from an environment.
 import { awsEndpoint, documentClientOf, perEndpoint, sqsClientOf } from '../aws/clients.ts';
-import { ENV, currentEnv, requireEnv } from '../config.ts';
-import type { Env } from '../config.ts';
+import * as ENV from '../config.ts';
+import { currentEnv, requireEnv } from '../env.ts';
+import type { Env } from '../env.ts';
 import * as LIMITS from '../limits.ts';
 import type { WorkersContext } from '../workers/context.ts';
 

@@ -11,7 +11,7 @@ import {
   conditionalUpdate,
   itemDecoder,
 } from '../../shared/aws/conditionalWrite.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 

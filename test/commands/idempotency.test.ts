@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { TokenStore, callerIdOf } from '../../shared/auth/tokens.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { commandIdFor } from '../../shared/commands/ids.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { uniqueName } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { commandKey } from '../../shared/commands/keys.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
 import { commandItems, harness, receiveOne } from '../commands/helpers.ts';

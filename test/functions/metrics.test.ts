@@ -8,7 +8,7 @@ import { handler as dlqConsumerHandler } from '../../functions/dlqConsumer.ts';
 import type { HttpEvent } from '../../functions/lib/http.ts';
 import { handler as workerApiHandler } from '../../functions/workerApi.ts';
 import type { AuthorizerContext } from '../../shared/auth/types.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { METRIC_NAMES, OBSERVABILITY_DEFAULTS, metricsEnabled } from '../../shared/observability.ts';
 import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';

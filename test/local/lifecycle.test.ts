@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
 import { ServerlessConfigError } from '../../local/errors.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { apiCaller, expectStatus, startCommand } from '../support/api.ts';
 
 const CHILD = fileURLToPath(new URL('../fixtures/stack-child.ts', import.meta.url));

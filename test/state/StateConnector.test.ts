@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import {
   LeaseLostError,

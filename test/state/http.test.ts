@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TokenStore } from '../../shared/auth/tokens.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
-import { ENV } from '../../shared/config.ts';
+import * as ENV from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { objectKey } from '../../shared/state/keys.ts';
 import { apiCaller } from '../support/api.ts';
