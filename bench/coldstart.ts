@@ -92,7 +92,7 @@ export const coldstart: Benchmark = {
     const names = Object.keys(sizes);
     const meta = JSON.parse(readFileSync(join(distDir, 'meta.json'), 'utf8')) as Metafile;
 
-    const others = otherBuilds(process.env.COLDSTART_AGAINST);
+    const others = otherBuilds(process.env[ENV.coldstartAgainst]);
     const floor: ImportSample[] = [];
     const byFunction = new Map<string, ImportSample[]>(names.map((name) => [name, []]));
     /** Samples of the other builds, by `${label}/${name}`, for the functions each build has. */

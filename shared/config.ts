@@ -47,6 +47,10 @@ export const adminToken = 'BBS_ADMIN_TOKEN';
 /** `npm start`'s client token, printed for another shell. */
 export const clientToken = 'BBS_CLIENT_TOKEN';
 
+// The benchmarks (bench/).
+/** `npm run bench -- coldstart`: other builds to time in the same rounds, `LABEL=DIR[,LABEL=DIR...]`. */
+export const coldstartAgainst = 'COLDSTART_AGAINST';
+
 // Node and the SDK's notices, quietened in the processes the local stack and the tests start.
 export const nodeOptions = 'NODE_OPTIONS';
 export const nodeNoWarnings = 'NODE_NO_WARNINGS';
