@@ -7,6 +7,7 @@ import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { awsEndpoint, releaseAwsClients, sqsClientOf } from '../shared/aws/clients.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
+import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import * as ENV from '../shared/config.ts';
 import { resolveIntrinsics } from './serverless/intrinsics.ts';
 import type { IntrinsicContext } from './serverless/intrinsics.ts';
@@ -14,7 +15,7 @@ import { describeService } from './serverless/service.ts';
 import type { ServiceDescription } from './serverless/service.ts';
 import { loadServerlessDocument } from './serverless/variables.ts';
 import { LocalStackError } from './errors.ts';
-import { createResources } from './resources.ts';
+import { createResources, recreateWorkerQueues } from './resources.ts';
 import { startGateway } from './gateway/server.ts';
 import type { Gateway } from './gateway/server.ts';
 import { FunctionRunner } from './handlers.ts';
@@ -236,6 +237,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         port: opts.port,
         log,
       }),
+      // fauxqs keeps queues in memory: persisted workers get theirs back before the stack is handed out.
+      opts.persistDir ? recreateWorkerQueues(commandsContextFromEnv(env), log) : 0,
     ]);
     gateway = started;
     env[ENV.apiUrl] = started.url;

@@ -1,5 +1,6 @@
-// Creates infra/'s tables and queues (from the resolved `resources:`) in the emulators.
+// Creates infra/'s tables and queues (from the resolved `resources:`) in the emulators, and persisted workers' queues.
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
@@ -9,6 +10,10 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { WorkersContext } from '../shared/workers/context.ts';
+import { workerKey } from '../shared/workers/keys.ts';
+import { createWorkerQueue } from '../shared/workers/queues.ts';
 import { QUEUE, TABLE, physicalName, queueArn, resolveIntrinsics } from './serverless/intrinsics.ts';
 import type { CfnResource, IntrinsicContext } from './serverless/intrinsics.ts';
 import type { Resolved, ResolvedMap } from './serverless/yaml.ts';
@@ -149,4 +154,57 @@ export async function createResources(opts: {
   }
   await tablesDone;
   return created;
+}
+
+/**
+ * Creates the queue of every worker registered in the commands table. fauxqs keeps its queues in memory, so a
+ * stack started on --persist data finds its worker records but not their queues, and every command sent to
+ * those workers would fail until an admin rotated each one. CreateQueue is idempotent for equal attributes, so a
+ * queue that exists is kept. fauxqs finds a queue by its whole URL, port included, and this stack's fauxqs has a
+ * new port: a record whose queueUrl differs gets the new one (conditioned on the old, so a rotation in between
+ * wins). A Scan: the local table is small, and this runs once at start. Answers the count.
+ */
+export async function recreateWorkerQueues(
+  ctx: WorkersContext,
+  log: (line: string) => void,
+): Promise<number> {
+  const sk = workerKey('').sk;
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.db.send(
+      new ScanCommand({
+        TableName: ctx.tableName,
+        FilterExpression: 'sk = :sk AND begins_with(pk, :pk)',
+        ExpressionAttributeValues: { ':sk': sk, ':pk': workerKey('').pk },
+        ProjectionExpression: '#name, queueUrl',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (typeof item.name !== 'string') continue;
+      const queueUrl = await createWorkerQueue(ctx, item.name);
+      if (queueUrl !== item.queueUrl) {
+        try {
+          await ctx.db.send(
+            new UpdateCommand({
+              TableName: ctx.tableName,
+              Key: workerKey(item.name),
+              UpdateExpression: 'SET queueUrl = :new',
+              ConditionExpression: 'queueUrl = :old',
+              ExpressionAttributeValues: { ':new': queueUrl, ':old': item.queueUrl },
+            }),
+          );
+        } catch (error) {
+          // Rotated or deleted meanwhile: that write set the queue it wanted.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
+      count++;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  if (count > 0) log(`queues of ${count} persisted worker(s) recreated`);
+  return count;
 }

@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack } from '../../local/index.ts';
-import { readLog, startCommand, waitForCommand } from '../support/api.ts';
+import { awsEndpoint, sqsClientOf } from '../../shared/aws/clients.ts';
+import { runWorker } from '../../worker/worker.ts';
+import { readLog, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 
 /** IPv4 127.0.0.1, IPv6 ::1 and the IPv4-mapped ::ffff:127.0.0.1, as /proc/net/tcp{,6} spells them. */
 const LOOPBACK = new Set([
@@ -107,5 +109,37 @@ describe('the local stack survives its emulators restarting', () => {
     assert.equal(ran.rc, 0);
     assert.match(ran.log, /after-restart/);
     assert.ok(listeners(stack.emulators.dynamodbPort).every((address) => LOOPBACK.has(address)));
+  });
+
+  it("a stack restarted on --persist data recreates registered workers' queues: no rotation needed", async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'bbs-persist-'));
+    dirs.push(dir);
+    const persistDir = join(dir, 'db');
+    const first = await startLocalStack({ persistDir });
+    const registered = await registerWorker(first, 'persisted');
+    await first.stop();
+
+    // Act
+    const second = await startLocalStack({ persistDir });
+    stacks.push(second);
+    const worker = await runWorker({
+      apiUrl: second.apiUrl,
+      name: registered.name,
+      token: registered.token,
+      basedir: join(dir, 'worker'),
+      concurrency: 1,
+      sqs: sqsClientOf(awsEndpoint(second.env)),
+    });
+    let ran;
+    try {
+      ran = await echo(second, registered.name, 'after-persist');
+    } finally {
+      await worker.stop({ interrupt: true });
+    }
+
+    // Assess
+    assert.equal(ran.rc, 0);
+    assert.match(ran.log, /after-persist/);
   });
 });
