@@ -1,7 +1,8 @@
 // The emulator supervisor process: fauxqs and DynamoDB Local on loopback, java restarted when it dies, ended with its parent.
 /**
  * The emulator supervisor: one child process of the local stack that runs fauxqs (in-process) and DynamoDB Local
- * (a java child). Run as `node --import tsx local/emulators.ts [--persist DIR]`.
+ * (a java child). Run as `node --import tsx local/emulators.ts [--persist DIR] [--dynamodb-port N] [--sqs-port N]`
+ * (the ports when the parent restarts a supervisor that died, so every client's endpoints stay right).
  *
  * Protocol with the parent (local/supervisor.ts):
  *   - stdout: one JSON line, `EmulatorsReady` once both emulators answer, or `{ "error": "..." }` on failure; then
@@ -222,6 +223,7 @@ async function spawnDynamo(port: number, persistDir: string | undefined, launche
 
 async function startDynamo(
   persistDir: string | undefined,
+  fixedPort: number | undefined,
 ): Promise<{ port: number; child: ChildProcess; launcher: string | undefined }> {
   const launcher = await loopbackLauncher(jarDirectory());
   if (!launcher)
@@ -229,7 +231,7 @@ async function startDynamo(
   // A port picked free can be taken before java binds it; two retries cover that race.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     try {
       return { port, child: await spawnDynamo(port, persistDir, launcher), launcher };
     } catch (error) {
@@ -275,8 +277,13 @@ function superviseDynamo(
 }
 
 async function main(): Promise<void> {
-  const persistIndex = process.argv.indexOf('--persist');
-  const persistDir = persistIndex > 0 ? process.argv[persistIndex + 1] : undefined;
+  const argument = (name: string): string | undefined => {
+    const index = process.argv.indexOf(name);
+    return index > 0 ? process.argv[index + 1] : undefined;
+  };
+  const persistDir = argument('--persist');
+  const dynamodbPort = argument('--dynamodb-port');
+  const sqsPort = Number(argument('--sqs-port') ?? 0);
 
   process.stdin.on('end', () => shutdown(0));
   process.stdin.on('close', () => shutdown(0));
@@ -287,20 +294,19 @@ async function main(): Promise<void> {
   // fauxqs' startFauxqs() listens on 0.0.0.0; build the same app and listen on loopback only.
   // `host: 'localhost'` gives queue URLs of the form http://sqs.<region>.localhost:<port>/000000000000/<name>.
   // java boots while fauxqs (and fastify) load: the import comes after the spawn on purpose.
-  const dynamoStarting = startDynamo(persistDir);
+  const dynamoStarting = startDynamo(persistDir, dynamodbPort ? Number(dynamodbPort) : undefined);
   // Its failure is handled by the Promise.all below; this only keeps it from counting as unhandled meanwhile.
   dynamoStarting.catch(() => undefined);
   const { buildApp } = await import('fauxqs');
   const sqs = buildApp({ logger: false, host: 'localhost' });
-  const [dynamo] = await Promise.all([dynamoStarting, sqs.listen({ port: 0, host: '127.0.0.1' })]);
+  const [dynamo] = await Promise.all([dynamoStarting, sqs.listen({ port: sqsPort, host: '127.0.0.1' })]);
   const address = sqs.server.address();
-  const sqsPort = typeof address === 'object' && address ? address.port : 0;
   superviseDynamo(dynamo, persistDir);
   const ready: EmulatorsReady = {
     pid: process.pid,
     javaPid: dynamo.child.pid ?? 0,
     dynamodbPort: dynamo.port,
-    sqsPort,
+    sqsPort: typeof address === 'object' && address ? address.port : 0,
     startMs: Math.round(performance.now() - startedAt),
   };
   reply(ready);

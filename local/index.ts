@@ -69,9 +69,12 @@ export interface LocalStack {
   tokens: { admin: string; client: string };
   /** The emulators' processes and ports (for tests that check cleanup, and for figures). */
   emulators: {
-    supervisorPid: number;
+    /** The emulator supervisor's current process (a new one after it died and was started again). */
+    readonly supervisorPid: number;
     /** DynamoDB Local's current process (a new one after the supervisor restarted it). */
     readonly javaPid: number;
+    /** Times the supervisor died and was started again, its queues recreated. */
+    readonly supervisorRestarts: number;
     dynamodbPort: number;
     sqsPort: number;
     startMs: number;
@@ -150,7 +153,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const service: ServiceDescription = describeService(
     loadServerlessDocument({ serverlessFile: opts.serverlessFile, stage: opts.stage }),
   );
-  const supervisor: Supervisor = await startSupervisor({ persistDir: opts.persistDir, log });
+  // Set once the stack's names are known: what a supervisor started again after dying needs (its fauxqs is empty).
+  let recreateQueues: (() => Promise<void>) | undefined;
+  const supervisor: Supervisor = await startSupervisor({
+    persistDir: opts.persistDir,
+    log,
+    onRestart: async () => recreateQueues?.(),
+  });
   const region = service.document.region;
   const dynamo = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${supervisor.dynamodbPort}`,
@@ -217,6 +226,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
+    const stackEnv = env;
+    recreateQueues = async () => {
+      // Same ports, so the same queue URLs; in memory (no persistDir) the tables come back empty.
+      await createResources({
+        dynamo,
+        sqs,
+        resources: service.resources,
+        region,
+        stackName: service.stackName,
+        log,
+      });
+      await recreateWorkerQueues(commandsContextFromEnv(stackEnv), log);
+    };
     const endpoint = awsEndpoint(env);
     // On AWS the SQS triggers' ReceiveMessage and DeleteMessageBatch are billed: the pollers' client is counted
     // with the stack's other requests.
@@ -295,10 +317,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       tokens,
       emulators: {
-        supervisorPid: supervisor.pid,
-        // java is restarted on the same port when it dies: the pid is the current one.
+        // A supervisor that died is started again: the pids are the current ones.
+        get supervisorPid() {
+          return supervisor.pid;
+        },
         get javaPid() {
           return supervisor.javaPid;
+        },
+        get supervisorRestarts() {
+          return supervisor.restarts;
         },
         dynamodbPort: supervisor.dynamodbPort,
         sqsPort: supervisor.sqsPort,

@@ -142,4 +142,30 @@ describe('the local stack survives its emulators restarting', () => {
     assert.equal(ran.rc, 0);
     assert.match(ran.log, /after-persist/);
   });
+
+  it('starts a killed emulator supervisor again on its ports, with its queues, and a command then runs end to end', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'bbs-resupervise-'));
+    dirs.push(dir);
+    const stack = await startLocalStack({
+      persistDir: join(dir, 'db'),
+      worker: { basedir: join(dir, 'worker') },
+    });
+    stacks.push(stack);
+    const worker = stack.worker?.name ?? '';
+    const before = { supervisor: stack.emulators.supervisorPid, sqsPort: stack.emulators.sqsPort };
+
+    // Act: SIGKILL leaves java orphaned on the DynamoDB port; fauxqs and every queue go with the supervisor.
+    process.kill(before.supervisor, 'SIGKILL');
+    await until('supervisor restarted', () => stack.emulators.supervisorRestarts === 1);
+    const ran = await echo(stack, worker, 'after-supervisor-restart');
+
+    // Assess
+    assert.equal(ran.rc, 0);
+    assert.match(ran.log, /after-supervisor-restart/);
+    assert.notEqual(stack.emulators.supervisorPid, before.supervisor);
+    assert.equal(stack.emulators.sqsPort, before.sqsPort);
+    for (const port of [stack.emulators.dynamodbPort, stack.emulators.sqsPort])
+      assert.ok(listeners(port).every((address) => LOOPBACK.has(address)));
+  });
 });
