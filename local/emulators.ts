@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -101,10 +102,23 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 async function loopbackLauncher(dir: string): Promise<string | undefined> {
   const source = readFileSync(LOOPBACK_SOURCE);
   const hash = createHash('sha256').update(source).update(dir).digest('hex').slice(0, 16);
-  const target = join(dirname(dirname(dirname(dir))), '.cache', 'bbs-dynamodb-loopback', hash);
-  if (existsSync(join(target, `${LOOPBACK_CLASS}.class`))) return target;
-  const scratch = `${target}.${process.pid}`;
-  mkdirSync(scratch, { recursive: true });
+  // node_modules/.cache, or the temporary directory where node_modules is read-only.
+  const roots = [join(dirname(dirname(dirname(dir))), '.cache'), tmpdir()];
+  const targets = roots.map((root) => join(root, 'bbs-dynamodb-loopback', hash));
+  const found = targets.find((target) => existsSync(join(target, `${LOOPBACK_CLASS}.class`)));
+  if (found) return found;
+  let target = '';
+  let scratch = '';
+  for (const candidate of targets) {
+    try {
+      mkdirSync(`${candidate}.${process.pid}`, { recursive: true });
+      [target, scratch] = [candidate, `${candidate}.${process.pid}`];
+      break;
+    } catch (error) {
+      process.stderr.write(`cannot write ${candidate}: ${(error as Error).message}\n`);
+    }
+  }
+  if (!scratch) return undefined;
   const jar = join(dir, 'DynamoDBLocal.jar');
   const { code, output } = await run('java', [
     '-m',
