@@ -11,7 +11,9 @@ import { workerRegistryKey } from '../../shared/workers/keys.ts';
 import { WORKER_CACHE_MS, loadWorkerForDispatch } from '../../shared/workers/records.ts';
 import { deleteWorker } from '../../shared/workers/registry.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { RequestCounter } from '../../shared/aws/requestCounter.ts';
 import { ownStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { harness } from './helpers.ts';
@@ -156,27 +158,40 @@ describe('the watchdog and presence', () => {
 });
 
 describe('the worker record cache of dispatch', () => {
-  function clockedContext(at: { now: number }): CommandsContext {
-    return { ...commandsContextFromEnv(), now: () => at.now };
+  /**
+   * A context on a client of its own, counted by its own counter: the stack's watchdog queries the same
+   * emulator every second, so a process-wide count would see its reads too.
+   */
+  function clockedContext(at: { now: number }): { ctx: CommandsContext; counter: RequestCounter } {
+    const counter = new RequestCounter();
+    const base = new DynamoDBClient({
+      endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: stack.env.AWS_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    counter.count(base, 'dynamodb');
+    const db = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+    return { ctx: { ...commandsContextFromEnv(), db, now: () => at.now }, counter };
   }
 
   it('reads an online worker once per WORKER_CACHE_MS, and afresh for a command it did not register', async () => {
     // Prepare
     const worker = await h.onlineWorker(['shell']);
     const at = { now: Date.now() };
-    const ctx = clockedContext(at);
+    const { ctx, counter } = clockedContext(at);
     await loadWorkerForDispatch(ctx, worker.name, 'shell');
-    resetRequestTally();
+    counter.reset();
+    const queries = () => counter.snapshot().requests['dynamodb:QueryCommand'] ?? 0;
 
     // Act
     at.now += WORKER_CACHE_MS - 1;
     const cached = await loadWorkerForDispatch(ctx, worker.name, 'shell');
-    const readsWhileFresh = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+    const readsWhileFresh = queries();
     await loadWorkerForDispatch(ctx, worker.name, 'mkdir');
-    const readsForUnregistered = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+    const readsForUnregistered = queries();
     at.now += WORKER_CACHE_MS; // the fresh read above restarted the window
     await loadWorkerForDispatch(ctx, worker.name, 'shell');
-    const readsWhenStale = requestTally().requests['dynamodb:QueryCommand'] ?? 0;
+    const readsWhenStale = queries();
 
     // Assess
     assert.equal(cached?.name, worker.name);
