@@ -80,18 +80,25 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const worker = await runWorker({ ...opts, log });
+  // The handlers go in before the worker starts: a SIGTERM sent as soon as it says it is polling must stop it
+  // gracefully, not kill it with Node's default action.
   let signals = 0;
+  let onSignal: (signal: NodeJS.Signals) => void = () => void signals++;
+  const relay = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on('SIGTERM', relay);
+  process.on('SIGINT', relay);
+  const worker = await runWorker({ ...opts, log });
   return new Promise<number>((resolve, reject) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals === 1) {
+    let stopping = false;
+    onSignal = (signal) => {
+      if (!stopping) {
+        stopping = true;
         log(
           `worker ${worker.name}: ${signal}: stopping after the running commands (send it again to interrupt them)`,
         );
         worker.stop().then(() => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', relay);
+          process.off('SIGINT', relay);
           resolve(0);
         }, reject);
       } else {
@@ -99,8 +106,8 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
         void worker.stop({ interrupt: true });
       }
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    // A signal that came while the worker was starting counts now.
+    for (; signals > 0; signals--) onSignal('SIGTERM');
   });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStack } from '../../local/index.ts';
@@ -47,6 +47,7 @@ export async function startWorkers(
           const closed = child.close();
           const report = await child.next<WorkerReport>();
           await closed;
+          rmSync(basedir, { recursive: true, force: true });
           return report;
         },
       } satisfies WorkerProcess;

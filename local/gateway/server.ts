@@ -128,6 +128,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       else res.end();
     });
   });
+  // Node closes an idle keep-alive connection after 5 s, racing a client that sends on it just then ("other side
+  // closed"); API Gateway keeps them for minutes. A longer idle time spares local clients that race.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolveListen());
