@@ -1,3 +1,4 @@
+// Owns the CLI's shared argument handling: connection options, defaults, usage errors.
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';

@@ -1,3 +1,4 @@
+// `bbs`: dispatches a subcommand and turns every error into one line on stderr and an exit status.
 import * as ENV from '../shared/config.ts';
 import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';

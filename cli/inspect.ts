@@ -1,3 +1,4 @@
+// `bbs status`, `bbs logs`, `bbs list`, `bbs interrupt`: reading and steering commands.
 import * as ENV from '../shared/config.ts';
 import { COMMAND_STATUS, RESULT_NAMES } from '../shared/commands/types.ts';
 import type { CommandStatus } from '../shared/commands/types.ts';

@@ -1,3 +1,4 @@
+// `bbs run`: starts a shell command on a worker, follows its output live, exits with its rc.
 import * as ENV from '../shared/config.ts';
 import { RESULTS } from '../shared/commands/types.ts';
 import type { CommandFailure } from '../shared/commands/types.ts';

@@ -1,3 +1,4 @@
+// `bbs state`: the state connector over HTTP.
 import { CONNECTION_OPTIONS, clientFrom, parse, positionalsOf } from './args.ts';
 import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';

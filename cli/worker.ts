@@ -1,3 +1,4 @@
+// `bbs worker`: hands its argv to the worker agent, loaded only for this subcommand.
 import type { Io } from './io.ts';
 
 /**

@@ -1,3 +1,4 @@
+// Lambda authorizer of the HTTP API: resolves a bearer token to a role, a worker and a caller id.
 import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,

@@ -1,3 +1,4 @@
+// Lambda for the client routes of the commands API: start, read, list, interrupt.
 import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';

@@ -1,3 +1,4 @@
+// Lambda for the worker routes: heartbeat, claim (/start), updates, complete (worker tokens only).
 import { requireRole, requireWorker } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import type { Principal } from '../shared/auth/types.ts';

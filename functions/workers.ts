@@ -1,3 +1,4 @@
+// Lambda for POST /v1/workers, GET and DELETE /v1/workers/{name}: worker administration (admin tokens).
 import { ForbiddenError } from '../shared/errors.ts';
 import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';

@@ -1,3 +1,4 @@
+// Owns the shape of one benchmark module and its helpers.
 import type { LocalStack } from '../../local/index.ts';
 import type { BenchOutcome } from './report.ts';
 

@@ -1,3 +1,4 @@
+// Owns the trivial command the dispatch, throughput and bill figures are about.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';

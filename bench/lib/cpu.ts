@@ -1,3 +1,4 @@
+// Owns CPU time per process, read from /proc.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 

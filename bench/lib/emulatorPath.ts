@@ -1,3 +1,4 @@
+// Owns the dispatch benchmark's emulator floor: the critical path's calls, bare.
 import { randomBytes } from 'node:crypto';
 import {
   CreateQueueCommand,

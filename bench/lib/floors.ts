@@ -1,3 +1,4 @@
+// Owns the floors the benchmarks compare with: the least a command can cost.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+// Owns the size DynamoDB bills an item at.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /**

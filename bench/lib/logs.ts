@@ -1,3 +1,4 @@
+// Owns the log benchmark's cases: commands whose whole output is known in advance.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Owns the description of the machine the figures were measured on.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, arch, totalmem, freemem, hostname } from 'node:os';

@@ -1,3 +1,4 @@
+// Owns the benchmarks' paths: the checkout's root and the results folder.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

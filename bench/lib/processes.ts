@@ -1,3 +1,4 @@
+// Owns running child processes for the benchmarks, timed.
 import { spawn } from 'node:child_process';
 import type { SpawnOptions } from 'node:child_process';
 

@@ -1,3 +1,4 @@
+// Owns how a benchmark reports: figures, targets, ratios to the floor, the JSON file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineInfo } from './machine.ts';

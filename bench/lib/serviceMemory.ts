@@ -1,3 +1,4 @@
+// Owns each function's configured memory, read from serverless.yml, for the bill.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';

@@ -1,3 +1,4 @@
+// Owns adding AWS request tallies from several processes.
 import type { RequestTally } from '../../shared/aws/requestCounter.ts';
 
 /** Adds AWS request tallies from several processes (the bench process, workers, racers). */

@@ -1,3 +1,4 @@
+// Owns the benchmarks' worker processes: register, start, reset their tallies, stop.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

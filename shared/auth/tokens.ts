@@ -1,3 +1,4 @@
+// Owns bearer tokens: issue (shown once), resolve and revoke, stored only as SHA-256 hashes.
 import { createHash, randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

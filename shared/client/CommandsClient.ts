@@ -1,3 +1,4 @@
+// Owns the client routes of the HTTP API, one method each, and the followers of a running command.
 import { COMMAND_STATUS } from '../commands/types.ts';
 import type { CommandStatus } from '../commands/types.ts';
 import { LOG_HEADERS } from '../commands/wire.ts';

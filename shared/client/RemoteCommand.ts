@@ -1,3 +1,4 @@
+// Owns Buildbot's RemoteCommand over the HTTP API: run(), remoteUpdate(), remoteComplete(), interrupt().
 import { RESULTS } from '../commands/types.ts';
 import type { CommandFailure, Results } from '../commands/types.ts';
 import { computeResults, DEFAULT_DECODE_RC } from '../commands/results.ts';

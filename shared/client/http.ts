@@ -1,3 +1,4 @@
+// Owns the one HTTP helper every API caller uses: JSON both ways, the bearer token, brotli, typed errors.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
