@@ -7,7 +7,8 @@ import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CompletionEvent, WorkerMessage } from '../../shared/commands/wire.ts';
 import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
-import type { StackAddress } from '../support/stack.ts';
+import { stackFixture } from '../support/fixture.ts';
+import type { StackAddress, TestStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** SDK clients of this test's own on the stack's emulators (apart from the process-wide ones in shared/aws/clients.ts). */
@@ -114,4 +115,23 @@ export function harness(stack: StackAddress) {
   }
 
   return { call, sqs, db, table, registeredWorker, onlineWorker, startCommand, claimed };
+}
+
+export type Harness = ReturnType<typeof harness>;
+
+/** The file's stack (stackFixture's hooks) and a harness on it, made on first use inside a test or hook. */
+export function commandsFixture(start: () => Promise<TestStack>): {
+  readonly stack: TestStack;
+  readonly h: Harness;
+} {
+  const fixture = stackFixture(start);
+  let h: Harness | undefined;
+  return {
+    get stack() {
+      return fixture.stack;
+    },
+    get h() {
+      return (h ??= harness(fixture.stack));
+    },
+  };
 }

@@ -1,24 +1,13 @@
 // Hostile client and worker input at the commands edge: each answers a 4xx that names the limit, and nothing is stored.
 import assert from 'node:assert/strict';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { commandKey } from '../../shared/commands/keys.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { commandItems, harness } from './helpers.ts';
+import { commandItems, commandsFixture } from './helpers.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = commandsFixture(useStack);
 
 /** `{a: [{a: [...]}]}` nested `depth` levels deep (objects and arrays alternating). */
 function nested(depth: number): Record<string, unknown> {
@@ -29,8 +18,8 @@ function nested(depth: number): Record<string, unknown> {
 
 /** The worker's commands as GET /v1/commands lists them (status 200 expected). */
 async function listed(worker: string): Promise<string[]> {
-  const answer = await h.call<{ commands: { commandId: string }[] }>(
-    stack.tokens.client,
+  const answer = await t.h.call<{ commands: { commandId: string }[] }>(
+    t.stack.tokens.client,
     'GET',
     `/v1/commands?worker=${worker}`,
   );
@@ -39,7 +28,7 @@ async function listed(worker: string): Promise<string[]> {
 }
 
 async function start(worker: string, extra: Record<string, unknown>) {
-  return h.call(stack.tokens.client, 'POST', '/v1/commands', {
+  return t.h.call(t.stack.tokens.client, 'POST', '/v1/commands', {
     worker,
     command: 'shell',
     args: { command: ['true'] },
@@ -50,7 +39,7 @@ async function start(worker: string, extra: Record<string, unknown>) {
 describe('a start request that would grow the command record', () => {
   it('refuses a decodeRC with an empty key with 400 and stores nothing', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     // Act
     const answer = await start(worker.name, { decodeRC: { '': 0 } });
     // Assess
@@ -61,7 +50,7 @@ describe('a start request that would grow the command record', () => {
 
   it('refuses a decodeRC whose keys are long text with 400 and stores nothing', async () => {
     // Prepare: 256 keys of 1,500 characters, a record of about 400 KB.
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     const decodeRC = Object.fromEntries(
       Array.from({ length: 256 }, (_, i) => [`${i}`.padStart(1500, '1'), 0]),
     );
@@ -75,7 +64,7 @@ describe('a start request that would grow the command record', () => {
 
   it('takes a decodeRC of rc values as decimal integers', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     // Act
     const answer = await start(worker.name, { decodeRC: { '0': 0, '1': 1, '-15': 6, '255': 2 } });
     // Assess
@@ -84,7 +73,7 @@ describe('a start request that would grow the command record', () => {
 
   it(`refuses args nested deeper than ${LIMITS.jsonDepth} with 400 and stores nothing`, async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     // Act
     const deep = await start(worker.name, { args: nested(4000) });
     const atLimit = await start(worker.name, { args: nested(LIMITS.jsonDepth - 1) });
@@ -97,7 +86,7 @@ describe('a start request that would grow the command record', () => {
 
   it(`refuses args declaring more than ${LIMITS.logNamesPerCommand} logfiles with 400 and stores nothing`, async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     const logfiles = (count: number, length = 8) =>
       Object.fromEntries(
         Array.from({ length: count }, (_, i) => [`${i}`.padStart(length, 'l'), { filename: `f${i}` }]),
@@ -118,18 +107,18 @@ describe('a start request that would grow the command record', () => {
 
   it('lists a worker whose stored record holds args nested 4,000 deep (planted) without a 500', async () => {
     // Prepare: a record written before the edge bounded depth.
-    const worker = await h.onlineWorker();
-    const commandId = await h.startCommand(worker);
-    const { Items: [record] = [] } = { Items: await commandItems(h.db, h.table, commandId) };
-    await h.db.send(
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.startCommand(worker);
+    const { Items: [record] = [] } = { Items: await commandItems(t.h.db, t.h.table, commandId) };
+    await t.h.db.send(
       new PutCommand({
-        TableName: h.table,
+        TableName: t.h.table,
         Item: { ...record, ...commandKey(commandId), argsJson: JSON.stringify(nested(4000)) },
       }),
     );
     // Act
-    const list = await h.call(stack.tokens.client, 'GET', `/v1/commands?worker=${worker.name}`);
-    const one = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    const list = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands?worker=${worker.name}`);
+    const one = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
     // Assess
     assert.equal(list.status, 200, list.text);
     assert.equal(one.status, 200, one.text);
@@ -143,19 +132,19 @@ describe('list cursors', () => {
 
   it('pages through every command one at a time, each cursor free of table keys', async () => {
     // Prepare: the byWorker index also holds the worker's token item, whose key is the token's hash.
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     const started = [
-      await h.startCommand(worker),
-      await h.startCommand(worker),
-      await h.startCommand(worker),
+      await t.h.startCommand(worker),
+      await t.h.startCommand(worker),
+      await t.h.startCommand(worker),
     ];
     // Act
     const seen: string[] = [];
     const cursors: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const answer = await h.call<{ commands: { commandId: string }[]; next?: string }>(
-        stack.tokens.client,
+      const answer = await t.h.call<{ commands: { commandId: string }[]; next?: string }>(
+        t.stack.tokens.client,
         'GET',
         `/v1/commands?worker=${worker.name}&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
       );
@@ -176,13 +165,13 @@ describe('list cursors', () => {
 
   it('refuses every hand-made cursor with 400', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const other = await h.onlineWorker();
-    await h.startCommand(worker);
-    await h.startCommand(worker);
-    const otherId = await h.startCommand(other);
-    const first = await h.call<{ next?: string }>(
-      stack.tokens.client,
+    const worker = await t.h.onlineWorker();
+    const other = await t.h.onlineWorker();
+    await t.h.startCommand(worker);
+    await t.h.startCommand(worker);
+    const otherId = await t.h.startCommand(other);
+    const first = await t.h.call<{ next?: string }>(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands?worker=${worker.name}&limit=1`,
     );
@@ -204,16 +193,16 @@ describe('list cursors', () => {
       'an altered cursor': real.slice(0, -2) + (real.endsWith('AA') ? 'BB' : 'AA'),
     };
     // Act
-    const next = await h.call(
-      stack.tokens.client,
+    const next = await t.h.call(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands?worker=${worker.name}&limit=1&cursor=${real}`,
     );
     const answers = await Promise.all(
       Object.entries(forged).map(async ([what, cursor]) => ({
         what,
-        answer: await h.call(
-          stack.tokens.client,
+        answer: await t.h.call(
+          t.stack.tokens.client,
           'GET',
           `/v1/commands?worker=${worker.name}&cursor=${encodeURIComponent(cursor)}`,
         ),
@@ -231,17 +220,17 @@ describe('list cursors', () => {
 describe('a worker that would grow the command record', () => {
   it(`refuses log names past ${LIMITS.logNamesPerCommand} per command with 413 and stores nothing`, async () => {
     // Prepare: the limit's names in one batch (taken), then one more name.
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const names = Array.from({ length: LIMITS.logNamesPerCommand }, (_, i) => `log-${i}`.padEnd(200, 'x'));
-    const taken = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+    const taken = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
       updates: names.map((name, seq) => [{ log: [name, 'text\n'] }, seq]),
     });
     // Act
-    const refused = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+    const refused = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
       updates: [[{ log: ['one-more', 'text\n'] }, names.length]],
     });
-    const onComplete = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, {
+    const onComplete = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, {
       lastSeq: names.length,
       updates: [[{ log: ['one-more', 'text\n'] }, names.length]],
     });
@@ -251,7 +240,7 @@ describe('a worker that would grow the command record', () => {
     assert.equal(refused.body.code, 'payload_too_large');
     assert.equal(refused.body.limit, LIMITS.logNamesPerCommand);
     assert.equal(onComplete.status, 413, onComplete.text);
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     const record = items.find((item) => item.sk === 'CMD')!;
     assert.equal(record.acked, names.length - 1);
     assert.equal(record.status, 'running');

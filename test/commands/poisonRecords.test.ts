@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { handleDeadLetter } from '../../shared/commands/deadLetter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { itemBytes } from '../../shared/commands/items.ts';
@@ -11,22 +11,11 @@ import type { WatchdogMemory } from '../../shared/commands/watchdog.ts';
 import { DUE_SHARD, commandKey } from '../../shared/commands/keys.ts';
 import { waitForCommand } from '../support/api.ts';
 import { ownStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { harness } from './helpers.ts';
+import { commandsFixture } from './helpers.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-
-before(async () => {
-  // A stack of its own: its watchdog runs in this process every second, and the poison records planted
-  // here must not reach the watchdog of a stack that other test files share.
-  stack = await ownStack();
-  h = harness(stack);
-});
-
-after(async () => {
-  await stack?.release();
-});
+// A stack of its own: its watchdog runs in this process every second, and the poison records planted
+// here must not reach the watchdog of a stack that other test files share.
+const t = commandsFixture(ownStack);
 
 /** DynamoDB's item limit: 400 KB, names and values included. */
 const ITEM_LIMIT_BYTES = 400 * 1024;
@@ -62,7 +51,7 @@ async function plantOversized(worker: string): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt++, room -= 50) {
     try {
       const argsJson = JSON.stringify({ pad: 'x'.repeat(room - 12) });
-      await h.db.send(new PutCommand({ TableName: h.table, Item: { ...record, argsJson } }));
+      await t.h.db.send(new PutCommand({ TableName: t.h.table, Item: { ...record, argsJson } }));
       return record.commandId as string;
     } catch (error) {
       if ((error as Error).name !== 'ValidationException') throw error;
@@ -74,13 +63,13 @@ async function plantOversized(worker: string): Promise<string> {
 /** A record whose `acked` is text: nothing this code writes, and no decision may be taken on it. */
 async function plantMalformed(worker: string): Promise<string> {
   const record = queuedRecord(worker, 4000);
-  await h.db.send(new PutCommand({ TableName: h.table, Item: { ...record, acked: 'x' } }));
+  await t.h.db.send(new PutCommand({ TableName: t.h.table, Item: { ...record, acked: 'x' } }));
   return record.commandId as string;
 }
 
 async function storedRecord(commandId: string): Promise<Record<string, unknown>> {
-  const { Item } = await h.db.send(
-    new GetCommand({ TableName: h.table, Key: commandKey(commandId), ConsistentRead: true }),
+  const { Item } = await t.h.db.send(
+    new GetCommand({ TableName: t.h.table, Key: commandKey(commandId), ConsistentRead: true }),
   );
   return Item!;
 }
@@ -88,14 +77,14 @@ async function storedRecord(commandId: string): Promise<Record<string, unknown>>
 describe('poison command records', () => {
   it('still ends other commands as start_timeout and worker_lost while poison records are due first', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     const oversized = await plantOversized(worker.name);
     const malformed = await plantMalformed(worker.name);
-    const running = await h.claimed(worker, { timeouts: { start: 1, heartbeat: 1 } });
-    const queued = await h.startCommand(worker, { timeouts: { start: 1 } });
+    const running = await t.h.claimed(worker, { timeouts: { start: 1, heartbeat: 1 } });
+    const queued = await t.h.startCommand(worker, { timeouts: { start: 1 } });
     // Act
-    const lost = await waitForCommand(stack, running, undefined, 20_000);
-    const timedOut = await waitForCommand(stack, queued, undefined, 20_000);
+    const lost = await waitForCommand(t.stack, running, undefined, 20_000);
+    const timedOut = await waitForCommand(t.stack, queued, undefined, 20_000);
     // Assess
     assert.equal(lost.failure?.kind, 'worker_lost');
     assert.equal(timedOut.failure?.kind, 'start_timeout');
@@ -105,13 +94,13 @@ describe('poison command records', () => {
 
   it('answers 409 command_record_unusable to an interrupt of a poison record, and changes nothing', async () => {
     // Prepare
-    const worker = await h.registeredWorker();
+    const worker = await t.h.registeredWorker();
     const oversized = await plantOversized(worker.name);
     const malformed = await plantMalformed(worker.name);
     // Act
     const answers = await Promise.all(
       [oversized, malformed].map((id) =>
-        h.call(stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'stop' }),
+        t.h.call(t.stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'stop' }),
       ),
     );
     // Assess
@@ -125,7 +114,7 @@ describe('poison command records', () => {
 
   it('drops a dead-lettered message whose command record is poison instead of failing it for ever', async () => {
     // Prepare
-    const worker = await h.registeredWorker();
+    const worker = await t.h.registeredWorker();
     const ctx = commandsContextFromEnv();
     const outcomes = [];
     // Act
@@ -142,7 +131,7 @@ describe('poison command records', () => {
 
   it(`counts each poison record as failed in a run, and gives it up after ${ENTRY_ATTEMPTS} runs`, async () => {
     // Prepare: a memory of this test's own, apart from the stack's watchdog.
-    const worker = await h.registeredWorker();
+    const worker = await t.h.registeredWorker();
     await plantOversized(worker.name);
     await plantMalformed(worker.name);
     const memory: WatchdogMemory = { settled: new Map() };

@@ -1,28 +1,17 @@
 // Prototype keys (`__proto__`, `constructor`, ...) in a worker's updates: refused at any depth, never stored, and log reads stay 200.
 import assert from 'node:assert/strict';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { updateBatchKey } from '../../shared/commands/keys.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { commandItems, harness } from './helpers.ts';
+import { commandItems, commandsFixture } from './helpers.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = commandsFixture(useStack);
 
 /** Posts `json` as it is (JSON.stringify cannot write an own `__proto__` key) to a worker route. */
 function postRaw(token: string, path: string, json: string) {
-  return h.call(token, 'POST', path, undefined, {
+  return t.h.call(token, 'POST', path, undefined, {
     body: json,
     headers: { 'content-type': 'application/json' },
   });
@@ -48,8 +37,8 @@ describe('prototype keys in updates', () => {
   for (const [what, update] of Object.entries(REFUSED_UPDATES)) {
     it(`refuses ${what} with 400 on updates and complete, and stores nothing`, async () => {
       // Prepare
-      const worker = await h.onlineWorker();
-      const commandId = await h.claimed(worker);
+      const worker = await t.h.onlineWorker();
+      const commandId = await t.h.claimed(worker);
       // Act
       const updates = await postRaw(
         worker.token,
@@ -65,7 +54,7 @@ describe('prototype keys in updates', () => {
       assert.equal(updates.status, 400, updates.text);
       assert.equal(updates.body.code, 'invalid_request');
       assert.equal(complete.status, 400, complete.text);
-      const items = await commandItems(h.db, h.table, commandId);
+      const items = await commandItems(t.h.db, t.h.table, commandId);
       assert.equal(items.length, 1, 'only the record');
       assert.equal(items[0]!.acked, -1);
       assert.equal(items[0]!.status, 'running');
@@ -74,8 +63,8 @@ describe('prototype keys in updates', () => {
 
   it('stores stat, files and logs named like prototype keys as sent, and serves every read with 200', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const updates = [
       [{ stat: [33188, 1, 2, 1, 0, 0, 5, 1, 2, 3] }, 0],
       [{ files: ['a', 'b/c'] }, 1],
@@ -85,9 +74,11 @@ describe('prototype keys in updates', () => {
       [{ rc: 0 }, 5],
     ];
     // Act
-    const posted = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, { updates });
-    const complete = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 5 });
-    const read = (path: string) => h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}${path}`);
+    const posted = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, { updates });
+    const complete = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, {
+      lastSeq: 5,
+    });
+    const read = (path: string) => t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}${path}`);
     const all = await read('/updates');
     const proto = await read('/logs/__proto__');
     const ctor = await read('/logs/constructor');
@@ -107,16 +98,16 @@ describe('prototype keys in updates', () => {
 
   it('serves the logs of a command whose stored run holds keys no check saw (planted) with 200', async () => {
     // Prepare: a run written before validation used own properties only.
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
-    const posted = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    const posted = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, {
       updates: [[{ stdout: 'first\n' }, 0]],
     });
     assert.equal(posted.status, 200, posted.text);
-    const [run] = (await commandItems(h.db, h.table, commandId)).filter((item) => item.sk !== 'CMD');
-    await h.db.send(
+    const [run] = (await commandItems(t.h.db, t.h.table, commandId)).filter((item) => item.sk !== 'CMD');
+    await t.h.db.send(
       new PutCommand({
-        TableName: h.table,
+        TableName: t.h.table,
         Item: {
           ...run,
           ...updateBatchKey(commandId, 0),
@@ -125,8 +116,8 @@ describe('prototype keys in updates', () => {
       }),
     );
     // Act
-    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
-    const updates = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const stdio = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const updates = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
     // Assess
     assert.equal(stdio.status, 200, stdio.text);
     assert.equal(stdio.text, 'first\n');

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { get as httpGet } from 'node:http';
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
 import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
 import { logText } from '../../shared/commands/logText.ts';
@@ -13,44 +13,33 @@ import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { loadCommand } from '../../shared/commands/items.ts';
 import { completeCommand } from '../../shared/commands/complete.ts';
 import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { clients, commandItems, harness } from './helpers.ts';
+import { clients, commandItems, commandsFixture } from './helpers.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = commandsFixture(useStack);
 
 const updatesPath = (id: string) => `/v1/commands/${id}/updates`;
 
 describe('updates', () => {
   it('stores a resent batch once when the first answer was lost, and acks the whole batch', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const batch = [
       [{ stdout: 'a' }, 0],
       [{ stdout: 'b' }, 1],
     ];
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: batch });
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: batch });
     // Act: the worker never saw the answer and resends, with one more update appended
-    const resent = await h.call<UpdatesResponse>(worker.token, 'POST', updatesPath(commandId), {
+    const resent = await t.h.call<UpdatesResponse>(worker.token, 'POST', updatesPath(commandId), {
       updates: [...batch, [{ stdout: 'c' }, 2]],
     });
-    const again = await h.call<UpdatesResponse>(worker.token, 'POST', updatesPath(commandId), {
+    const again = await t.h.call<UpdatesResponse>(worker.token, 'POST', updatesPath(commandId), {
       updates: batch,
     });
     // Assess
     assert.deepEqual(resent.body, { acked: 2 });
     assert.deepEqual(again.body, { acked: 2 });
-    const runs = (await commandItems(h.db, h.table, commandId)).filter((item) =>
+    const runs = (await commandItems(t.h.db, t.h.table, commandId)).filter((item) =>
       String(item.sk).startsWith('UPD#'),
     );
     assert.deepEqual(
@@ -60,8 +49,8 @@ describe('updates', () => {
         ['UPD#000000000002', 2, 2],
       ],
     );
-    const read = await h.call<{ updates: unknown[] }>(
-      stack.tokens.client,
+    const read = await t.h.call<{ updates: unknown[] }>(
+      t.stack.tokens.client,
       'GET',
       `${updatesPath(commandId)}?after=-1`,
     );
@@ -74,44 +63,44 @@ describe('updates', () => {
 
   it('answers 409 {acked} to a batch that leaves a gap, and stores nothing', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'a' }, 0]] });
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'a' }, 0]] });
     // Act
-    const gap = await h.call(worker.token, 'POST', updatesPath(commandId), {
+    const gap = await t.h.call(worker.token, 'POST', updatesPath(commandId), {
       updates: [[{ stdout: 'c' }, 2]],
     });
     // Assess
     assert.equal(gap.status, 409);
     assert.equal(gap.body.acked, 0);
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     assert.equal(items.length, 2);
   });
 
   it('refuses to complete before every update up to lastSeq is stored (409 {acked})', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'a' }, 0]] });
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'a' }, 0]] });
     // Act
-    const early = await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 4 });
+    const early = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 4 });
     // Assess
     assert.equal(early.status, 409);
     assert.equal(early.body.acked, 0);
-    const view = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
+    const view = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
     assert.equal(view.body.status, 'running');
   });
 
   it('compresses a large batch at rest and reads it back whole', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const big = 'line of build output\n'.repeat(2000);
     // Act
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: big }, 0]] });
-    const log = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: big }, 0]] });
+    const log = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
     // Assess
-    const run = (await commandItems(h.db, h.table, commandId)).find((item) =>
+    const run = (await commandItems(t.h.db, t.h.table, commandId)).find((item) =>
       String(item.sk).startsWith('UPD#'),
     );
     assert.ok(run?.fragBr instanceof Uint8Array);
@@ -132,24 +121,28 @@ describe('text batches and text runs', () => {
 
   it('stores output sent as a text batch as text and serves stdout, stderr and stdio byte for byte', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const body = brotliCompressSync(encodeTextBatch(output)!);
     // Act
-    const posted = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+    const posted = await t.h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
       body,
       headers: textBatchHeaders,
     });
     const logs = Object.fromEntries(
       await Promise.all(
         ['stdout', 'stderr', 'stdio'].map(async (name) => {
-          const answer = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/${name}`);
+          const answer = await t.h.call(
+            t.stack.tokens.client,
+            'GET',
+            `/v1/commands/${commandId}/logs/${name}`,
+          );
           return [name, answer.text] as const;
         }),
       ),
     );
-    const read = await h.call<{ updates: SequencedUpdate[] }>(
-      stack.tokens.client,
+    const read = await t.h.call<{ updates: SequencedUpdate[] }>(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands/${commandId}/updates`,
     );
@@ -160,7 +153,7 @@ describe('text batches and text runs', () => {
     assert.equal(logs.stderr, logText(output, 'stderr'));
     assert.equal(logs.stdio, logText(output, 'stdio'));
     assert.deepEqual(read.body.updates, output);
-    const runs = (await commandItems(h.db, h.table, commandId)).filter((item) =>
+    const runs = (await commandItems(t.h.db, t.h.table, commandId)).filter((item) =>
       String(item.sk).startsWith('UPD#'),
     );
     assert.deepEqual(
@@ -174,14 +167,18 @@ describe('text batches and text runs', () => {
 
   it('reads a text run from the middle with ?after= without repeating or skipping a byte', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
-    await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
       body: brotliCompressSync(encodeTextBatch(output)!),
       headers: textBatchHeaders,
     });
     // Act
-    const tail = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdout?after=1`);
+    const tail = await t.h.call(
+      t.stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdout?after=1`,
+    );
     // Assess
     assert.equal(tail.text, logText(output.slice(2), 'stdout'));
     assert.equal(tail.headers.get('x-bbs-next-seq'), '4');
@@ -189,35 +186,35 @@ describe('text batches and text runs', () => {
 
   it('refuses a malformed text batch with 400 and stores nothing', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const header = JSON.stringify({ updates: [], text: { first: 0, parts: 'o10' } });
     // Act
-    const refused = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+    const refused = await t.h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
       body: Buffer.from(`${header}\nshort`),
       headers: { 'content-type': TEXT_BATCH_CONTENT_TYPE },
     });
     // Assess
     assert.equal(refused.status, 400);
     assert.match(String(refused.body.message), /text batch: the parts add up to more than the 5 bytes/);
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     assert.equal(items.filter((item) => String(item.sk).startsWith('UPD#')).length, 0);
     assert.equal(items[0]!.acked, -1);
   });
 
   it('refuses a text batch on a route that takes JSON only', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
+    const worker = await t.h.onlineWorker();
     // Act
-    const refused = await h.call(stack.tokens.client, 'POST', '/v1/commands', undefined, {
+    const refused = await t.h.call(t.stack.tokens.client, 'POST', '/v1/commands', undefined, {
       body: brotliCompressSync(encodeTextBatch(output)!),
       headers: textBatchHeaders,
     });
     // Assess
     assert.equal(refused.status, 400);
     assert.match(String(refused.body.message), /is for the worker's updates; send JSON here/);
-    const listed = await h.call<{ commands: unknown[] }>(
-      stack.tokens.client,
+    const listed = await t.h.call<{ commands: unknown[] }>(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands?worker=${worker.name}`,
     );
@@ -228,11 +225,11 @@ describe('text batches and text runs', () => {
 describe('logs', () => {
   it('keeps the arrival order of stdout, stderr and header in stdio and serves named logs apart', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker, {
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker, {
       args: { command: ['make'], logfiles: { junit: 'out.xml' } },
     });
-    await h.call(worker.token, 'POST', updatesPath(commandId), {
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), {
       updates: [
         [{ header: 'H1\n' }, 0],
         [{ stdout: 'o1\n' }, 1],
@@ -243,11 +240,11 @@ describe('logs', () => {
       ],
     });
     // Act
-    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
-    const trace = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/trace`);
-    const declared = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/junit`);
-    const unknown = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/nope`);
-    const tail = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio?after=2`);
+    const stdio = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const trace = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/trace`);
+    const declared = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/junit`);
+    const unknown = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/nope`);
+    const tail = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio?after=2`);
     // Assess
     assert.equal(stdio.text, 'H1\no1\ne1\no2\n');
     assert.equal(stdio.headers.get('x-bbs-next-seq'), '5');
@@ -261,21 +258,21 @@ describe('logs', () => {
 
   it('follows a log live with ?after= and x-bbs-next-seq until it is complete', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'one\n' }, 0]] });
-    const first = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: [[{ stdout: 'one\n' }, 0]] });
+    const first = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
     // Act
-    await h.call(worker.token, 'POST', updatesPath(commandId), {
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), {
       updates: [
         [{ stdout: 'two\n' }, 1],
         [{ rc: 0 }, 2],
       ],
     });
-    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 2 });
+    await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 2 });
     const next = first.headers.get('x-bbs-next-seq');
-    const second = await h.call(
-      stack.tokens.client,
+    const second = await t.h.call(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands/${commandId}/logs/stdio?after=${next}`,
     );
@@ -296,9 +293,9 @@ describe('paging through updates', () => {
   ): Promise<{ status: number; encoding?: string; wire: Buffer }> {
     return new Promise((resolve, reject) => {
       const request = httpGet(
-        `${stack.apiUrl}${path}`,
+        `${t.stack.apiUrl}${path}`,
         {
-          headers: { authorization: `Bearer ${stack.tokens.client}`, 'accept-encoding': acceptEncoding },
+          headers: { authorization: `Bearer ${t.stack.tokens.client}`, 'accept-encoding': acceptEncoding },
           // A connection of its own, as test/support/api.ts explains: no idle socket the gateway may have closed.
           agent: false,
         },
@@ -346,7 +343,7 @@ describe('paging through updates', () => {
 
   /** POST .../updates with a brotli body, as the worker sends large batches. */
   function postCompressed(token: string, commandId: string, updates: unknown[]) {
-    return h.call(token, 'POST', updatesPath(commandId), undefined, {
+    return t.h.call(token, 'POST', updatesPath(commandId), undefined, {
       body: brotliCompressSync(JSON.stringify({ updates }), { params: { [zlib.BROTLI_PARAM_QUALITY]: 1 } }),
       headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
     });
@@ -354,11 +351,11 @@ describe('paging through updates', () => {
 
   it('serves whole stored runs, each seq once and in order, and starts inside a run after a seq', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const updates = Array.from({ length: 2500 }, (_, seq) => [{ stdout: `${seq}\n` }, seq]);
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(0, 1200) });
-    await h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(1200) });
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(0, 1200) });
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), { updates: updates.slice(1200) });
     // Act
     const whole = await allPages(commandId, 10);
     const fromInside = await allPages(commandId, 10, { after: 1100 });
@@ -374,8 +371,8 @@ describe('paging through updates', () => {
 
   it('carries 20 MB of repetitive text in one br page of a few KB, and in 4 MiB pages to a client without compression', async () => {
     // Prepare: two requests of 10 MB, as a worker sends a fast command's output
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const chunk = 'hello\n'.repeat(10_000);
     const updates = Array.from({ length: 334 }, (_, seq) => [{ stdout: chunk }, seq]);
     const expected = createHash('sha256').update(chunk.repeat(334)).digest('hex');
@@ -389,7 +386,7 @@ describe('paging through updates', () => {
     const compressed = await allPages(commandId, 10, { acceptEncoding: 'br' });
     const gzipped = await allPages(commandId, 10, { acceptEncoding: 'gzip' });
     const plain = await allPages(commandId, 20, { acceptEncoding: 'identity' });
-    const log = await new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client }).getLog(
+    const log = await new CommandsClient({ apiUrl: t.stack.apiUrl, token: t.stack.tokens.client }).getLog(
       commandId,
       'stdio',
     );
@@ -416,8 +413,8 @@ describe('paging through updates', () => {
 
   it('cuts pages by the bytes stored: 4.8 MB of random text comes in two pages, uncompressed', async () => {
     // Prepare: 12 runs of 400 KB that keep about 75 % of their size
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const texts = Array.from({ length: 12 }, () => randomBytes(300_000).toString('base64'));
     for (const [seq, text] of texts.entries())
       assert.equal((await postCompressed(worker.token, commandId, [[{ stdout: text }, seq]])).status, 200);
@@ -439,9 +436,9 @@ describe('final updates on complete', () => {
 
   it('keeps a small final run on the record and serves it after the stored runs, byte-exact and by seq', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker, { args: { command: ['make'] } });
-    await h.call(worker.token, 'POST', updatesPath(commandId), {
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker, { args: { command: ['make'] } });
+    await t.h.call(worker.token, 'POST', updatesPath(commandId), {
       updates: [
         [{ header: 'H\n' }, 0],
         [{ stdout: 'a\n' }, 1],
@@ -453,23 +450,23 @@ describe('final updates on complete', () => {
       [{ rc: 0, elapsed: 1.5 }, 4],
     ];
     // Act
-    const completed = await h.call(worker.token, 'POST', completePath(commandId), {
+    const completed = await t.h.call(worker.token, 'POST', completePath(commandId), {
       lastSeq: 4,
       updates: final,
     });
-    const repeated = await h.call(worker.token, 'POST', completePath(commandId), {
+    const repeated = await t.h.call(worker.token, 'POST', completePath(commandId), {
       lastSeq: 4,
       updates: final,
     });
-    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
-    const inside = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates?after=2`);
-    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
-    const stdioAfter = await h.call(
-      stack.tokens.client,
+    const all = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const inside = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates?after=2`);
+    const stdio = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const stdioAfter = await t.h.call(
+      t.stack.tokens.client,
       'GET',
       `/v1/commands/${commandId}/logs/stdio?after=2`,
     );
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     // Assess
     assert.equal(completed.status, 200);
     assert.deepEqual(repeated.body, completed.body);
@@ -496,8 +493,8 @@ describe('final updates on complete', () => {
 
   it('compresses a final run of shell headers (~800 B) to keep it on the record, and reads it back exactly', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const header = Array.from({ length: 12 }, (_, i) => ` watching /build/dir/line${i} for output\n`).join(
       '',
     );
@@ -506,10 +503,13 @@ describe('final updates on complete', () => {
       [{ rc: 0, elapsed: 0.01 }, 1],
     ];
     // Act
-    await h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, { lastSeq: 1, updates: final });
-    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
-    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
-    const items = await commandItems(h.db, h.table, commandId);
+    await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/complete`, {
+      lastSeq: 1,
+      updates: final,
+    });
+    const all = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const stdio = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     // Assess
     assert.ok(JSON.stringify(final).length > 500);
     assert.deepEqual(items.filter(isRun), []);
@@ -523,21 +523,21 @@ describe('final updates on complete', () => {
 
   it('stores a final run too large for the record as its own item, and reads it back exactly', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const text = randomBytes(900).toString('base64');
     const final = [
       [{ stdout: text }, 0],
       [{ rc: 0 }, 1],
     ];
     // Act
-    const completed = await h.call(worker.token, 'POST', completePath(commandId), {
+    const completed = await t.h.call(worker.token, 'POST', completePath(commandId), {
       lastSeq: 1,
       updates: final,
     });
-    const all = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
-    const stdio = await h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
-    const items = await commandItems(h.db, h.table, commandId);
+    const all = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/updates`);
+    const stdio = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     // Assess
     assert.equal(completed.status, 200);
     assert.equal(items.filter(isRun).length, 1);
@@ -548,10 +548,10 @@ describe('final updates on complete', () => {
 
   it('stores nothing of the final run when the watchdog ends the command between the read and the ending write', async () => {
     // Prepare: a context whose next ending write of the worker is preceded by the watchdog's end
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const base = commandsContextFromEnv();
-    const { db } = clients(stack);
+    const { db } = clients(t.stack);
     let raced = false;
     db.middlewareStack.add(
       (next) => async (args) => {
@@ -573,7 +573,7 @@ describe('final updates on complete', () => {
         [{ rc: 0 }, 1],
       ],
     });
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     // Assess
     assert.ok(raced);
     assert.equal(outcome.failure?.kind, 'worker_lost');
@@ -587,30 +587,30 @@ describe('final updates on complete', () => {
 describe('bad input stores nothing', () => {
   it('answers 400 to malformed JSON, wrong types, unknown fields and too many updates, and 413 to a huge body', async () => {
     // Prepare
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const path = updatesPath(commandId);
     const tooMany = Array.from({ length: 10_001 }, (_, i) => [{ stdout: '' }, i]);
     const huge = JSON.stringify({ updates: [[{ stdout: 'x'.repeat(16 * 1024 * 1024 + 10) }, 0]] });
     // Act
     const answers = [
-      await h.call(worker.token, 'POST', path, undefined, {
+      await t.h.call(worker.token, 'POST', path, undefined, {
         body: '{"updates": [',
         headers: { 'content-type': 'application/json' },
       }),
-      await h.call(worker.token, 'POST', path, { updates: [[{ stdout: 5 }, 0]] }),
-      await h.call(worker.token, 'POST', path, { updates: [[{ stdout: 'a' }, 0]], extra: true }),
-      await h.call(worker.token, 'POST', path, { updates: [[{ colour: 'red' }, 0]] }),
-      await h.call(worker.token, 'POST', path, { updates: tooMany }),
-      await h.call(worker.token, 'POST', path, undefined, {
+      await t.h.call(worker.token, 'POST', path, { updates: [[{ stdout: 5 }, 0]] }),
+      await t.h.call(worker.token, 'POST', path, { updates: [[{ stdout: 'a' }, 0]], extra: true }),
+      await t.h.call(worker.token, 'POST', path, { updates: [[{ colour: 'red' }, 0]] }),
+      await t.h.call(worker.token, 'POST', path, { updates: tooMany }),
+      await t.h.call(worker.token, 'POST', path, undefined, {
         body: brotliCompressSync(huge),
         headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
       }),
-      await h.call(worker.token, 'POST', path, undefined, {
+      await t.h.call(worker.token, 'POST', path, undefined, {
         body: gzipSync(huge),
         headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
       }),
-      await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+      await t.h.call(t.stack.tokens.client, 'POST', '/v1/commands', {
         worker: worker.name,
         command: 'shell',
         args: [],
@@ -621,28 +621,28 @@ describe('bad input stores nothing', () => {
       answers.map((a) => a.status),
       [400, 400, 400, 400, 400, 413, 413, 400],
     );
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     assert.equal(items.length, 1);
     assert.equal(items[0]!.acked, -1);
   });
 
   it('answers 413 to an update too large for one stored item, naming its seq, and stores nothing of the batch', async () => {
     // Prepare: 1 MB of random text compresses to about 750 KB, over the 380 KB an item holds
-    const worker = await h.onlineWorker();
-    const commandId = await h.claimed(worker);
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
     const updates = [
       [{ stdout: 'first' }, 0],
       [{ stdout: randomBytes(768 * 1024).toString('base64') }, 1],
     ];
     // Act
-    const answer = await h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
+    const answer = await t.h.call(worker.token, 'POST', updatesPath(commandId), undefined, {
       body: brotliCompressSync(JSON.stringify({ updates })),
       headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
     });
     // Assess
     assert.equal(answer.status, 413, answer.text);
     assert.match(String(answer.body.message), /update seq 1 .* does not fit one stored item/);
-    const items = await commandItems(h.db, h.table, commandId);
+    const items = await commandItems(t.h.db, t.h.table, commandId);
     assert.deepEqual(
       items.map((item) => [item.sk, item.acked]),
       [['CMD', -1]],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import type { CommandsContext } from '../../shared/commands/context.ts';
@@ -15,21 +15,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RequestCounter } from '../../shared/aws/requestCounter.ts';
 import { ownStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { harness } from './helpers.ts';
+import { commandsFixture } from './helpers.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-
-before(async () => {
-  // A stack of its own: the heartbeat tests count the handlers' requests, which only a stack in this process shows.
-  stack = await ownStack();
-  h = harness(stack);
-});
-
-after(async () => {
-  await stack?.release();
-});
+// A stack of its own: the heartbeat tests count the handlers' requests, which only a stack in this process shows.
+const t = commandsFixture(ownStack);
 
 /** 100 names of 60 characters: a registry of about 6 KB, which would cost 7 write units on every heartbeat. */
 const BIG_REGISTRY = Array.from(
@@ -38,11 +27,11 @@ const BIG_REGISTRY = Array.from(
 );
 
 describe('worker heartbeats', () => {
-  it('writes the command registry on the first heartbeat only, then 1 write unit per heartbeat', async (t) => {
+  it('writes the command registry on the first heartbeat only, then 1 write unit per heartbeat', async (context) => {
     // Prepare
-    const worker = await h.registeredWorker();
+    const worker = await t.h.registeredWorker();
     const beat = () =>
-      h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+      t.h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
         commands: BIG_REGISTRY,
         running: 0,
       });
@@ -54,9 +43,9 @@ describe('worker heartbeats', () => {
     const second = await beat();
     const third = await beat();
     const steady = requestTally();
-    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    const view = await t.h.call<WorkerView>(t.stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
     // Assess
-    t.diagnostic(`first heartbeat: ${JSON.stringify(first)}; two more: ${JSON.stringify(steady)}`);
+    context.diagnostic(`first heartbeat: ${JSON.stringify(first)}; two more: ${JSON.stringify(steady)}`);
     assert.equal(first.requests['dynamodb:TransactWriteItemsCommand'], 1);
     assert.ok(first.writeUnits >= 7, `the first heartbeat stores the ~6 KB registry: ${first.writeUnits}`);
     assert.deepEqual([second.status, third.status], [200, 200]);
@@ -70,22 +59,22 @@ describe('worker heartbeats', () => {
 
   it('rewrites the registry when a heartbeat brings another command list, and start checks the new one', async () => {
     // Prepare
-    const worker = await h.onlineWorker(['shell']);
+    const worker = await t.h.onlineWorker(['shell']);
     // Act
-    const refused = await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+    const refused = await t.h.call(t.stack.tokens.client, 'POST', '/v1/commands', {
       worker: worker.name,
       command: 'mkdir',
       args: { dir: 'x' },
     });
-    await h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+    await t.h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
       commands: ['shell', 'mkdir'],
     });
-    const accepted = await h.call(stack.tokens.client, 'POST', '/v1/commands', {
+    const accepted = await t.h.call(t.stack.tokens.client, 'POST', '/v1/commands', {
       worker: worker.name,
       command: 'mkdir',
       args: { dir: 'x' },
     });
-    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    const view = await t.h.call<WorkerView>(t.stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
     // Assess
     assert.equal(refused.status, 400);
     assert.equal(accepted.status, 202);
@@ -94,18 +83,18 @@ describe('worker heartbeats', () => {
 
   it('removes the registry with the worker, so a new worker of the same name starts with none', async () => {
     // Prepare
-    const worker = await h.onlineWorker(['shell']);
+    const worker = await t.h.onlineWorker(['shell']);
     // Act
-    const removed = await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
-    const late = await h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
+    const removed = await t.h.call(t.stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
+    const late = await t.h.call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
       commands: ['shell'],
     });
-    const again = await h.call<{ token: string }>(stack.tokens.admin, 'POST', '/v1/workers', {
+    const again = await t.h.call<{ token: string }>(t.stack.tokens.admin, 'POST', '/v1/workers', {
       name: worker.name,
     });
-    const view = await h.call<WorkerView>(stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
-    const { Item } = await h.db.send(
-      new GetCommand({ TableName: h.table, Key: workerRegistryKey(worker.name) }),
+    const view = await t.h.call<WorkerView>(t.stack.tokens.client, 'GET', `/v1/workers/${worker.name}`);
+    const { Item } = await t.h.db.send(
+      new GetCommand({ TableName: t.h.table, Key: workerRegistryKey(worker.name) }),
     );
     // Assess
     assert.equal(removed.status, 204);
@@ -119,14 +108,14 @@ describe('worker heartbeats', () => {
   it('refuses a heartbeat for a deleted worker with 404 and writes no registry for it', async () => {
     // Prepare: the worker's record is gone, but the heartbeat comes through shared/ as from a Lambda that resolved its token just before
     const ctx = commandsContextFromEnv();
-    const worker = await h.registeredWorker();
-    await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
+    const worker = await t.h.registeredWorker();
+    await t.h.call(t.stack.tokens.admin, 'DELETE', `/v1/workers/${worker.name}`);
     // Act
     const heartbeat = recordHeartbeat(ctx, worker.name, { commands: ['shell'] });
     // Assess
     await assert.rejects(heartbeat, { name: 'WorkerNotFoundError' });
-    const { Item } = await h.db.send(
-      new GetCommand({ TableName: h.table, Key: workerRegistryKey(worker.name) }),
+    const { Item } = await t.h.db.send(
+      new GetCommand({ TableName: t.h.table, Key: workerRegistryKey(worker.name) }),
     );
     assert.equal(Item, undefined);
   });
@@ -137,15 +126,15 @@ describe('the watchdog and presence', () => {
     // Prepare: two online workers, a command queued for each with a 30 s start timeout
     const real = commandsContextFromEnv();
     const later: CommandsContext = { ...real, now: () => Date.now() + 31_000 };
-    const gone = await h.onlineWorker();
-    const alive = await h.onlineWorker();
-    const lostId = await h.startCommand(gone, { timeouts: { start: 30 } });
-    const timedOutId = await h.startCommand(alive, { timeouts: { start: 30 } });
+    const gone = await t.h.onlineWorker();
+    const alive = await t.h.onlineWorker();
+    const lostId = await t.h.startCommand(gone, { timeouts: { start: 30 } });
+    const timedOutId = await t.h.startCommand(alive, { timeouts: { start: 30 } });
     // Act: 31 s later only `alive` has heartbeated (through the time seam); the watchdog runs then
     await recordHeartbeat(later, alive.name, { commands: ['shell', 'mkdir'] });
     const report = await runWatchdog(later);
-    const lost = await h.call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${lostId}`);
-    const timedOut = await h.call<CommandView>(stack.tokens.client, 'GET', `/v1/commands/${timedOutId}`);
+    const lost = await t.h.call<CommandView>(t.stack.tokens.client, 'GET', `/v1/commands/${lostId}`);
+    const timedOut = await t.h.call<CommandView>(t.stack.tokens.client, 'GET', `/v1/commands/${timedOutId}`);
     // Assess
     assert.ok((report.ended.worker_lost_before_start ?? 0) >= 1, JSON.stringify(report));
     assert.equal(lost.body.status, 'complete');
@@ -165,8 +154,8 @@ describe('the worker record cache of dispatch', () => {
   function clockedContext(at: { now: number }): { ctx: CommandsContext; counter: RequestCounter } {
     const counter = new RequestCounter();
     const base = new DynamoDBClient({
-      endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,
-      region: stack.env.AWS_REGION,
+      endpoint: t.stack.env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: t.stack.env.AWS_REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     counter.count(base, 'dynamodb');
@@ -176,7 +165,7 @@ describe('the worker record cache of dispatch', () => {
 
   it('reads an online worker once per WORKER_CACHE_MS, and afresh for a command it did not register', async () => {
     // Prepare
-    const worker = await h.onlineWorker(['shell']);
+    const worker = await t.h.onlineWorker(['shell']);
     const at = { now: Date.now() };
     const { ctx, counter } = clockedContext(at);
     await loadWorkerForDispatch(ctx, worker.name, 'shell');
@@ -202,7 +191,7 @@ describe('the worker record cache of dispatch', () => {
 
   it('forgets a worker deleted in the same process at once', async () => {
     // Prepare
-    const worker = await h.onlineWorker(['shell']);
+    const worker = await t.h.onlineWorker(['shell']);
     const ctx = commandsContextFromEnv();
     assert.ok(await loadWorkerForDispatch(ctx, worker.name, 'shell'));
 

@@ -3,26 +3,14 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { apiCaller, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { spawnWorker, stopWorker } from './helpers.ts';
-import type { WorkerProcess } from './helpers.ts';
+import { spawnWorker, workerStackFixture } from './helpers.ts';
 
 /** A claim whose answer is lost on the way back: the worker that made it recovers it, and nothing runs twice. */
-let stack: TestStack;
-const started: WorkerProcess[] = [];
-
-before(async () => {
-  stack = await useStack();
-});
-
-after(async () => {
-  for (const proc of started) await stopWorker(proc, 'SIGKILL');
-  await stack?.release();
-});
+const t = workerStackFixture(useStack);
 
 interface LossyProxy {
   url: string;
@@ -82,21 +70,21 @@ async function answerLosingProxy(apiUrl: string): Promise<LossyProxy> {
 describe('a lost claim answer', () => {
   it('runs the command once when the answer to its claim is lost', async () => {
     // Prepare
-    const proxy = await answerLosingProxy(stack.apiUrl);
-    const worker = await registerWorker(stack, 'lostclaim');
-    const proc = await spawnWorker({ ...stack, apiUrl: proxy.url }, worker);
-    started.push(proc);
+    const proxy = await answerLosingProxy(t.stack.apiUrl);
+    const worker = await registerWorker(t.stack, 'lostclaim');
+    const proc = await spawnWorker({ ...t.stack, apiUrl: proxy.url }, worker);
+    t.started.push(proc);
 
     try {
       // Act
       const id = await startCommand(
-        stack,
+        t.stack,
         worker.name,
         'shell',
         { command: 'echo ran >> count.txt', workdir: '.', logEnviron: false },
         { timeouts: { heartbeat: 5 } },
       );
-      const view = await waitForCommand(stack, id, undefined, 30_000);
+      const view = await waitForCommand(t.stack, id, undefined, 30_000);
 
       // Assess
       assert.ok(proxy.claims >= 2, `claims: ${proxy.claims}`);
@@ -110,13 +98,13 @@ describe('a lost claim answer', () => {
 
   it('answers the same claim to the same claim token, and 409 to any other claim', async () => {
     // Prepare: the worker is online (a heartbeat) but nothing polls its queue: the test claims by hand.
-    const worker = await registerWorker(stack, 'claimtoken');
-    const call = apiCaller(stack);
+    const worker = await registerWorker(t.stack, 'claimtoken');
+    const call = apiCaller(t.stack);
     const beat = await call(worker.token, 'POST', `/v1/workers/${worker.name}/heartbeat`, {
       commands: ['shell'],
     });
     assert.equal(beat.status, 200, beat.text);
-    const id = await startCommand(stack, worker.name, 'shell', { command: 'true', workdir: '.' });
+    const id = await startCommand(t.stack, worker.name, 'shell', { command: 'true', workdir: '.' });
     const claim = (body?: unknown) => call(worker.token, 'POST', `/v1/commands/${id}/start`, body);
 
     // Act

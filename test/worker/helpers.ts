@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StackAddress } from '../support/stack.ts';
+import { stackFixture } from '../support/fixture.ts';
+import type { StackAddress, TestStack } from '../support/stack.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 
 /** The worker process is driven and read through the public HTTP API, with test/support/api.ts. */
@@ -105,4 +106,23 @@ export function running(pid: number): boolean {
     // No /proc (not Linux), or gone in between: trust kill(pid, 0).
     return alive(pid);
   }
+}
+
+/** The file's stack (stackFixture's hooks) and the worker processes its tests start, SIGKILLed before it is released. */
+export function workerStackFixture(start: () => Promise<TestStack>): {
+  readonly stack: TestStack;
+  started: WorkerProcess[];
+} {
+  const started: WorkerProcess[] = [];
+  const fixture = stackFixture(start, {
+    beforeRelease: async () => {
+      for (const proc of started) await stopWorker(proc, 'SIGKILL');
+    },
+  });
+  return {
+    get stack() {
+      return fixture.stack;
+    },
+    started,
+  };
 }
