@@ -3,6 +3,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LAST_RESULT } from '../../shared/commands/lastResult.ts';
+import { RESULTS } from '../../shared/commands/types.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import type { CompletionEvent, WorkerMessage } from '../../shared/commands/wire.ts';
 import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
@@ -73,6 +74,24 @@ export async function lastResultOf(worker: string, commandId: string): Promise<C
     },
     8000,
   );
+}
+
+/** A shell command's successful completion event, as complete publishes it to the completions queue. */
+export function successEvent(
+  fields: Pick<CompletionEvent, 'commandId' | 'worker' | 'completedAt'>,
+): CompletionEvent {
+  const { commandId, worker, completedAt } = fields;
+  return {
+    commandId,
+    worker,
+    command: 'shell',
+    status: 'complete',
+    results: RESULTS.SUCCESS,
+    rc: 0,
+    failure: null,
+    startedAt: null,
+    completedAt,
+  };
 }
 
 export type TestWorker = RegisteredWorker;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient, requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import { LAST_RESULT, recordLastResult, recordLastResults } from '../../shared/commands/lastResult.ts';
-import { RESULTS } from '../../shared/commands/types.ts';
+import { successEvent } from './helpers.ts';
 import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
@@ -23,17 +23,7 @@ after(async () => {
 });
 
 function event(worker: string, n: number, completedAt: string): CompletionEvent {
-  return {
-    commandId: n.toString(16).padStart(32, '0'),
-    worker,
-    command: 'shell',
-    status: 'complete',
-    results: RESULTS.SUCCESS,
-    rc: 0,
-    failure: null,
-    startedAt: null,
-    completedAt,
-  };
+  return successEvent({ commandId: n.toString(16).padStart(32, '0'), worker, completedAt });
 }
 
 async function stored(state: StateConnector, worker: string): Promise<unknown> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LAST_RESULT } from '../../shared/commands/lastResult.ts';
 import { useStack } from '../support/stack.ts';
-import { commandsFixture, lastResultOf } from './helpers.ts';
+import { commandsFixture, lastResultOf, successEvent } from './helpers.ts';
 
 const t = commandsFixture(useStack);
 
@@ -17,17 +17,11 @@ describe("a worker's last result", () => {
     });
     assert.equal(object.status, 200, object.text);
     const path = `/v1/objects/${object.body.objectId}/state/${encodeURIComponent(LAST_RESULT.stateName)}`;
-    const forged = {
+    const forged = successEvent({
       commandId: 'f'.repeat(32),
       worker: worker.name,
-      command: 'shell',
-      status: 'complete',
-      results: 0,
-      rc: 0,
-      failure: null,
-      startedAt: null,
       completedAt: '9999-12-31T23:59:59.999Z',
-    };
+    });
     // Act
     const put = await t.h.call(t.stack.tokens.client, 'PUT', path, { value: forged });
     const create = await t.h.call(t.stack.tokens.client, 'POST', `${path}/create`, { value: forged });

@@ -8,7 +8,7 @@ import type { CommandView, CompletionEvent } from '../../shared/commands/wire.ts
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
-import { commandItems, harness, receiveOne } from './helpers.ts';
+import { commandItems, harness, receiveOne, successEvent } from './helpers.ts';
 import type { TestWorker } from './helpers.ts';
 import type { RacerJob, RacerResult } from './racer.ts';
 import { startRacerPool } from './racerPool.ts';
@@ -314,17 +314,13 @@ describe('lastResult consumers in several processes', () => {
     // Prepare
     const worker = await h.onlineWorker();
     const base = Date.parse('2030-01-01T00:00:00Z');
-    const all: CompletionEvent[] = Array.from({ length: PROCESSES * CALLERS }, (_, i) => ({
-      commandId: i.toString(16).padStart(32, '0'),
-      worker: worker.name,
-      command: 'shell',
-      status: 'complete',
-      results: RESULTS.SUCCESS,
-      rc: 0,
-      failure: null,
-      startedAt: null,
-      completedAt: new Date(base + i * 1000).toISOString(),
-    }));
+    const all: CompletionEvent[] = Array.from({ length: PROCESSES * CALLERS }, (_, i) =>
+      successEvent({
+        commandId: i.toString(16).padStart(32, '0'),
+        worker: worker.name,
+        completedAt: new Date(base + i * 1000).toISOString(),
+      }),
+    );
     // Act: process p's caller c records event c * PROCESSES + p, so each process holds old and new events
     const results = await pool.race(
       Array.from({ length: PROCESSES }, (_, p) => ({

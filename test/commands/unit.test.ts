@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { commandKey, padSeq, updateBatchKey } from '../../shared/commands/keys.ts';
 import { DEFAULT_DECODE_RC, computeResults } from '../../shared/commands/results.ts';
 import { RESULTS } from '../../shared/commands/types.ts';
+import { successEvent } from './helpers.ts';
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { checkConsecutive, summarizeUpdates, trimAcked } from '../../shared/commands/batches.ts';
 import { commandIdFor } from '../../shared/commands/ids.ts';
@@ -102,17 +103,8 @@ describe('update merging', () => {
 });
 
 describe('lastResult ordering', () => {
-  const at = (completedAt: string, commandId: string): CompletionEvent => ({
-    commandId,
-    worker: 'w',
-    command: 'shell',
-    status: 'complete',
-    results: RESULTS.SUCCESS,
-    rc: 0,
-    failure: null,
-    startedAt: null,
-    completedAt,
-  });
+  const at = (completedAt: string, commandId: string): CompletionEvent =>
+    successEvent({ commandId, worker: 'w', completedAt });
 
   it('takes the later completedAt, breaks a tie by commandId, and sees a duplicate as not later', () => {
     const early = at('2030-01-01T00:00:01.000Z', 'b');

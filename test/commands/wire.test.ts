@@ -10,6 +10,7 @@ import {
 } from '../../shared/commands/wire.ts';
 import { parse } from '../../shared/schema.ts';
 import { parseWorkerMessage } from '../../worker/messages.ts';
+import { successEvent } from './helpers.ts';
 
 const ID = 'a'.repeat(32);
 
@@ -114,17 +115,7 @@ describe('queue messages, validated with the same schemas', () => {
   });
 
   it('reads a completion event whole, and refuses one missing its fields', () => {
-    const event = {
-      commandId: ID,
-      worker: 'w1',
-      command: 'shell',
-      status: 'complete',
-      results: 0,
-      rc: 0,
-      failure: null,
-      startedAt: null,
-      completedAt: '2030-01-01T00:00:00.000Z',
-    };
+    const event = successEvent({ commandId: ID, worker: 'w1', completedAt: '2030-01-01T00:00:00.000Z' });
     assert.deepEqual(parseCompletionEvent(JSON.stringify(event)), event);
     assert.equal(parseCompletionEvent(JSON.stringify({ ...event, results: 9 })), undefined);
     assert.equal(parseCompletionEvent(JSON.stringify({ commandId: ID, worker: 'w1' })), undefined);

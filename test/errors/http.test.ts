@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { commandKey } from '../../shared/commands/keys.ts';
+import type { ItemKey } from '../../shared/commands/keys.ts';
 import * as ENV from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
@@ -51,6 +52,26 @@ function statePath(name: string): string {
 
 async function claimedCommand(): Promise<string> {
   return h.claimed(worker);
+}
+
+/** Overwrites one attribute of a stored commands-table item with `value`: data this code did not write. */
+async function garble(key: ItemKey, attribute: string, value: string): Promise<void> {
+  await h.db.send(
+    new UpdateCommand({
+      TableName: h.table,
+      Key: key,
+      UpdateExpression: `SET ${attribute} = :garbled`,
+      ExpressionAttributeValues: { ':garbled': value },
+    }),
+  );
+}
+
+/** A started command taken off its queue (so no worker claims it) whose record has `attribute` garbled. */
+async function garbledCommand(attribute: string, value: string): Promise<string> {
+  const commandId = await h.startCommand(worker);
+  await receiveOne(h.sqs, worker.queueUrl);
+  await garble(commandKey(commandId), attribute, value);
+  return commandId;
 }
 
 const CASES: Record<string, ErrorCase> = {
@@ -198,16 +219,7 @@ const CASES: Record<string, ErrorCase> = {
     secret: 'stored-args-secret',
     send: async () => {
       // A record whose args are not JSON: the read's JSON.parse throws a SyntaxError that quotes the text.
-      const commandId = await h.startCommand(worker);
-      await receiveOne(h.sqs, worker.queueUrl);
-      await h.db.send(
-        new UpdateCommand({
-          TableName: h.table,
-          Key: commandKey(commandId),
-          UpdateExpression: 'SET argsJson = :garbled',
-          ExpressionAttributeValues: { ':garbled': 'stored-args-secret, not JSON' },
-        }),
-      );
+      const commandId = await garbledCommand('argsJson', 'stored-args-secret, not JSON');
       return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}`);
     },
   },
@@ -216,16 +228,7 @@ const CASES: Record<string, ErrorCase> = {
     secret: 'stored-decode-secret',
     send: async () => {
       // A record whose decodeRC is not a map: the claim's write returns it, and its decoder refuses it.
-      const commandId = await h.startCommand(worker);
-      await receiveOne(h.sqs, worker.queueUrl);
-      await h.db.send(
-        new UpdateCommand({
-          TableName: h.table,
-          Key: commandKey(commandId),
-          UpdateExpression: 'SET decodeRC = :garbled',
-          ExpressionAttributeValues: { ':garbled': 'stored-decode-secret' },
-        }),
-      );
+      const commandId = await garbledCommand('decodeRC', 'stored-decode-secret');
       return h.call(worker.token, 'POST', `/v1/commands/${commandId}/start`);
     },
   },
@@ -244,14 +247,7 @@ const CASES: Record<string, ErrorCase> = {
       });
       const run = (await commandItems(h.db, h.table, commandId)).find((item) => item.parts !== undefined);
       assert.ok(run, 'the updates were stored as a text run');
-      await h.db.send(
-        new UpdateCommand({
-          TableName: h.table,
-          Key: { pk: run.pk, sk: run.sk },
-          UpdateExpression: 'SET parts = :parts',
-          ExpressionAttributeValues: { ':parts': 'bogus-part-secret' },
-        }),
-      );
+      await garble({ pk: run.pk, sk: run.sk }, 'parts', 'bogus-part-secret');
       return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdio`);
     },
   },

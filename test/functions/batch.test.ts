@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
+import { successEvent } from '../commands/helpers.ts';
 import { handler as lastResultHandler } from '../../functions/lastResult.ts';
 import { messagesToDelete } from '../../local/pollers.ts';
 import { dynamoDocumentClient, requestTally, resetRequestTally } from '../../shared/aws/clients.ts';
 import { LAST_RESULT } from '../../shared/commands/lastResult.ts';
-import { RESULTS } from '../../shared/commands/types.ts';
 import type { CompletionEvent } from '../../shared/commands/wire.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
 import { stateKey } from '../../shared/state/keys.ts';
@@ -15,6 +14,7 @@ import { uniqueName } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { lambdaContext, printed } from './printed.ts';
+import { sqsEvent } from './sqsEvent.ts';
 
 let stack: TestStack;
 
@@ -27,33 +27,8 @@ after(async () => {
 });
 
 function completion(worker: string, n: number): CompletionEvent {
-  return {
-    commandId: n.toString(16).padStart(32, '0'),
-    worker,
-    command: 'shell',
-    status: 'complete',
-    results: RESULTS.SUCCESS,
-    rc: 0,
-    failure: null,
-    startedAt: null,
-    completedAt: `2030-01-01T00:00:0${n}.000Z`,
-  };
-}
-
-function sqsEvent(bodies: Record<string, string>): SQSEvent {
-  return {
-    Records: Object.entries(bodies).map(([messageId, body]) => ({
-      messageId,
-      receiptHandle: `receipt-${messageId}`,
-      body,
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:completions',
-      awsRegion: 'us-east-1',
-    })),
-  };
+  const commandId = n.toString(16).padStart(32, '0');
+  return successEvent({ commandId, worker, completedAt: `2030-01-01T00:00:0${n}.000Z` });
 }
 
 /** A worker whose stored last result is not JSON, so that every write for it fails. */

@@ -1,7 +1,6 @@
 // The functions' log lines: JSON with the Lambda request id, and never a body, a token or an error's stored evidence.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { SQSEvent } from 'aws-lambda';
 import { handler as commandsHandler } from '../../functions/commands.ts';
 import { handler as lastResultHandler } from '../../functions/lastResult.ts';
 import { httpRouter } from '../../functions/lib/http.ts';
@@ -10,6 +9,7 @@ import { logger } from '../../shared/observability.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { lambdaContext, printed } from './printed.ts';
+import { sqsEvent } from './sqsEvent.ts';
 
 /** Stands for anything that must never reach a log: a token, stored args, a body. */
 const SECRET = 'tok-5ecret-must-not-be-logged';
@@ -40,22 +40,6 @@ function httpEvent(routeKey: string, body?: string): HttpEvent {
       authorizer: { lambda: { role: 'client', worker: '', caller: 'test-caller' } },
     },
   } as unknown as HttpEvent;
-}
-
-function sqsEvent(bodies: Record<string, string>): SQSEvent {
-  return {
-    Records: Object.entries(bodies).map(([messageId, body]) => ({
-      messageId,
-      receiptHandle: `receipt-${messageId}`,
-      body,
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:completions',
-      awsRegion: 'us-east-1',
-    })),
-  };
 }
 
 describe('log lines', () => {
