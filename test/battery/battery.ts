@@ -6,7 +6,7 @@ import type { Answer } from '../support/api.ts';
 export type Caller = 'client' | 'admin' | 'worker' | 'otherWorker' | 'unknown' | 'none';
 
 /** A body as sent: a value JSON.stringify writes, or text as it is (malformed JSON, `__proto__` keys). */
-export type Body = { json: unknown } | { text: string; headers?: Record<string, string> };
+export type Body = { json: unknown } | { text: string | Buffer; headers?: Record<string, string> };
 
 /** One bad request and what it must get: its status and docs/errors.md code (undefined: API Gateway's own answer). */
 export interface HttpCase<F> {
@@ -70,7 +70,7 @@ export function assertRefused(
 /** The arguments of apiCaller's call for a Body. */
 export function sendArgs(
   body: Body | undefined,
-): [unknown, { body: string; headers?: Record<string, string> }?] {
+): [unknown, { body: string | Buffer; headers?: Record<string, string> }?] {
   if (body === undefined) return [undefined];
   if ('json' in body) return [body.json];
   return [undefined, { body: body.text, headers: body.headers }];

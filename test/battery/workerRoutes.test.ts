@@ -1,6 +1,7 @@
 // The bad-input battery of a worker's claim, updates and complete: each answers its 4xx and no update item or status change is stored.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import * as LIMITS from '../../shared/limits.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
@@ -146,9 +147,13 @@ export const UPDATE_CASES: HttpCase<string>[] = [
     code: 'update_gap',
   },
   {
-    name: `a body over ${LIMITS.workerBodyBytes} bytes`,
-    request: to('updates', batch({ stdout: long(LIMITS.workerBodyBytes + 10) })),
+    name: `a gzip body of ${LIMITS.workerBodyBytes} bytes and more once inflated`,
+    request: to('updates', {
+      text: gzipSync(JSON.stringify({ updates: [[{ stdout: long(LIMITS.workerBodyBytes + 10) }, 0]] })),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    }),
     status: 413,
+    code: 'payload_too_large',
   },
   { name: 'updates as the client', request: to('updates', batch({ stdout: 'x' }), 'client'), ...FORBIDDEN },
   {
