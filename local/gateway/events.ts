@@ -43,9 +43,14 @@ export function buildEvent(
   // Payload 2.0 moves cookies out of the headers into their own list.
   const cookies = headers.cookie ? headers.cookie.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
   delete headers.cookie;
-  const query: Record<string, string> = {};
-  for (const [key, value] of url.searchParams)
-    query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+  // Joined in a Map, then made own properties as API Gateway's JSON event has them: an assignment to
+  // query['__proto__'] would drop the parameter, which the route must see (and refuse as unknown).
+  const joined = new Map<string, string>();
+  for (const [key, value] of url.searchParams) {
+    const before = joined.get(key);
+    joined.set(key, before === undefined ? value : `${before},${value}`);
+  }
+  const query: Record<string, string> = Object.fromEntries(joined);
   const contentType = (headers['content-type'] ?? '').toLowerCase();
   const binary =
     headers['content-encoding'] !== undefined || !TEXT_TYPES.some((type) => type.test(contentType));
