@@ -88,15 +88,27 @@ describe('the local stack survives its emulators restarting', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('restarts a killed DynamoDB Local on its port and data, and a command then runs end to end', async () => {
-    // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'bbs-restart-'));
+  /** A temporary directory, removed after the suite. */
+  function tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
     dirs.push(dir);
+    return dir;
+  }
+
+  /** A stack on a fresh persist directory, with its built-in worker; stopped after the suite. */
+  async function persistedStack(prefix: string): Promise<LocalStack> {
+    const dir = tempDir(prefix);
     const stack = await startLocalStack({
       persistDir: join(dir, 'db'),
       worker: { basedir: join(dir, 'worker') },
     });
     stacks.push(stack);
+    return stack;
+  }
+
+  it('restarts a killed DynamoDB Local on its port and data, and a command then runs end to end', async () => {
+    // Prepare
+    const stack = await persistedStack('bbs-restart-');
     const worker = stack.worker?.name ?? '';
     const before = stack.emulators.javaPid;
 
@@ -113,8 +125,7 @@ describe('the local stack survives its emulators restarting', () => {
 
   it("a stack restarted on --persist data recreates registered workers' queues: no rotation needed", async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'bbs-persist-'));
-    dirs.push(dir);
+    const dir = tempDir('bbs-persist-');
     const persistDir = join(dir, 'db');
     const first = await startLocalStack({ persistDir });
     const registered = await registerWorker(first, 'persisted');
@@ -145,13 +156,7 @@ describe('the local stack survives its emulators restarting', () => {
 
   it('starts a killed emulator supervisor again on its ports, with its queues, and a command then runs end to end', async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'bbs-resupervise-'));
-    dirs.push(dir);
-    const stack = await startLocalStack({
-      persistDir: join(dir, 'db'),
-      worker: { basedir: join(dir, 'worker') },
-    });
-    stacks.push(stack);
+    const stack = await persistedStack('bbs-resupervise-');
     const worker = stack.worker?.name ?? '';
     const before = { supervisor: stack.emulators.supervisorPid, sqsPort: stack.emulators.sqsPort };
 
