@@ -207,14 +207,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   process.once('SIGTERM', onSignal);
 
   try {
-    const created = await createResources({
-      dynamo,
-      sqs,
-      resources: service.resources,
-      region,
-      stackName: service.stackName,
-      log,
-    });
+    // The service's tables and queues: made at start, and made again after a restarted emulator lost them.
+    const serviceResources = () =>
+      createResources({
+        dynamo,
+        sqs,
+        resources: service.resources,
+        region,
+        stackName: service.stackName,
+        log,
+      });
+    const created = await serviceResources();
     const ctx: IntrinsicContext = {
       region,
       stackName: service.stackName,
@@ -229,14 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stackEnv = env;
     recreateQueues = async () => {
       // Same ports, so the same queue URLs; in memory (no persistDir) the tables come back empty.
-      await createResources({
-        dynamo,
-        sqs,
-        resources: service.resources,
-        region,
-        stackName: service.stackName,
-        log,
-      });
+      await serviceResources();
       await recreateWorkerQueues(commandsContextFromEnv(stackEnv), log);
     };
     const endpoint = awsEndpoint(env);
