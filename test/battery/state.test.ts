@@ -1,43 +1,11 @@
 // The bad-input battery of the state routes: each answers its 4xx, and a fresh state value stays missing.
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import * as LIMITS from '../../shared/limits.ts';
-import { uniqueName } from '../support/api.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { harness } from '../commands/helpers.ts';
-import type { TestWorker } from '../commands/helpers.ts';
-import { MALFORMED, assertRefused, long, rawJson, sendArgs, tokenOf } from './battery.ts';
+import { MALFORMED, long, rawJson } from './battery.ts';
 import type { Body, Caller, HttpCase } from './battery.ts';
+import { FORBIDDEN, INVALID, adminBattery, statePath } from './adminBattery.ts';
+import type { Fixture } from './adminBattery.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-let other: TestWorker;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-  other = await h.onlineWorker();
-});
-
-after(async () => {
-  await stack?.release();
-});
-
-const INVALID = { status: 400, code: 'invalid_request' };
-const FORBIDDEN = { status: 403, code: 'forbidden' };
-
-/** A case's fixture: a fresh online worker, a name nobody registered, and a fresh object id with no state. */
-interface Fixture {
-  worker: TestWorker;
-  unused: string;
-  objectId: number;
-  stateName: string;
-}
-
-function statePath(f: Fixture, objectId: string | number = f.objectId, name = f.stateName): string {
-  return `/v1/objects/${objectId}/state/${encodeURIComponent(name)}`;
-}
+const battery = adminBattery();
 
 function put(body: Body | undefined, as: Caller = 'client', path?: (f: Fixture) => string) {
   return (f: Fixture) => ({ as, method: 'PUT', path: path ? path(f) : statePath(f), body });
@@ -180,58 +148,5 @@ export const STATE_CASES: HttpCase<Fixture>[] = [
     ...FORBIDDEN,
   },
 ];
-
-/** What the case may not change: the fresh worker as the admin reads it, the unused name, the fresh state value. */
-async function snapshot(f: Fixture) {
-  const worker = await h.call(stack.tokens.admin, 'GET', `/v1/workers/${f.worker.name}`);
-  const unused = await h.call(stack.tokens.admin, 'GET', `/v1/workers/${f.unused}`);
-  const state = await h.call(stack.tokens.client, 'GET', statePath(f));
-  return { worker: worker.body, unusedStatus: unused.status, stateStatus: state.status };
-}
-
-async function fixture(): Promise<Fixture> {
-  const worker = await h.onlineWorker();
-  const made = await h.call<{ objectId: number }>(stack.tokens.client, 'POST', '/v1/objects', {
-    name: uniqueName('battery'),
-    className: 'Battery',
-  });
-  assert.equal(made.status, 200, made.text);
-  return {
-    worker,
-    unused: uniqueName('unused'),
-    objectId: made.body.objectId,
-    stateName: uniqueName('state'),
-  };
-}
-
-function battery(title: string, cases: HttpCase<Fixture>[]) {
-  describe(title, () => {
-    for (const testCase of cases) {
-      it(
-        `refuses ${testCase.name} with ${testCase.status} and changes nothing`,
-        { todo: testCase.todo },
-        async () => {
-          // Prepare
-          const f = await fixture();
-          const before = await snapshot(f);
-          const { as, method, path, body } = testCase.request(f);
-          // Act
-          const answer = await h.call(
-            tokenOf(as, stack.tokens, f.worker, other),
-            method!,
-            path!,
-            ...sendArgs(body),
-          );
-          // Assess
-          assertRefused(answer, testCase, testCase.name);
-          const after = await snapshot(f);
-          assert.deepEqual(after, before, 'the worker, the unused name and the state are as they were');
-          assert.equal(after.unusedStatus, 404, 'the unused name is still unregistered');
-          assert.equal(after.stateStatus, 404, 'the state value is still missing');
-        },
-      );
-    }
-  });
-}
 
 battery('the bad-input battery: state', STATE_CASES);
