@@ -14,7 +14,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -101,10 +100,13 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
  */
 async function loopbackLauncher(dir: string): Promise<string | undefined> {
   const source = readFileSync(LOOPBACK_SOURCE);
-  const hash = createHash('sha256').update(source).update(dir).digest('hex').slice(0, 16);
-  // node_modules/.cache, or the temporary directory where node_modules is read-only.
-  const roots = [join(dirname(dirname(dirname(dir))), '.cache'), tmpdir()];
-  const targets = roots.map((root) => join(root, 'bbs-dynamodb-loopback', hash));
+  // The Java version is part of the key: a class compiled by a newer JDK does not load on an older JRE.
+  const javaVersion = (await run('java', ['-version'])).output;
+  const hash = createHash('sha256').update(source).update(dir).update(javaVersion).digest('hex').slice(0, 16);
+  // Only node_modules/.cache: a class found in a shared, world-writable directory such as /tmp could have been
+  // planted there by another user, and would run inside the JVM that holds the token table. Where node_modules
+  // cannot be written, the jar runs as it is (every interface) and the supervisor warns.
+  const targets = [join(dirname(dirname(dirname(dir))), '.cache', 'bbs-dynamodb-loopback', hash)];
   const found = targets.find((target) => existsSync(join(target, `${LOOPBACK_CLASS}.class`)));
   if (found) return found;
   let target = '';
