@@ -3,7 +3,7 @@ import type { WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CommandsContext } from './context.ts';
 import { CommandNotFoundError, CommandStateError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { requireOwner, updateCommand } from './items.ts';
+import { argsOf, requireOwner, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { rememberRecord } from './recordCache.ts';
 import { COMMAND_STATUS } from './types.ts';
@@ -99,7 +99,7 @@ function claimResponse(item: CommandItem): ClaimResponse {
   return {
     commandId: item.commandId,
     command: item.command,
-    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    args: argsOf(item),
     heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
   };
 }

@@ -1,6 +1,7 @@
 // Owns the command record: its shape, its checked decoding, its size as billed, its read, and its views.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalUpdate, itemDecoder } from '../aws/conditionalWrite.ts';
+import { ItemDecodeError } from '../aws/errors.ts';
 import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import { ForbiddenError } from '../errors.ts';
 import type { CommandsContext } from './context.ts';
@@ -155,12 +156,24 @@ export async function loadCommand(ctx: CommandsContext, commandId: string): Prom
 const iso = (ms: number | undefined): string | undefined =>
   ms === undefined ? undefined : new Date(ms).toISOString();
 
+/**
+ * The command's stored args. A record whose argsJson does not parse is an ItemDecodeError naming the attribute:
+ * JSON.parse's own message quotes the text it choked on, and args may hold secrets that must not reach a log.
+ */
+export function argsOf(item: CommandItem): Record<string, unknown> {
+  try {
+    return JSON.parse(item.argsJson) as Record<string, unknown>;
+  } catch {
+    throw new ItemDecodeError('command record', 'argsJson', 'JSON text of an object', 'not JSON');
+  }
+}
+
 export function commandView(item: CommandItem): CommandView {
   const view: CommandView = {
     commandId: item.commandId,
     worker: item.worker,
     command: item.command,
-    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    args: argsOf(item),
     status: item.status,
     decodeRC: item.decodeRC,
     createdAt: new Date(item.createdAt).toISOString(),

@@ -6,7 +6,7 @@ import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { LogNotFoundError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { loadCommand } from './items.ts';
+import { argsOf, loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import { updateBatchKey, updateBatchRange } from './keys.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
@@ -184,7 +184,7 @@ const COMMA = Buffer.from(',');
 /** The logs a command has: stdio and its streams, those declared in args.logfiles, and those updates have named. */
 function knownLogs(item: CommandItem): string[] {
   const names = new Set<string>([...STREAM_LOGS, ...(item.logNames ?? [])]);
-  const logfiles = (JSON.parse(item.argsJson) as { logfiles?: unknown }).logfiles;
+  const logfiles = argsOf(item).logfiles;
   if (typeof logfiles === 'object' && logfiles !== null && !Array.isArray(logfiles))
     for (const name of Object.keys(logfiles)) names.add(name);
   return [...names];

@@ -1,6 +1,7 @@
 // Owns the messages the API puts on a worker's queue: a command to run (dispatch) and an interrupt.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { CommandsContext } from './context.ts';
+import { argsOf } from './items.ts';
 import type { CommandItem } from './items.ts';
 import type { WorkerMessage } from './wire.ts';
 
@@ -18,7 +19,7 @@ export async function dispatch(ctx: CommandsContext, queueUrl: string, item: Com
     type: 'command',
     commandId: item.commandId,
     command: item.command,
-    args: JSON.parse(item.argsJson) as Record<string, unknown>,
+    args: argsOf(item),
     heartbeatTimeout: item.heartbeatTimeoutMs / 1000,
   });
 }
