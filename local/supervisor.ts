@@ -67,7 +67,17 @@ async function launch(
     }, READY_TIMEOUT_MS);
     lines.once('line', (line) => {
       clearTimeout(timer);
-      const message = JSON.parse(line) as EmulatorsReady | { error: string };
+      let message: EmulatorsReady | { error: string };
+      try {
+        message = JSON.parse(line) as EmulatorsReady | { error: string };
+      } catch {
+        reject(
+          new EmulatorError(`emulator supervisor said ${JSON.stringify(line)}, not its ready line`, {
+            details: { stderr },
+          }),
+        );
+        return;
+      }
       if ('error' in message) reject(new EmulatorError(message.error, { details: { stderr } }));
       else resolveReady(message);
     });
@@ -133,7 +143,9 @@ export async function startSupervisor(opts: {
     running.child.once('exit', (code, signal) => {
       if (stopping) return;
       opts.log(`[emulators] supervisor exited (code ${code}, signal ${signal}); restarting it`);
-      restarting = restart();
+      restarting = restart().catch((error: unknown) => {
+        opts.log(`[emulators] supervisor restart failed: ${(error as Error).message}`);
+      });
     });
   };
 

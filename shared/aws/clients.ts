@@ -66,6 +66,7 @@ function keyOf(settings: ClientSettings): string {
 
 const endpoints = new Map<string, AwsEndpoint>();
 const documentClients = new WeakMap<AwsEndpoint, DynamoDBDocumentClient>();
+const baseClients = new WeakMap<AwsEndpoint, DynamoDBClient>();
 const sqsClients = new WeakMap<AwsEndpoint, SQSClient>();
 
 /** The endpoint of `env`'s region, endpoints and credentials: the same object for the same settings. */
@@ -98,6 +99,8 @@ export function documentClientOf(endpoint: AwsEndpoint): DynamoDBDocumentClient 
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });
     documentClients.set(endpoint, client);
+    // DynamoDBDocumentClient.destroy() does nothing: releaseAwsClients closes the base client itself.
+    baseClients.set(endpoint, base);
   }
   return client;
 }
@@ -128,7 +131,7 @@ export function releaseAwsClients(env: Env): void {
   const key = keyOf(settingsOf(env));
   const endpoint = endpoints.get(key);
   if (!endpoint) return;
-  documentClients.get(endpoint)?.destroy();
+  baseClients.get(endpoint)?.destroy();
   sqsClients.get(endpoint)?.destroy();
   endpoints.delete(key);
 }
