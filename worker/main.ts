@@ -87,7 +87,14 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
   const relay = (signal: NodeJS.Signals): void => onSignal(signal);
   process.on('SIGTERM', relay);
   process.on('SIGINT', relay);
-  const worker = await runWorker({ ...opts, log });
+  let worker: Awaited<ReturnType<typeof runWorker>>;
+  try {
+    worker = await runWorker({ ...opts, log });
+  } catch (error) {
+    process.off('SIGTERM', relay);
+    process.off('SIGINT', relay);
+    throw error;
+  }
   return new Promise<number>((resolve, reject) => {
     let stopping = false;
     onSignal = (signal) => {

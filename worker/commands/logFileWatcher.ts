@@ -90,7 +90,7 @@ export class LogFileWatcher {
         `logfile ${this.opts.name}: still reading after ${STOP_WAIT_MS} ms; the rest is not sent\n`,
       );
       // Closed once the read under way returns.
-      void this.polling.then(() => this.handle?.close());
+      void this.polling.then(() => this.handle?.close()).catch(() => undefined);
       return;
     }
     const rest = this.decoder.end();
@@ -125,8 +125,14 @@ export class LogFileWatcher {
       return false;
     }
     // Checked on what was opened, not on the name: a link swapped after the stat cannot change the answer.
-    const info = await handle.stat();
-    const why = info.isFile() ? await this.opts.check?.(handle) : 'is not a regular file';
+    let why: string | undefined;
+    try {
+      const info = await handle.stat();
+      why = info.isFile() ? await this.opts.check?.(handle) : 'is not a regular file';
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
     if (why !== undefined) {
       await handle.close();
       this.refuse(now, why);
