@@ -8,6 +8,7 @@ import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { parseArgs } from 'node:util';
+import * as ENV from '../shared/config.ts';
 import { SHARED_STACK_VARIABLE } from '../test/support/stack.ts';
 
 /**
@@ -83,7 +84,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
 const files = positionals.length > 0 ? positionals : ordered(testFiles(TEST_DIR));
 
 // The SDK's notice that it will need Node 22 is noise in every process's report.
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = { ...process.env, [ENV.awsSdkNodeVersionSupportWarningDisabled]: 'true' };
 
 /** Starts test/support/stackHost.ts with its output going to STACK_LOG, and resolves with the stack's address. */
 async function startStackHost(): Promise<{ host: ChildProcess; address: string }> {
