@@ -1,8 +1,7 @@
 // Owns the log benchmark's cases: commands whose whole output is known in advance.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -12,6 +11,7 @@ import { commandKey } from '../../shared/commands/keys.ts';
 import * as ENV from '../../shared/config.ts';
 import { epochNow, waitComplete } from './commands.ts';
 import { itemSize } from './itemSize.ts';
+import { repoRoot } from './paths.ts';
 import { runTimed } from './processes.ts';
 
 /** A command whose whole output is known in advance, so the stored log can be checked byte for byte. */
@@ -46,7 +46,10 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  * The generator is seeded, so the content (and its hash) is the same on every run.
  */
 export async function longLinesCase(lines: number): Promise<LogCase> {
-  const file = join(tmpdir(), `bbs-bench-lines-${lines}.txt`);
+  // In the checkout's git-ignored .local-data/, rewritten by each run, rather than left in the temp directory.
+  const dir = join(repoRoot, '.local-data');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-lines-${lines}.txt`);
   const out = createWriteStream(file);
   const hash = createHash('sha256');
   let state = 0x9e3779b9;
