@@ -1,6 +1,10 @@
 // The bad-input battery's shared moves: a case table's shape, raw and oversized bodies, and the check of one answer.
 import assert from 'node:assert/strict';
 import type { Answer } from '../support/api.ts';
+import { commandsFixture, harness } from '../commands/helpers.ts';
+import type { Harness, TestWorker } from '../commands/helpers.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
 
 /** Who calls: a role's token of the stack, a worker's own token, another worker's, a made-up one, or none at all. */
 export type Caller = 'client' | 'admin' | 'worker' | 'otherWorker' | 'unknown' | 'none';
@@ -74,4 +78,34 @@ export function sendArgs(
   if (body === undefined) return [undefined];
   if ('json' in body) return [body.json];
   return [undefined, { body: body.text, headers: body.headers }];
+}
+
+/**
+ * A battery file's shared stack, harness and a second online worker (whose token a case may borrow), set up
+ * before the file's tests and released after them.
+ */
+export function batteryStack(): {
+  readonly stack: TestStack;
+  readonly h: Harness;
+  readonly other: TestWorker;
+} {
+  let other: TestWorker | undefined;
+  // One before hook: the other worker is made right after the stack it lives on.
+  const t = commandsFixture(async () => {
+    const stack = await useStack();
+    other = await harness(stack).onlineWorker();
+    return stack;
+  });
+  return {
+    get stack() {
+      return t.stack;
+    },
+    get h() {
+      return t.h;
+    },
+    get other() {
+      if (!other) throw new Error('the other worker is read before its before hook ran');
+      return other;
+    },
+  };
 }

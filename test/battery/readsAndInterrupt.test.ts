@@ -1,29 +1,14 @@
 // The bad-input battery of the client's reads and interrupt: bad ids, cursors, queries, bodies, tokens; the command stays as it was.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as LIMITS from '../../shared/limits.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { harness } from '../commands/helpers.ts';
 import type { TestWorker } from '../commands/helpers.ts';
-import { MALFORMED, assertRefused, long, rawJson, sendArgs, tokenOf } from './battery.ts';
+import { MALFORMED, assertRefused, long, rawJson, batteryStack, sendArgs, tokenOf } from './battery.ts';
 import type { Body, Caller, HttpCase } from './battery.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-let worker: TestWorker;
-let other: TestWorker;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-  worker = await h.onlineWorker();
-  other = await h.onlineWorker();
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = batteryStack();
+/** The online worker whose commands the cases read: made by the first case (a second top-level hook runs too early on Node 20). */
+let worker: TestWorker | undefined;
 
 /** The fixture of a case: a worker and its started (pending) command. */
 interface Fixture {
@@ -256,8 +241,8 @@ export const INTERRUPT_CASES: HttpCase<Fixture>[] = [
 
 /** What a client reads of a command: its view and its updates. */
 async function snapshot(id: string): Promise<unknown> {
-  const view = await h.call(stack.tokens.client, 'GET', `/v1/commands/${id}`);
-  const updates = await h.call(stack.tokens.client, 'GET', `/v1/commands/${id}/updates`);
+  const view = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${id}`);
+  const updates = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${id}/updates`);
   assert.equal(view.status, 200, view.text);
   return { view: view.body, updates: updates.body };
 }
@@ -270,12 +255,13 @@ function battery(title: string, cases: HttpCase<Fixture>[]) {
         { todo: testCase.todo },
         async () => {
           // Prepare: a pending command of the online worker.
-          const id = await h.startCommand(worker);
+          worker ??= await t.h.onlineWorker();
+          const id = await t.h.startCommand(worker);
           const before = await snapshot(id);
           const { as, method, path, body } = testCase.request({ worker, id });
           // Act
-          const answer = await h.call(
-            tokenOf(as, stack.tokens, worker, other),
+          const answer = await t.h.call(
+            tokenOf(as, t.stack.tokens, worker, t.other),
             method!,
             path!,
             ...sendArgs(body),

@@ -1,28 +1,13 @@
 // The bad-input battery of POST /v1/commands: each bad start answers its 4xx and the fresh worker's command list stays empty.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as LIMITS from '../../shared/limits.ts';
 import { uniqueName } from '../support/api.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { harness } from '../commands/helpers.ts';
 import type { TestWorker } from '../commands/helpers.ts';
-import { MALFORMED, assertRefused, long, rawJson, sendArgs, tokenOf } from './battery.ts';
+import { MALFORMED, assertRefused, long, rawJson, batteryStack, sendArgs, tokenOf } from './battery.ts';
 import type { Body, HttpCase } from './battery.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-let other: TestWorker;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-  other = await h.onlineWorker();
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = batteryStack();
 
 /** A valid start for `worker`, with `change` over it (a field set to undefined is left out). */
 function start(worker: TestWorker, change: Record<string, unknown> = {}): Body {
@@ -226,8 +211,8 @@ export const START_CASES: HttpCase<TestWorker>[] = [
 
 /** The command ids GET /v1/commands lists for `worker`. */
 async function listed(worker: string): Promise<string[]> {
-  const answer = await h.call<{ commands: { commandId: string }[] }>(
-    stack.tokens.client,
+  const answer = await t.h.call<{ commands: { commandId: string }[] }>(
+    t.stack.tokens.client,
     'GET',
     `/v1/commands?worker=${worker}`,
   );
@@ -242,11 +227,11 @@ describe('the bad-input battery: starting a command', () => {
       { todo: testCase.todo },
       async () => {
         // Prepare: a fresh online worker, whose command list is empty.
-        const worker = await h.onlineWorker();
+        const worker = await t.h.onlineWorker();
         const { as, body } = testCase.request(worker);
         // Act
-        const answer = await h.call(
-          tokenOf(as, stack.tokens, worker, other),
+        const answer = await t.h.call(
+          tokenOf(as, t.stack.tokens, worker, t.other),
           'POST',
           '/v1/commands',
           ...sendArgs(body),

@@ -1,28 +1,13 @@
 // The bad-input battery of a worker's claim, updates and complete: each answers its 4xx and no update item or status change is stored.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import * as LIMITS from '../../shared/limits.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { commandItems, harness } from '../commands/helpers.ts';
-import type { TestWorker } from '../commands/helpers.ts';
-import { MALFORMED, assertRefused, long, rawJson, sendArgs, tokenOf } from './battery.ts';
+import { commandItems } from '../commands/helpers.ts';
+import { MALFORMED, assertRefused, long, rawJson, batteryStack, sendArgs, tokenOf } from './battery.ts';
 import type { Body, Caller, HttpCase } from './battery.ts';
 
-let stack: TestStack;
-let h: ReturnType<typeof harness>;
-let other: TestWorker;
-
-before(async () => {
-  stack = await useStack();
-  h = harness(stack);
-  other = await h.onlineWorker();
-});
-
-after(async () => {
-  await stack?.release();
-});
+const t = batteryStack();
 
 const UNKNOWN_ID = 'e'.repeat(32);
 const INVALID = { status: 400, code: 'invalid_request' };
@@ -254,7 +239,7 @@ export const COMPLETE_CASES: HttpCase<string>[] = [
 
 /** The stored items of a command, with the status and acked of its record. */
 async function stored(id: string) {
-  const items = await commandItems(h.db, h.table, id);
+  const items = await commandItems(t.h.db, t.h.table, id);
   const record = items.find((item) => item.sk === 'CMD');
   return { items: items.length, status: record?.status, acked: record?.acked, claimedAt: record?.claimedAt };
 }
@@ -267,13 +252,13 @@ function battery(title: string, cases: HttpCase<string>[], claimed: boolean) {
         { todo: testCase.todo },
         async () => {
           // Prepare: a fresh worker's pending command (for claims) or one it claimed.
-          const worker = await h.onlineWorker();
-          const id = claimed ? await h.claimed(worker) : await h.startCommand(worker);
+          const worker = await t.h.onlineWorker();
+          const id = claimed ? await t.h.claimed(worker) : await t.h.startCommand(worker);
           const before = await stored(id);
           const { as, method, path, body } = testCase.request(id);
           // Act
-          const answer = await h.call(
-            tokenOf(as, stack.tokens, worker, other),
+          const answer = await t.h.call(
+            tokenOf(as, t.stack.tokens, worker, t.other),
             method!,
             path!,
             ...sendArgs(body),
