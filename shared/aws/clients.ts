@@ -65,9 +65,12 @@ function keyOf(settings: ClientSettings): string {
 }
 
 const endpoints = new Map<string, AwsEndpoint>();
-const documentClients = new WeakMap<AwsEndpoint, DynamoDBDocumentClient>();
-const baseClients = new WeakMap<AwsEndpoint, DynamoDBClient>();
-const sqsClients = new WeakMap<AwsEndpoint, SQSClient>();
+/** An endpoint's clients, each made on first use. */
+const clientsOf = perObject(
+  (
+    _endpoint: AwsEndpoint,
+  ): { base?: DynamoDBClient; document?: DynamoDBDocumentClient; sqs?: SQSClient } => ({}),
+);
 
 /** The endpoint of `env`'s region, endpoints and credentials: the same object for the same settings. */
 export function awsEndpoint(env: Env = currentEnv()): AwsEndpoint {
@@ -87,40 +90,37 @@ function common(
 
 /** The endpoint's DocumentClient, made on first use. */
 export function documentClientOf(endpoint: AwsEndpoint): DynamoDBDocumentClient {
-  let client = documentClients.get(endpoint);
-  if (!client) {
+  const clients = clientsOf(endpoint);
+  if (!clients.document) {
     const { dynamodbEndpoint } = endpoint.settings;
-    const base = new DynamoDBClient({
+    // Kept apart: DynamoDBDocumentClient.destroy() does nothing, so releaseAwsClients closes the base client.
+    clients.base = new DynamoDBClient({
       ...common(endpoint.settings),
       ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
     });
-    endpoint.counter.count(base, 'dynamodb');
-    client = DynamoDBDocumentClient.from(base, {
+    endpoint.counter.count(clients.base, 'dynamodb');
+    clients.document = DynamoDBDocumentClient.from(clients.base, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });
-    documentClients.set(endpoint, client);
-    // DynamoDBDocumentClient.destroy() does nothing: releaseAwsClients closes the base client itself.
-    baseClients.set(endpoint, base);
   }
-  return client;
+  return clients.document;
 }
 
 /** The endpoint's SQS client, made on first use. */
 export function sqsClientOf(endpoint: AwsEndpoint): SQSClient {
-  let client = sqsClients.get(endpoint);
-  if (!client) {
+  const clients = clientsOf(endpoint);
+  if (!clients.sqs) {
     const { sqsEndpoint } = endpoint.settings;
     // Send to the configured endpoint, not the queue URL's host: fauxqs URLs name sqs.<region>.localhost,
     // which does not resolve; on AWS both are the same regional endpoint.
-    client = new SQSClient({
+    clients.sqs = new SQSClient({
       ...common(endpoint.settings),
       ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
       useQueueUrlAsEndpoint: false,
     });
-    endpoint.counter.count(client, 'sqs');
-    sqsClients.set(endpoint, client);
+    endpoint.counter.count(clients.sqs, 'sqs');
   }
-  return client;
+  return clients.sqs;
 }
 
 /**
@@ -131,8 +131,9 @@ export function releaseAwsClients(env: Env): void {
   const key = keyOf(settingsOf(env));
   const endpoint = endpoints.get(key);
   if (!endpoint) return;
-  baseClients.get(endpoint)?.destroy();
-  sqsClients.get(endpoint)?.destroy();
+  const clients = clientsOf(endpoint);
+  clients.base?.destroy();
+  clients.sqs?.destroy();
   endpoints.delete(key);
 }
 
