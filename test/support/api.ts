@@ -1,5 +1,5 @@
 // The one HTTP helper tests call the API with, and the moves most suites make through it.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './wait.ts';
 import { LOG_HEADERS } from '../../shared/commands/wire.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
 
@@ -121,13 +121,20 @@ export async function waitForCommand(
   done: (view: CommandView) => boolean = (view) => view.status === 'complete',
   timeoutMs = 20_000,
 ): Promise<CommandView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = await getCommand(target, id);
-    if (done(view)) return view;
-    if (Date.now() > deadline)
-      throw new Error(`command ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(view)}`);
-    await sleep(50);
+  let last: CommandView | undefined;
+  try {
+    return await waitFor(
+      `command ${id}`,
+      async () => {
+        last = await getCommand(target, id);
+        return done(last) && last;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`command ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(last)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -3,10 +3,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { RESULTS } from '../../shared/commands/types.ts';
 import { readLog, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import { waitFor } from '../support/wait.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
@@ -115,13 +115,19 @@ describe('results too large to send', () => {
 
 describe('no process outlives its command', () => {
   async function pidIn(dir: string, file: string): Promise<number> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const text = await readFile(path.join(dir, file), 'utf8').catch(() => '');
-      if (text.trim() !== '') return Number(text.trim());
-      assert.ok(Date.now() < deadline, `${file} never appeared`);
-      await sleep(50);
-    }
+    const text = await waitFor(
+      `${file}`,
+      async () => (await readFile(path.join(dir, file), 'utf8').catch(() => '')).trim() || undefined,
+      15_000,
+    );
+    return Number(text);
+  }
+
+  /** Waits up to `ms` for every pid to be gone; the assertions that follow say which one was not. */
+  async function gone(ms: number, ...pids: number[]): Promise<void> {
+    await waitFor('the processes to end', () => pids.every((pid) => !running(pid)), ms).catch(
+      () => undefined,
+    );
   }
 
   it('kills the process group of `sleep 600` within 5 s of the agent being SIGKILLed', async () => {
@@ -141,7 +147,7 @@ describe('no process outlives its command', () => {
       // Act
       agent.child.kill('SIGKILL');
       await agent.exited;
-      await sleep(5_000);
+      await gone(5_000, foreground, background);
 
       // Assess
       assert.equal(running(foreground), false, 'the shell outlived the agent');
@@ -160,7 +166,7 @@ describe('no process outlives its command', () => {
     });
     const view = await waitForCommand(stack, id);
     const left = await pidIn(proc.basedir, 'left.pid');
-    await sleep(500);
+    await gone(500, left);
 
     // Assess
     assert.equal(view.rc, 0);
