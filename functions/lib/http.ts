@@ -18,6 +18,7 @@ import {
   ValidationError,
 } from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
+import { ServiceUnavailableError, serviceUnavailableOf } from '../../shared/aws/errors.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
@@ -60,6 +61,11 @@ export interface HttpResult {
   json?: Buffer | Buffer[];
   /** The answer barely compresses (random text): send it as it is rather than spend CPU on it. */
   incompressible?: boolean;
+  /**
+   * Sent uncompressed as base64 (isBase64Encoded; API Gateway decodes it): text whose JSON escapes would cost
+   * the Lambda response more than its base64 (control characters take 6 bytes each; shared/commands/escapedBytes.ts).
+   */
+  base64?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -188,6 +194,15 @@ function contentTypeOf(result: HttpResult): string {
 
 /** The answer sent as it is (errors, small answers, incompressible text, clients without br or gzip). */
 function respondPlain(result: HttpResult, parts = partsOf(result)): APIGatewayProxyStructuredResultV2 {
+  if (result.base64)
+    return {
+      statusCode: result.statusCode,
+      headers: { 'content-type': contentTypeOf(result), ...result.headers },
+      body: Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))).toString(
+        'base64',
+      ),
+      isBase64Encoded: true,
+    };
   const body =
     parts.length === 1 && typeof parts[0] === 'string'
       ? parts[0]
@@ -225,7 +240,10 @@ async function respond(
  * only the fields its class declares (docs/errors.md); the rest of its evidence stays in this process.
  */
 export function errorResponse(error: BuildbotError): APIGatewayProxyStructuredResultV2 {
-  return respondPlain({ statusCode: error.statusCode, body: error.httpBody() });
+  // A 503 says when to come back, in the header every HTTP client and proxy knows.
+  const headers: Record<string, string> =
+    error instanceof ServiceUnavailableError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+  return respondPlain({ statusCode: error.statusCode, body: error.httpBody(), headers });
 }
 
 /** The answer to a bug or an AWS fault: internal_error and the request id, nothing of the error itself. */
@@ -269,6 +287,13 @@ export function httpRouter(
           code: error.code,
         });
         return errorResponse(error);
+      }
+      // DynamoDB or SQS unreachable or throttling past the SDK's own retries: nothing is wrong with the request, so
+      // 503 and Retry-After (docs/errors.md), not a 500. Logged as a warning: it names the fault, not a bug.
+      const unavailable = serviceUnavailableOf(error);
+      if (unavailable) {
+        logger.warn('backing service unavailable; answered 503', { route: event.routeKey, error });
+        return errorResponse(unavailable);
       }
       // A bug or an AWS fault: log its name, message, stack and causes (shared/observability.ts keeps the
       // rest of an error, stored items included, out of the log), answer 500 as API Gateway would for a crash.

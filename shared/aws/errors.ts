@@ -1,4 +1,4 @@
-// The AWS helpers' errors: a conditional write that lost without an explanation, a stored item of the wrong shape.
+// The AWS helpers' errors: a lost write without an explanation, a malformed stored item, a service that cannot answer now.
 import { BuildbotError } from '../errors.ts';
 
 /**
@@ -37,4 +37,102 @@ export class ItemDecodeError extends BuildbotError {
     this.itemName = itemName;
     this.attribute = attribute;
   }
+}
+
+/** What Retry-After says with a 503: about as long as DynamoDB Local or fauxqs takes to come back. @default 3 */
+export const RETRY_AFTER_SECONDS = 3;
+
+/**
+ * DynamoDB or SQS could not serve the call even after the SDK's own retries: the endpoint refused or dropped the
+ * connection, timed out, throttled (ProvisionedThroughputExceeded, ThrottlingException, ...) or failed on its side
+ * (a 5xx). Nothing is wrong with the request: the edge answers 503 with `Retry-After`, never a 500, and a caller
+ * repeats a call that is safe to repeat (a worker's updates and complete, a start with an idempotency key).
+ */
+export class ServiceUnavailableError extends BuildbotError {
+  static override readonly code = 'service_unavailable';
+  static override readonly httpStatus = 503;
+  static override readonly bodyFields: readonly string[] = ['retryAfterSeconds'];
+
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    const retryAfterSeconds = options.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
+    super(message, { cause: options.cause, details: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Socket errors that mean "nobody answered there right now" (Node's codes, as the SDK's handler rethrows them). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
+
+/** The SDK's names for an answer that says "slow down" or "not now" (its own retry strategy treats them as transient). */
+const UNAVAILABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalFailure',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  errors?: unknown;
+  cause?: unknown;
+}
+
+function isUnavailable(error: SdkErrorShape): boolean {
+  if (typeof error.code === 'string' && UNREACHABLE_CODES.has(error.code)) return true;
+  if (typeof error.name === 'string' && UNAVAILABLE_NAMES.has(error.name)) return true;
+  // Any other server-side fault of the AWS service (a 5xx whose name is not listed above).
+  const status = error.$metadata?.httpStatusCode;
+  return error.$fault === 'server' && typeof status === 'number' && status >= 500;
+}
+
+/**
+ * The ServiceUnavailableError for an error that came from an unreachable, throttling or failing AWS endpoint,
+ * looked for in the error, its `cause` chain and an AggregateError's `errors` (Node reports a refused connection
+ * to a name with several addresses as one); undefined for anything else (a bug, a lost condition, bad data).
+ */
+export function serviceUnavailableOf(error: unknown): ServiceUnavailableError | undefined {
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [error];
+  while (pending.length > 0) {
+    const each = pending.shift();
+    if (typeof each !== 'object' || each === null || seen.has(each)) continue;
+    seen.add(each);
+    if (each instanceof ServiceUnavailableError) return each;
+    const shape = each as SdkErrorShape;
+    if (isUnavailable(shape)) {
+      const what = typeof shape.code === 'string' ? shape.code : String(shape.name);
+      return new ServiceUnavailableError(
+        `a backing service (DynamoDB or SQS) is unavailable or throttling (${what}); retry after ${RETRY_AFTER_SECONDS} s`,
+        { cause: each },
+      );
+    }
+    if (Array.isArray(shape.errors)) pending.push(...(shape.errors as unknown[]));
+    pending.push(shape.cause);
+  }
+  return undefined;
 }

@@ -36,6 +36,8 @@ const NOT_OVER_HTTP: Record<string, string> = {
     'the shared local stack sets every variable; taking one away would break the other cases',
   write_condition_failed:
     'a write must lose to an item deleted under it; test/aws drives that race with the helper itself',
+  service_unavailable:
+    'DynamoDB Local must be down: test/chaos/unavailable.test.ts kills it under a stack of its own',
 };
 
 /** Codes that answer 500 show as internal_error on the wire. */
