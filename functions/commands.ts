@@ -51,7 +51,12 @@ export const handler = httpRouter({
     const page = await getUpdates(commandsContextFromEnv(), request.params.id ?? '', after, {
       compressed: request.answerEncoding !== undefined,
     });
-    return { statusCode: 200, json: page.json, incompressible: page.incompressible };
+    return {
+      statusCode: 200,
+      json: page.json,
+      incompressible: page.incompressible,
+      base64: page.encoding === 'base64',
+    };
   },
 
   'GET /v1/commands/{id}/logs/{name}': async (request) => {
@@ -68,6 +73,7 @@ export const handler = httpRouter({
       statusCode: 200,
       text: page.texts,
       incompressible: page.incompressible,
+      base64: page.encoding === 'base64',
       headers: {
         [LOG_HEADERS.nextSeq]: String(page.nextSeq),
         [LOG_HEADERS.status]: page.status,

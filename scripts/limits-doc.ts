@@ -138,9 +138,11 @@ function rows(l: Limits): Row[] {
       what: 'one page of `GET …/updates` or `GET …/logs/{name}`',
       limit:
         `${bytes(l.pageStoredBytes)} stored; ${bytes(l.pageCompressedBytes)} decompressed when the answer is ` +
-        `compressed, ${bytes(l.pagePlainBytes)} when not`,
+        `compressed, ${bytes(l.pagePlainBytes)} in the Lambda response when not (escaped, or base64 when smaller)`,
       answer: 'the page ends (`next`, `x-bbs-next-seq`)',
-      why: 'a Lambda answer holds 6 MB, base64 included; the edge compresses a page as a stream, never joined',
+      why:
+        `a Lambda answer holds ${bytes(l.lambdaResponseBytes)} as JSON, its body escaped (a control character ` +
+        'takes 6 bytes); the edge compresses a page as a stream, never joined',
     },
     {
       what: 'text batch (`application/vnd.bbs.text-batch`)',

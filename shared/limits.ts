@@ -99,8 +99,17 @@ export const pageStoredBytes = 3 * MiB;
  * @default 64 MiB
  */
 export const pageCompressedBytes = 64 * MiB;
-/** Bytes of a page whose answer goes uncompressed (the client does not accept br or gzip). @default 4 MiB */
+/**
+ * Bytes a page whose answer goes uncompressed takes in the Lambda response: its text as JSON escapes it
+ * (a control character takes 6 bytes), or its base64 when that is smaller (shared/commands/escapedBytes.ts).
+ * @default 4 MiB
+ */
 export const pagePlainBytes = 4 * MiB;
+/**
+ * AWS's own: the largest Lambda response, measured as Lambda serializes it (JSON, body escaped); over it,
+ * HTTP API answers 500. The local gateway refuses the same (local/gateway/server.ts). @default 6,291,556 bytes
+ */
+export const lambdaResponseBytes = 6_291_556;
 /** Answers shorter than this go uncompressed whatever Accept-Encoding allows. @default 1 KiB */
 export const compressAnswerBytes = 1 * KiB;
 /**

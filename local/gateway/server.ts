@@ -36,6 +36,14 @@ function sendMessage(res: ServerResponse, status: number, message: string, reque
   send(res, status, JSON.stringify({ message }), { 'apigw-requestid': requestId });
 }
 
+/**
+ * The size Lambda holds against its response limit: the handler's return serialized as the Node runtime
+ * serializes it (JSON.stringify), so an escaped body counts its escapes (`\u0001` is 6 bytes).
+ */
+export function responsePayloadBytes(result: unknown): number {
+  return Buffer.byteLength(JSON.stringify(result ?? null) ?? 'null');
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -111,7 +119,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     opts.runner.countFor(route.def.functionName).httpRequests++;
     try {
-      sendResult(res, await opts.runner.invoke(route.def.functionName, event), requestId);
+      const result = await opts.runner.invoke(route.def.functionName, event);
+      const size = responsePayloadBytes(result);
+      if (size > LIMITS.lambdaResponseBytes) {
+        // Lambda refuses the answer (Function.ResponseSizeTooLarge), and HTTP API answers 500 for it.
+        opts.log(
+          `function ${route.def.functionName} on ${route.def.routeKey}: response payload ${size} bytes exceeds ` +
+            `Lambda's ${LIMITS.lambdaResponseBytes} (Function.ResponseSizeTooLarge); answered 500`,
+        );
+        sendMessage(res, 500, 'Internal Server Error', requestId);
+        return;
+      }
+      sendResult(res, result, requestId);
     } catch (error) {
       opts.log(
         `function ${route.def.functionName} failed on ${route.def.routeKey}: ${(error as Error).stack ?? error}`,

@@ -9,6 +9,8 @@ import { checkCommandId } from './ids.ts';
 import { argsOf, loadCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import { updateBatchKey, updateBatchRange } from './keys.ts';
+import { PlainAnswerSize, jsonPartBytes } from './escapedBytes.ts';
+import type { PlainEncoding } from './escapedBytes.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
 import { decodeRun, isPacked, runFragment, storedSize, textRunParts } from './runs.ts';
 import type { StoredRun } from './runs.ts';
@@ -123,8 +125,61 @@ async function readPage(
   return { seen, stored, packedStored, packedRaw };
 }
 
-function rawBudget(compressed: boolean): number {
-  return compressed ? LIMITS.pageCompressedBytes : LIMITS.pagePlainBytes;
+/**
+ * What a page may still take. Compressed, its decompressed bytes (LIMITS.pageCompressedBytes). Uncompressed,
+ * what it costs in the Lambda response (LIMITS.pagePlainBytes): its text as JSON escapes it, or its base64 when
+ * that is smaller. A page of control characters escapes to six times its bytes, and once cut by its raw bytes
+ * alone, 4 MiB of them made a 24 MB answer that Lambda refused (500) every time the client asked again.
+ */
+class PageBudget {
+  private readonly size = new PlainAnswerSize();
+
+  constructor(private readonly compressed: boolean) {}
+
+  private fits(raw: number, escaped: number): boolean {
+    return this.compressed
+      ? this.size.raw + raw <= LIMITS.pageCompressedBytes
+      : this.size.costWith(raw, escaped) <= LIMITS.pagePlainBytes;
+  }
+
+  /** Whether `raw` more bytes may fit before their text is read: escaping only grows, so raw is a lower bound. */
+  mayTake(raw: number): boolean {
+    return this.fits(raw, raw);
+  }
+
+  /** Counts the parts (and `separators` bytes between them) if they fit, or if `force`d; returns whether it did. */
+  take(parts: (string | Buffer)[], separators: number, force: boolean): boolean {
+    let raw = separators;
+    let escaped = separators;
+    for (const part of parts) {
+      raw += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+      // A compressed answer travels as base64 of the compressed bytes: escaping costs it nothing.
+      if (!this.compressed) escaped += jsonPartBytes(part);
+    }
+    if (!force && !this.fits(raw, escaped)) return false;
+    this.size.add(raw, escaped);
+    return true;
+  }
+
+  /**
+   * How the page goes when it goes uncompressed. A compressed page that would go uncompressed (its stored runs
+   * barely compressed) does so only if it fits LIMITS.pagePlainBytes that way; else it is compressed after all.
+   */
+  plain(
+    parts: (string | Buffer)[],
+    incompressible: boolean,
+  ): { incompressible: boolean; encoding: PlainEncoding } {
+    if (!this.compressed) return { incompressible, encoding: this.size.encoding };
+    if (!incompressible) return { incompressible, encoding: 'text' };
+    const size = PlainAnswerSize.of(parts);
+    return size.cost <= LIMITS.pagePlainBytes
+      ? { incompressible, encoding: size.encoding }
+      : { incompressible: false, encoding: 'text' };
+  }
+}
+
+function barelyCompressed(read: { packedStored: number; packedRaw: number }): boolean {
+  return read.packedRaw > 0 && read.packedStored / read.packedRaw > LIMITS.incompressibleRatio;
 }
 
 /** An UpdatesPage as JSON text, the stored fragments in order without parsing them. */
@@ -133,11 +188,13 @@ export interface UpdatesPageJson {
   json: Buffer[];
   /** The stored runs barely compressed: do not compress the answer again. */
   incompressible: boolean;
+  /** How the answer goes when uncompressed: as text, or as base64 where escaping would cost more. */
+  encoding: PlainEncoding;
 }
 
 /**
  * GET /v1/commands/{id}/updates?after=: the acknowledged updates after `after`, whole stored runs where
- * possible. `compressed` says whether the answer will be compressed (it sets the decompressed budget).
+ * possible. `compressed` says whether the answer will be compressed (it sets the budget, see PageBudget).
  */
 export async function getUpdates(
   ctx: CommandsContext,
@@ -148,34 +205,32 @@ export async function getUpdates(
   checkCommandId(commandId);
   const item = await loadCommand(ctx, commandId);
   const parts: Buffer[] = [];
-  let left = rawBudget(opts.compressed);
-  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
+  const budget = new PageBudget(opts.compressed);
+  const read = await readPage(ctx, commandId, after, item, {
     whole(run, wholeAllowed) {
-      const fits = run.bytes <= left;
-      if (!fits && parts.length > 0) return 'full';
-      if (!fits || !wholeAllowed) return 'byUpdate';
+      // Each fragment after the first costs a comma too.
+      const comma = parts.length > 0 ? 1 : 0;
+      if (!budget.mayTake(run.bytes + comma)) return parts.length > 0 ? 'full' : 'byUpdate';
+      if (!wholeAllowed) return 'byUpdate';
       const fragment = runFragment(run);
+      if (!budget.take([fragment], comma, false)) return parts.length > 0 ? 'full' : 'byUpdate';
       parts.push(fragment);
-      left -= fragment.length + 1;
       return 'taken';
     },
     one(update, first) {
       const text = Buffer.from(JSON.stringify(update));
-      if (!first && text.length > left) return false;
+      if (!budget.take([text], parts.length > 0 ? 1 : 0, first)) return false;
       parts.push(text);
-      left -= text.length + 1;
       return true;
     },
   });
+  const { seen } = read;
   const more = seen < item.acked;
   const tail = `],"acked":${item.acked},"status":${JSON.stringify(item.status)}${more ? `,"next":${seen}` : ''}}`;
   const json: Buffer[] = [UPDATES_HEAD];
   for (const [i, part] of parts.entries()) json.push(...(i > 0 ? [COMMA, part] : [part]));
   json.push(Buffer.from(tail));
-  return {
-    json,
-    incompressible: packedRaw > 0 && packedStored / packedRaw > LIMITS.incompressibleRatio,
-  };
+  return { json, ...budget.plain(json, barelyCompressed(read)) };
 }
 
 const UPDATES_HEAD = Buffer.from('{"updates":[');
@@ -195,6 +250,8 @@ export interface LogPageRead extends Omit<LogPage, 'text'> {
   /** The page's text in parts (UTF-8 bytes of a text run as stored): their concatenation is the text. */
   texts: (string | Buffer)[];
   incompressible: boolean;
+  /** How the answer goes when uncompressed: as text, or as base64 where escaping would cost more. */
+  encoding: PlainEncoding;
 }
 
 /**
@@ -213,36 +270,34 @@ export async function getLog(
   const known = knownLogs(item);
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
   const texts: (string | Buffer)[] = [];
-  let left = rawBudget(opts.compressed);
-  const { seen, packedStored, packedRaw } = await readPage(ctx, commandId, after, item, {
+  const budget = new PageBudget(opts.compressed);
+  const read = await readPage(ctx, commandId, after, item, {
     // A run larger than what is left waits for the next page rather than be decoded for a few updates.
     // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
     whole(run, wholeAllowed) {
-      if (texts.length > 0 && run.bytes > left) return 'full';
-      const parts = wholeAllowed && run.bytes <= left ? textRunParts(run) : undefined;
+      const fits = budget.mayTake(run.bytes);
+      if (texts.length > 0 && !fits) return 'full';
+      const parts = wholeAllowed && fits ? textRunParts(run) : undefined;
       if (parts === undefined) return 'byUpdate';
-      for (const part of parts)
-        if (streamInLog(part.stream, name)) {
-          texts.push(part.text);
-          left -= part.text.length;
-        }
+      const inLog = parts.filter((part) => streamInLog(part.stream, name)).map((part) => part.text);
+      // Its text escaped may not fit where its bytes did: the first run of a page then goes update by update.
+      if (!budget.take(inLog, 0, false)) return texts.length > 0 ? 'full' : 'byUpdate';
+      for (const text of inLog) texts.push(text);
       return 'taken';
     },
     one(update, first) {
       const text = logText([update], name);
-      const bytes = Buffer.byteLength(text);
-      if (!first && bytes > left) return false;
+      if (!budget.take([text], 0, first)) return false;
       texts.push(text);
-      left -= bytes;
       return true;
     },
   });
-  const nextSeq = Math.max(seen, -1);
+  const nextSeq = Math.max(read.seen, -1);
   return {
     texts,
     nextSeq,
     status: item.status,
     complete: item.status === 'complete' && nextSeq >= item.acked,
-    incompressible: packedRaw > 0 && packedStored / packedRaw > LIMITS.incompressibleRatio,
+    ...budget.plain(texts, barelyCompressed(read)),
   };
 }

@@ -112,6 +112,32 @@ describe('local gateway (HTTP API payload 2.0)', () => {
     assert.deepEqual(Buffer.from(binary.body ?? '', 'base64'), Buffer.from([0, 1, 2, 255]));
   });
 
+  it("answers 500 as HTTP API does when the function's response is over Lambda's 6 MB once serialized", async () => {
+    // Prepare: echo answers with the event as JSON, so each 0x01 of the body is `\u0001` in its body and
+    // `\\u0001` (7 bytes) once Lambda serializes the response: 800 KB fits, 1 MB does not.
+    const post = (bytes: number) =>
+      fetch(`${stack.apiUrl}/v1/echo/big`, {
+        method: 'POST',
+        headers: { ...authorized(), 'content-type': 'text/plain' },
+        body: Buffer.alloc(bytes, 1),
+      });
+    logged.length = 0;
+
+    // Act
+    const fits = await post(800_000);
+    const over = await post(1_000_000);
+
+    // Assess
+    assert.equal(fits.status, 200);
+    assert.equal(((await fits.json()) as EchoedEvent).body?.length, 800_000);
+    assert.equal(over.status, 500);
+    assert.deepEqual(await over.json(), { message: 'Internal Server Error' });
+    assert.ok(
+      logged.some((line) => line.includes('Function.ResponseSizeTooLarge')),
+      `no log line names the limit in ${JSON.stringify(logged)}`,
+    );
+  });
+
   it('answers 401 without calling the authorizer when the Authorization header is missing', async () => {
     // Prepare
     const before = stack.tallies().functions.authorizer?.invocations ?? 0;
