@@ -19,6 +19,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { modelQueueDeletedRecently } from './sqsLimits.ts';
 
 export interface EmulatorsReady {
   pid: number;
@@ -315,6 +316,8 @@ async function main(): Promise<void> {
   dynamoStarting.catch(() => undefined);
   const { buildApp } = await import('fauxqs');
   const sqs = buildApp({ logger: false, host: 'localhost' });
+  // AWS's refusals that fauxqs lacks, so that the stack answers as a deployment does (local/sqsLimits.ts).
+  modelQueueDeletedRecently(sqs);
   const [dynamo] = await Promise.all([dynamoStarting, sqs.listen({ port: sqsPort, host: '127.0.0.1' })]);
   const address = sqs.server.address();
   superviseDynamo(dynamo, persistDir);

@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '../../shared/errors.ts';
 import { ROLES } from '../../shared/auth/types.ts';
-import { ServiceUnavailableError, serviceUnavailableOf } from '../../shared/aws/errors.ts';
+import { serviceUnavailableOf } from '../../shared/aws/errors.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { TEXT_BATCH_CONTENT_TYPE, decodeTextBatch, isTextBatch } from '../../shared/commands/textBatch.ts';
 import type { AuthorizerContext, Principal } from '../../shared/auth/types.ts';
@@ -198,9 +198,9 @@ function respondPlain(result: HttpResult, parts = partsOf(result)): APIGatewayPr
     return {
       statusCode: result.statusCode,
       headers: { 'content-type': contentTypeOf(result), ...result.headers },
-      body: Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))).toString(
-        'base64',
-      ),
+      body: Buffer.concat(
+        parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
+      ).toString('base64'),
       isBase64Encoded: true,
     };
   const body =
@@ -240,9 +240,11 @@ async function respond(
  * only the fields its class declares (docs/errors.md); the rest of its evidence stays in this process.
  */
 export function errorResponse(error: BuildbotError): APIGatewayProxyStructuredResultV2 {
-  // A 503 says when to come back, in the header every HTTP client and proxy knows.
+  // An error that knows when to come back (a 503, a queue name SQS holds for a minute) says so in the header
+  // every HTTP client and proxy knows; its class declares retryAfterSeconds as a body field too.
+  const retryAfter = error.details.retryAfterSeconds;
   const headers: Record<string, string> =
-    error instanceof ServiceUnavailableError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {};
   return respondPlain({ statusCode: error.statusCode, body: error.httpBody(), headers });
 }
 

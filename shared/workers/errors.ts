@@ -30,3 +30,26 @@ export class WorkerExistsError extends ConflictError {
     this.worker = name;
   }
 }
+
+/**
+ * Registering a name whose worker (and queue) was removed less than a minute ago: SQS refuses to create a queue
+ * of a deleted queue's name for 60 s (QueueDeletedRecently). Nothing was stored; the same call succeeds later.
+ */
+export class QueueDeletedRecentlyError extends ConflictError {
+  static override readonly code = 'queue_deleted_recently';
+  static override readonly bodyFields = ['worker', 'retryAfterSeconds'];
+
+  readonly worker: string;
+  /** SQS does not say when the name frees up: the whole wait, from now. */
+  readonly retryAfterSeconds: number;
+
+  constructor(name: string, options: { cause?: unknown; retryAfterSeconds: number }) {
+    super(
+      `worker ${name} was removed less than ${options.retryAfterSeconds} s ago and SQS cannot create its queue ` +
+        `again yet; register it after ${options.retryAfterSeconds} s`,
+      { cause: options.cause, details: { worker: name, retryAfterSeconds: options.retryAfterSeconds } },
+    );
+    this.worker = name;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}

@@ -1,14 +1,37 @@
 // Owns the worker queues' lifetime: created (or found) when a worker registers, deleted when it is removed.
-import { CreateQueueCommand, DeleteQueueCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  QueueDeletedRecently,
+  QueueDoesNotExist,
+} from '@aws-sdk/client-sqs';
+import { QueueDeletedRecentlyError } from './errors.ts';
 import type { WorkersContext } from './context.ts';
+import { workerQueueName } from './keys.ts';
 import { WORKER_QUEUE } from './types.ts';
 
-export function workerQueueName(ctx: WorkersContext, name: string): string {
-  return `${ctx.workerQueuePrefix}${name}`;
+
+/** How long SQS keeps a deleted queue's name from a new queue (QueueDeletedRecently). @default 60 s */
+export const QUEUE_NAME_REUSE_SECONDS = 60;
+
+/**
+ * Creates (or finds: CreateQueue is idempotent for equal attributes) the worker's queue. A name whose queue was
+ * deleted within the last minute is QueueDeletedRecentlyError (409, Retry-After), not a 500.
+ */
+export async function createWorkerQueue(ctx: WorkersContext, name: string): Promise<string> {
+  try {
+    return await createQueue(ctx, name);
+  } catch (error) {
+    if (error instanceof QueueDeletedRecently)
+      throw new QueueDeletedRecentlyError(name, {
+        cause: error,
+        retryAfterSeconds: QUEUE_NAME_REUSE_SECONDS,
+      });
+    throw error;
+  }
 }
 
-/** Creates (or finds: CreateQueue is idempotent for equal attributes) the worker's queue. */
-export async function createWorkerQueue(ctx: WorkersContext, name: string): Promise<string> {
+async function createQueue(ctx: WorkersContext, name: string): Promise<string> {
   const { QueueUrl } = await ctx.sqs.send(
     new CreateQueueCommand({
       QueueName: workerQueueName(ctx, name),

@@ -189,6 +189,15 @@ const CASES: Record<string, ErrorCase> = {
     fields: ['worker'],
     send: () => h.call(stack.tokens.admin, 'POST', '/v1/workers', { name: worker.name }),
   },
+  queue_deleted_recently: {
+    fields: ['worker', 'retryAfterSeconds'],
+    send: async () => {
+      const name = uniqueName('reused');
+      await h.call(stack.tokens.admin, 'POST', '/v1/workers', { name });
+      await h.call(stack.tokens.admin, 'DELETE', `/v1/workers/${name}`);
+      return h.call(stack.tokens.admin, 'POST', '/v1/workers', { name });
+    },
+  },
   state_not_found: {
     fields: ['objectId', 'name'],
     send: () => h.call(stack.tokens.client, 'GET', statePath(uniqueName('missing'))),
