@@ -58,6 +58,14 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Also register and run a worker in this process (`npm start` does). @default undefined (no worker) */
   worker?: LocalWorkerOptions;
+  /** The emulators listen on these loopback ports. @default undefined (free ports) */
+  emulatorPorts?: { dynamodb: number; sqs: number };
+  /**
+   * The endpoints `env` gives the functions and the worker, in place of the emulators' own (the chaos suite's
+   * fault-injecting proxies, chaos/faultProxy.ts). The stack's own set-up and pollers still reach the emulators
+   * directly. @default undefined (the emulators' ports)
+   */
+  endpoints?: { dynamodb?: string; sqs?: string };
 }
 
 export interface LocalStack {
@@ -157,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let recreateQueues: (() => Promise<void>) | undefined;
   const supervisor: Supervisor = await startSupervisor({
     persistDir: opts.persistDir,
+    ...(opts.emulatorPorts ? { ports: opts.emulatorPorts } : {}),
     log,
     onRestart: async () => recreateQueues?.(),
   });
@@ -229,6 +238,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
+    if (opts.endpoints?.dynamodb) env[ENV.awsEndpointUrlDynamodb] = opts.endpoints.dynamodb;
+    if (opts.endpoints?.sqs) env[ENV.awsEndpointUrlSqs] = opts.endpoints.sqs;
     const stackEnv = env;
     recreateQueues = async () => {
       // Same ports, so the same queue URLs; in memory (no persistDir) the tables come back empty.

@@ -109,11 +109,16 @@ async function launch(
  */
 export async function startSupervisor(opts: {
   persistDir?: string;
+  /** Listen on these ports rather than free ones (a stack started again on the same data keeps its URLs). */
+  ports?: { dynamodb: number; sqs: number };
   log: (line: string) => void;
   onRestart?: () => Promise<void>;
 }): Promise<Supervisor> {
   const persistArgs = opts.persistDir ? ['--persist', opts.persistDir] : [];
-  const first = await launch(persistArgs, opts.log);
+  const fixedPorts = opts.ports
+    ? ['--dynamodb-port', String(opts.ports.dynamodb), '--sqs-port', String(opts.ports.sqs)]
+    : [];
+  const first = await launch([...persistArgs, ...fixedPorts], opts.log);
   const ports = [
     '--dynamodb-port',
     String(first.ready.dynamodbPort),
