@@ -15,6 +15,7 @@ import {
 } from '../shared/commands/wire.ts';
 import { parse } from '../shared/schema.ts';
 import * as LIMITS from '../shared/limits.ts';
+import { credentialsVendorFromEnv } from '../shared/workers/credentials.ts';
 import { recordHeartbeat } from '../shared/workers/heartbeat.ts';
 import { httpRouter } from './lib/http.ts';
 
@@ -35,7 +36,9 @@ export const handler = httpRouter(
       const name = parse(workerName, request.params.name, 'name');
       requireWorker(request.principal, name);
       const body = parse(workerHeartbeatRequest, request.body);
-      return { statusCode: 200, body: await recordHeartbeat(commandsContextFromEnv(), name, body) };
+      const answer = await recordHeartbeat(commandsContextFromEnv(), name, body, credentialsVendorFromEnv());
+      // The answer may carry credentials: no cache keeps a copy.
+      return { statusCode: 200, headers: { 'cache-control': 'no-store' }, body: answer };
     },
 
     'POST /v1/commands/{id}/start': async (request) => {

@@ -5,7 +5,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TokenStore } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
-import { awsEndpoint, releaseAwsClients, sqsClientOf } from '../shared/aws/clients.ts';
+import { awsEndpoint, releaseAwsClients } from '../shared/aws/clients.ts';
+import { startLocalIam } from './iam.ts';
+import type { LocalIam } from './iam.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import * as ENV from '../shared/config.ts';
@@ -181,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     credentials: LOCAL_CREDENTIALS,
   });
   let env: Record<string, string> | undefined;
+  let iam: LocalIam | undefined;
   let gateway: Gateway | undefined;
   let worker: LocalWorker | undefined;
   const pollers: Poller[] = [];
@@ -203,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await worker?.stop();
       await gateway?.close();
       await Promise.all([...pollers, ...schedules].map((part) => part.stop()));
+      await iam?.close();
       dynamo.destroy();
       sqs.destroy();
       // This process's clients of the stack's endpoints (its functions', and any caller's) end with it.
@@ -240,6 +244,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env = localEnv(service, ctx, { dynamodb: supervisor.dynamodbPort, sqs: supervisor.sqsPort });
     if (opts.endpoints?.dynamodb) env[ENV.awsEndpointUrlDynamodb] = opts.endpoints.dynamodb;
     if (opts.endpoints?.sqs) env[ENV.awsEndpointUrlSqs] = opts.endpoints.sqs;
+    // The heartbeat vends workers their queue credentials as on AWS, from a local STS, and their SQS calls
+    // go through a gate that holds those credentials to their session policy (local/iam.ts).
+    const roleArn = env[ENV.workerCredentialsRoleArn];
+    if (roleArn) {
+      iam = await startLocalIam({ roleArn, region, sqsPort: supervisor.sqsPort });
+      env[ENV.awsEndpointUrlSts] = iam.url;
+      env[ENV.workerSqsEndpoint] = iam.url;
+    }
     const stackEnv = env;
     recreateQueues = async () => {
       // Same ports, so the same queue URLs; in memory (no persistDir) the tables come back empty.
@@ -314,10 +326,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
 
     if (opts.worker)
-      worker = await startLocalWorker(started.url, tokens.admin, {
-        ...opts.worker,
-        sqs: sqsClientOf(endpoint),
-      });
+      // No SQS client of the stack's: the worker runs on the credentials its heartbeat vends, as on AWS.
+      worker = await startLocalWorker(started.url, tokens.admin, opts.worker);
 
     const stack: LocalStack = {
       apiUrl: started.url,

@@ -24,6 +24,7 @@ export const awsSessionToken = 'AWS_SESSION_TOKEN';
 export const awsEndpointUrl = 'AWS_ENDPOINT_URL';
 export const awsEndpointUrlDynamodb = 'AWS_ENDPOINT_URL_DYNAMODB';
 export const awsEndpointUrlSqs = 'AWS_ENDPOINT_URL_SQS';
+export const awsEndpointUrlSts = 'AWS_ENDPOINT_URL_STS';
 /** Set by Lambda itself: its presence says the code runs in a Lambda. */
 export const awsLambdaFunctionName = 'AWS_LAMBDA_FUNCTION_NAME';
 
@@ -32,6 +33,13 @@ export const powertoolsServiceName = 'POWERTOOLS_SERVICE_NAME';
 export const powertoolsMetricsNamespace = 'POWERTOOLS_METRICS_NAMESPACE';
 export const powertoolsMetricsDisabled = 'POWERTOOLS_METRICS_DISABLED';
 export const powertoolsLogLevel = 'POWERTOOLS_LOG_LEVEL';
+/**
+ * The role a heartbeat assumes to vend a worker its queue credentials (infra/roles.yml WorkerQueueRole); unset,
+ * no credentials are vended and workers use their own environment's.
+ */
+export const workerCredentialsRoleArn = 'WORKER_CREDENTIALS_ROLE_ARN';
+/** The SQS endpoint workers are told to use, when it is not the region's own (the local stack sets it). */
+export const workerSqsEndpoint = 'WORKER_SQS_ENDPOINT';
 
 // The bbs CLI and the worker agent (docs/cli.md); `npm start` prints them as export lines.
 /** The HTTP API's base URL (`--api-url`). */

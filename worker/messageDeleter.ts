@@ -29,7 +29,8 @@ export class MessageDeleter {
   private nextId = 0;
 
   constructor(
-    private readonly sqs: SQSClient,
+    /** The worker's client of the moment (its credentials are renewed: worker/queueAccess.ts). */
+    private readonly sqs: () => SQSClient,
     private readonly queueUrl: () => string,
     private readonly log: WorkerLogSink,
     private readonly delayMs = DELETE_DELAY_MS,
@@ -52,7 +53,7 @@ export class MessageDeleter {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, BATCH_LIMIT);
       try {
-        const answer = await this.sqs.send(
+        const answer = await this.sqs().send(
           new DeleteMessageBatchCommand({
             QueueUrl: this.queueUrl(),
             Entries: batch.map(({ id, receiptHandle }) => ({ Id: id, ReceiptHandle: receiptHandle })),

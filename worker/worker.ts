@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../shared/aws/clients.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
 import type {
@@ -19,6 +18,7 @@ import { claimCommand, newClaimToken } from './claim.ts';
 import { MessageDeleter } from './messageDeleter.ts';
 import { parseWorkerMessage } from './messages.ts';
 import { WORKER_DEFAULTS, withDefaults } from './options.ts';
+import { QueueAccess } from './queueAccess.ts';
 import type { WorkerOptions } from './options.ts';
 import { CommandRun } from './run.ts';
 import { Slots } from './slots.ts';
@@ -62,7 +62,7 @@ class Worker implements RunningWorker {
   private readonly opts: Readonly<WorkerOptions & typeof WORKER_DEFAULTS>;
   private readonly connection: ApiConnection;
   private readonly basedir: string;
-  private readonly sqs: SQSClient;
+  private readonly queue: QueueAccess;
   private readonly version = packageVersion();
   private readonly slots: Slots;
   private readonly deleter: MessageDeleter;
@@ -92,9 +92,9 @@ class Worker implements RunningWorker {
     this.name = opts.name;
     this.connection = { apiUrl: opts.apiUrl, token: opts.token };
     this.basedir = path.resolve(opts.basedir);
-    this.sqs = opts.sqs ?? sqsClient();
+    this.queue = new QueueAccess(opts.sqs, (line) => this.log(`worker ${opts.name}: ${line}`));
     this.deleter = new MessageDeleter(
-      this.sqs,
+      () => this.queue.client,
       () => this.queueUrl,
       (line) => this.log(`worker ${opts.name}: ${line}`),
     );
@@ -107,6 +107,11 @@ class Worker implements RunningWorker {
 
   private log(line: string): void {
     this.opts.log(line);
+  }
+
+  /** The worker's SQS client (its queue credentials come with its heartbeats: queueAccess.ts). */
+  private get sqs(): SQSClient {
+    return this.queue.client;
   }
 
   async start(): Promise<void> {
@@ -149,22 +154,27 @@ class Worker implements RunningWorker {
     while (this.handling.size > 0) await Promise.all(this.handling);
     await this.deleter.flush();
     clearInterval(this.heartbeatTimer);
+    this.queue.close();
     this.log(`worker ${this.name}: stopped`);
   }
 
-  private heartbeat(): Promise<WorkerHeartbeatResponse> {
+  private async heartbeat(): Promise<WorkerHeartbeatResponse> {
+    const asked = this.queue.wanted;
     const body: WorkerHeartbeatRequest = {
       commands: [...this.opts.registry.keys()],
       concurrency: this.slots.size,
       running: this.runs.size,
       version: this.version,
+      ...(asked ? { credentials: true } : {}),
     };
-    return apiRequest<WorkerHeartbeatResponse>(
+    const answer = await apiRequest<WorkerHeartbeatResponse>(
       this.connection,
       'POST',
       `/v1/workers/${encodeURIComponent(this.name)}/heartbeat`,
       { body },
     );
+    this.queue.accept(answer, asked);
+    return answer;
   }
 
   // ---- the queue ----

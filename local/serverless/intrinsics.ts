@@ -22,6 +22,8 @@ export interface IntrinsicContext {
 /** The resource types the local stack creates (resources.ts); other types (alarms) have no local meaning. */
 export const TABLE = 'AWS::DynamoDB::Table';
 export const QUEUE = 'AWS::SQS::Queue';
+/** Roles are not made locally (nothing checks IAM there), but a role's ARN is a name the functions may be given. */
+export const ROLE = 'AWS::IAM::Role';
 
 /** The physical name of a table or queue: its declared name, else `<stack>-<logicalId>` as CloudFormation would. */
 export function physicalName(logicalId: string, resource: CfnResource, stackName: string): string {
@@ -74,6 +76,8 @@ function getAtt(ctx: IntrinsicContext, logicalId: string, attribute: string, pat
     if (attribute === 'QueueUrl') return ctx.queueUrl(physical);
   }
   if (resource.Type === TABLE && attribute === 'Arn') return tableArn(ctx.region, physical);
+  if (resource.Type === ROLE && attribute === 'Arn')
+    return `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${ctx.stackName}-${logicalId}`;
   throw new ServerlessConfigError(`${path}: the local stack cannot resolve ${logicalId}.${attribute}`, {
     details: { path, logicalId, attribute },
   });

@@ -1,8 +1,9 @@
-// Owns the SDK clients: one DynamoDB DocumentClient and one SQS client per endpoint, made on first use, and their request counts.
+// Owns the SDK clients: one DynamoDB DocumentClient, one SQS and one STS client per endpoint, made on first use, and their request counts.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import * as ENV from '../config.ts';
 import { currentEnv } from '../env.ts';
 import { perObject } from '../memo.ts';
@@ -33,6 +34,7 @@ export interface ClientSettings {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   dynamodbEndpoint?: string;
   sqsEndpoint?: string;
+  stsEndpoint?: string;
 }
 
 function settingsOf(env: Env): ClientSettings {
@@ -49,15 +51,18 @@ function settingsOf(env: Env): ClientSettings {
   if (dynamodbEndpoint) settings.dynamodbEndpoint = dynamodbEndpoint;
   const sqsEndpoint = env[ENV.awsEndpointUrlSqs] || env[ENV.awsEndpointUrl];
   if (sqsEndpoint) settings.sqsEndpoint = sqsEndpoint;
+  const stsEndpoint = env[ENV.awsEndpointUrlSts] || env[ENV.awsEndpointUrl];
+  if (stsEndpoint) settings.stsEndpoint = stsEndpoint;
   return settings;
 }
 
 function keyOf(settings: ClientSettings): string {
-  const { region, credentials, dynamodbEndpoint, sqsEndpoint } = settings;
+  const { region, credentials, dynamodbEndpoint, sqsEndpoint, stsEndpoint } = settings;
   return [
     region,
     dynamodbEndpoint,
     sqsEndpoint,
+    stsEndpoint,
     credentials?.accessKeyId,
     credentials?.secretAccessKey,
     credentials?.sessionToken,
@@ -69,7 +74,7 @@ const endpoints = new Map<string, AwsEndpoint>();
 const clientsOf = perObject(
   (
     _endpoint: AwsEndpoint,
-  ): { base?: DynamoDBClient; document?: DynamoDBDocumentClient; sqs?: SQSClient } => ({}),
+  ): { base?: DynamoDBClient; document?: DynamoDBDocumentClient; sqs?: SQSClient; sts?: STSClient } => ({}),
 );
 
 /** The endpoint of `env`'s region, endpoints and credentials: the same object for the same settings. */
@@ -123,6 +128,20 @@ export function sqsClientOf(endpoint: AwsEndpoint): SQSClient {
   return clients.sqs;
 }
 
+/** The endpoint's STS client, made on first use (only the worker API's heartbeat assumes a role). */
+export function stsClientOf(endpoint: AwsEndpoint): STSClient {
+  const clients = clientsOf(endpoint);
+  if (!clients.sts) {
+    const { stsEndpoint } = endpoint.settings;
+    clients.sts = new STSClient({
+      ...common(endpoint.settings),
+      ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
+    });
+    endpoint.counter.count(clients.sts, 'sts');
+  }
+  return clients.sts;
+}
+
 /**
  * Closes the clients of `env`'s endpoints and forgets them (a local stack's stop(): its emulators are gone).
  * The next call for the same settings makes new ones, with a new count.
@@ -134,6 +153,7 @@ export function releaseAwsClients(env: Env): void {
   const clients = clientsOf(endpoint);
   clients.base?.destroy();
   clients.sqs?.destroy();
+  clients.sts?.destroy();
   endpoints.delete(key);
 }
 

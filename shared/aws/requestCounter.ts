@@ -1,6 +1,7 @@
 // Owns counting AWS requests and the DynamoDB capacity they report, per service and operation, for the bill.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { STSClient } from '@aws-sdk/client-sts';
 
 /**
  * Counts every AWS request and the capacity DynamoDB reports, per service and operation, so the
@@ -8,7 +9,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
  * clients (shared/aws/clients.ts: one per endpoint) has its own counter, so two local stacks in one
  * process keep two bills.
  */
-export type AwsService = 'dynamodb' | 'sqs';
+export type AwsService = 'dynamodb' | 'sqs' | 'sts';
 
 export interface RequestTally {
   requests: Record<string, number>;
@@ -46,7 +47,7 @@ export class RequestCounter {
   }
 
   /** Counts every request `client` sends from now on (a second call for the same client replaces the first). */
-  count(client: DynamoDBClient | SQSClient, service: AwsService): void {
+  count(client: DynamoDBClient | SQSClient | STSClient, service: AwsService): void {
     const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
     stack.add(
       (next, context) => async (args) => {

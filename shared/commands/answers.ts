@@ -31,6 +31,19 @@ export const workerHeartbeatResponse = v.object({
   queueUrl: v.string(),
   /** How often the worker should call heartbeat while idle, in milliseconds. */
   heartbeatIntervalMs: integer(1),
+  /** Present when the worker asked for credentials and the service vends them (docs/security.md). */
+  queueAccess: v.optional(
+    v.object({
+      region: v.string(),
+      endpoint: v.optional(v.string()),
+      credentials: v.object({
+        accessKeyId: v.string(),
+        secretAccessKey: v.string(),
+        sessionToken: v.string(),
+        expiration: v.string(),
+      }),
+    }),
+  ),
 });
 
 /** The answer to a worker's claim (POST .../start). */

@@ -120,6 +120,8 @@ export const workerHeartbeatRequest = fields({
   concurrency: v.optional(integer(1, LIMITS.workerConcurrency)),
   running: v.optional(integer(0)),
   version: v.optional(text({ maxLength: LIMITS.workerVersionLength })),
+  /** Vend fresh queue credentials with the answer (shared/workers/credentials.ts). */
+  credentials: v.optional(v.boolean()),
 });
 export type WorkerHeartbeatRequest = Infer<typeof workerHeartbeatRequest>;
 

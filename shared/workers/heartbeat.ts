@@ -4,6 +4,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import type { WorkersContext } from './context.ts';
+import type { CredentialsVendor } from './credentials.ts';
 import { WorkerNotFoundError } from './errors.ts';
 import { workerKey, workerRegistryKey } from './keys.ts';
 import { asWorkerItem } from './records.ts';
@@ -19,11 +20,14 @@ export function commandsHash(commands: string[]): string {
  * Presence: one small UpdateItem on the worker record (1 WCU), conditional only on existence so that a
  * deleted worker's heartbeat does not resurrect it. The command registry is written only when its hash
  * differs from the one the record holds (a worker's first heartbeat, or a restart with other commands).
+ * Queue credentials are vended only when the worker asks (`credentials: true`, about once an hour), after
+ * the presence is recorded, and only to a worker that exists.
  */
 export async function recordHeartbeat(
   ctx: WorkersContext,
   name: string,
   report: WorkerReport,
+  vendor?: CredentialsVendor,
 ): Promise<HeartbeatAnswer> {
   const values: Record<string, unknown> = { ':now': ctx.now() };
   const sets = ['lastSeenAt = :now'];
@@ -46,8 +50,15 @@ export async function recordHeartbeat(
   if (!outcome.won) throw new WorkerNotFoundError(name);
   const before = outcome.item;
   const hash = commandsHash(report.commands);
-  if (before.commandsHash !== hash) await storeRegistry(ctx, name, report.commands, hash);
-  return { queueUrl: before.queueUrl, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+  const [queueAccess] = await Promise.all([
+    report.credentials && vendor ? vendor.vend(ctx, name) : undefined,
+    before.commandsHash !== hash ? storeRegistry(ctx, name, report.commands, hash) : undefined,
+  ]);
+  return {
+    queueUrl: before.queueUrl,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    ...(queueAccess ? { queueAccess } : {}),
+  };
 }
 
 /**

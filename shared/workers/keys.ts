@@ -1,4 +1,5 @@
-// Owns the keys of worker items in the commands table (access patterns 6 and 6b of shared/commands/keys.ts).
+// Owns the keys of worker items in the commands table (access patterns 6 and 6b of shared/commands/keys.ts), and worker queues' names.
+import type { WorkersContext } from './context.ts';
 
 /**
  * Keys of the worker items (infra/commands-table.yml), one builder per access pattern:
@@ -18,4 +19,9 @@ export function workerKey(name: string): { pk: string; sk: string } {
  */
 export function workerRegistryKey(name: string): { pk: string; sk: string } {
   return { pk: `WORKER#${name}`, sk: 'REGISTRY' };
+}
+
+/** A worker's SQS queue name (made when it registers: queues.ts; named in its credentials: credentials.ts). */
+export function workerQueueName(ctx: WorkersContext, name: string): string {
+  return `${ctx.workerQueuePrefix}${name}`;
 }

@@ -10,7 +10,6 @@ import type { WorkersContext } from './context.ts';
 import { workerQueueName } from './keys.ts';
 import { WORKER_QUEUE } from './types.ts';
 
-
 /** How long SQS keeps a deleted queue's name from a new queue (QueueDeletedRecently). @default 60 s */
 export const QUEUE_NAME_REUSE_SECONDS = 60;
 

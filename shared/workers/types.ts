@@ -79,12 +79,35 @@ export interface WorkerReport {
   concurrency?: number;
   running?: number;
   version?: string;
+  /** Vend fresh queue credentials with this answer (the worker holds none, or its current ones end soon). */
+  credentials?: boolean;
 }
 
-/** What a heartbeat answers: the worker's queue, and how often to beat while idle (milliseconds). */
+/** Short-lived AWS credentials (STS) that can only receive, delete and change visibility on one worker's queue. */
+export interface QueueCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** When they stop working, ISO 8601. */
+  expiration: string;
+}
+
+/** What a worker needs to reach its queue with nothing but its bbs token: where, and as whom. */
+export interface QueueAccess {
+  region: string;
+  /** The SQS endpoint to send to, when it is not the region's own (the local stack's emulator). */
+  endpoint?: string;
+  credentials: QueueCredentials;
+}
+
+/**
+ * What a heartbeat answers: the worker's queue, how often to beat while idle (milliseconds), and, when the
+ * worker asked and the service vends them, credentials for that queue.
+ */
 export interface HeartbeatAnswer {
   queueUrl: string;
   heartbeatIntervalMs: number;
+  queueAccess?: QueueAccess;
 }
 
 export interface RegisteredWorker {

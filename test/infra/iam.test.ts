@@ -21,6 +21,9 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STAGE = 'iamtest';
 const WORKER_QUEUE_PREFIX = `buildbot-serverless-${STAGE}-worker-`;
 
+/** The one role no function runs as: a heartbeat assumes it to vend a worker its queue credentials. */
+const WORKER_QUEUE_ROLE = 'WorkerQueueRole';
+
 /** What Lambda's event source mapping does with the function's role on the queue that triggers it. */
 const TRIGGER = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 /** What the Lambda runtime does with every role: its function's log lines. */
@@ -54,6 +57,8 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
   workerApi: {
     'CommandsTable[CMD#*|WORKER#*]': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
+    // The heartbeat vends queue credentials (shared/workers/credentials.ts).
+    WorkerQueueRole: ['sts:AssumeRole'],
   },
   workers: {
     'CommandsTable[WORKER#*|TOKEN#*]': [
@@ -156,12 +161,46 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
     const roleIds = Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
       .map(([id]) => id);
-    assert.deepEqual(sorted(roleIds), sorted(roles.map((role) => role.roleId)), 'a role no function uses');
+    assert.deepEqual(
+      sorted(roleIds),
+      sorted([...roles.map((role) => role.roleId), WORKER_QUEUE_ROLE]),
+      'a role no function uses',
+    );
     for (const role of roles) {
       assert.deepEqual(role.trustedServices, ['lambda.amazonaws.com'], role.roleId);
       assert.equal(role.managedPolicies, 0, `${role.roleId}: managed policies are not reviewed here`);
       assert.equal(role.denies, 0, `${role.roleId}: a statement other than Allow`);
     }
+  });
+
+  it('lets only the worker API assume the worker-queue role, which reaches worker queues alone, for an hour', () => {
+    // Act
+    const properties = template.Resources[WORKER_QUEUE_ROLE]?.Properties ?? {};
+    const trust = JSON.stringify(properties.AssumeRolePolicyDocument);
+    const statements = (properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]).flatMap(
+      (policy) => policy.PolicyDocument.Statement,
+    );
+
+    // Assess: the session policy of each AssumeRole narrows this to one worker's queue (credentials.test.ts).
+    assert.deepEqual(JSON.parse(trust).Statement, [
+      {
+        Effect: 'Allow',
+        Principal: {
+          AWS: { 'Fn::GetAtt': [roleOf(template, 'workerApi', WORKER_QUEUE_PREFIX).roleId, 'Arn'] },
+        },
+        Action: 'sts:AssumeRole',
+      },
+    ]);
+    assert.deepEqual(statements, [
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${WORKER_QUEUE_PREFIX}*`,
+        },
+      },
+    ]);
+    assert.equal(properties.MaxSessionDuration, 3600);
   });
 
   it("grants each role exactly the reviewed table's actions on its named resources", () => {

@@ -64,7 +64,7 @@ describe('MessageDeleter against the local SQS emulator', () => {
     const more = await receiveAll(3);
     const lines: string[] = [];
     const deleter = new MessageDeleter(
-      sqsClient(),
+      () => sqsClient(),
       () => queueUrl,
       (line) => lines.push(line),
       200,
@@ -90,7 +90,7 @@ describe('MessageDeleter against the local SQS emulator', () => {
     // Prepare
     const [message] = await receiveAll(1);
     const deleter = new MessageDeleter(
-      sqsClient(),
+      () => sqsClient(),
       () => queueUrl,
       () => undefined,
       60_000,
@@ -110,7 +110,7 @@ describe('MessageDeleter against the local SQS emulator', () => {
     const lines: string[] = [];
     const goneQueue = queueUrl.replace(/[^/]+$/, uniqueName('no-such-queue'));
     const deleter = new MessageDeleter(
-      sqsClient(),
+      () => sqsClient(),
       () => goneQueue,
       (line) => lines.push(line),
       10,
