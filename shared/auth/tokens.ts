@@ -32,10 +32,18 @@ export function callerIdOf(token: string): string {
 
 const tokenKey = (hash: string) => ({ pk: `TOKEN#${hash}`, sk: 'TOKEN' });
 
+/**
+ * A token's stored item. The worker a worker token is bound to is `boundWorker`, never `worker`: `worker`
+ * and `createdAt` are the byWorker index's keys (access pattern 5), and a token item carrying both landed
+ * in a worker's command list, where its key could reach a list cursor. Items written before carry `worker`
+ * and are still read (resolve); they leave the index when the token is revoked or rotated.
+ */
 interface TokenItem {
   pk: string;
   sk: string;
   role: Role;
+  boundWorker?: string;
+  /** Items written before boundWorker: read, never written. */
   worker?: string;
   createdAt: number;
 }
@@ -54,7 +62,7 @@ export class TokenStore {
     const token = generateToken(principal.role);
     const hash = hashToken(token);
     const item: TokenItem = { ...tokenKey(hash), role: principal.role, createdAt: Date.now() };
-    if (principal.role === ROLES.worker) item.worker = principal.worker;
+    if (principal.role === ROLES.worker) item.boundWorker = principal.worker;
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
@@ -72,7 +80,8 @@ export class TokenStore {
     );
     if (!Item) return undefined;
     const item = Item as TokenItem;
-    if (item.role === ROLES.worker) return { role: ROLES.worker, worker: item.worker ?? '' };
+    if (item.role === ROLES.worker)
+      return { role: ROLES.worker, worker: item.boundWorker ?? item.worker ?? '' };
     return { role: item.role } as Principal;
   }
 

@@ -6,19 +6,26 @@ import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
 import { LogNotFoundError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { argsOf, loadCommand } from './items.ts';
+import { argsOf } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import { updateBatchKey, updateBatchRange } from './keys.ts';
+import { loadFollowedCommand } from './recordReads.ts';
 import { PlainAnswerSize, jsonPartBytes } from './escapedBytes.ts';
 import type { PlainEncoding } from './escapedBytes.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
 import { decodeRun, isPacked, runFragment, storedSize, textRunParts } from './runs.ts';
 import type { StoredRun } from './runs.ts';
 
-/** The stored runs from the one holding seq after + 1 on: one descending query finds it, then ascending pages. */
+/**
+ * The stored runs from the one holding seq after + 1 on, each read once: one descending query finds that run
+ * (reading it whole: a query's read units count the items it reads, whatever it projects, so a keys-only
+ * lookup followed by a query from it read the tail run twice, the run a follower at the tail reads on every
+ * poll), then ascending pages after it. Eventually consistent: a run not yet visible is a gap the page stops
+ * at (readPage), and the next poll finds it.
+ */
 async function* runsFrom(ctx: CommandsContext, commandId: string, after: number): AsyncGenerator<StoredRun> {
   const range = updateBatchRange(commandId);
-  const { Items: before = [] } = await ctx.db.send(
+  const { Items: holding = [] } = await ctx.db.send(
     new QueryCommand({
       TableName: ctx.tableName,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
@@ -29,17 +36,19 @@ async function* runsFrom(ctx: CommandsContext, commandId: string, after: number)
       },
       ScanIndexForward: false,
       Limit: 1,
-      ProjectionExpression: 'sk',
     }),
   );
-  const from = (before[0] as { sk: string } | undefined)?.sk ?? range.from;
-  let startKey: Record<string, NativeAttributeValue> | undefined;
+  const first = holding[0] as UpdateBatchItem | undefined;
+  if (first) yield first;
+  let startKey: Record<string, NativeAttributeValue> | undefined = first
+    ? { pk: range.pk, sk: first.sk }
+    : undefined;
   do {
     const page = await ctx.db.send(
       new QueryCommand({
         TableName: ctx.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': range.pk, ':from': from, ':to': range.to },
+        ExpressionAttributeValues: { ':pk': range.pk, ':from': first?.sk ?? range.from, ':to': range.to },
         ExclusiveStartKey: startKey,
         // Items are up to ~380 KB; a few at a time keeps one read near the page budget.
         Limit: 8,
@@ -203,7 +212,7 @@ export async function getUpdates(
   opts: { compressed: boolean },
 ): Promise<UpdatesPageJson> {
   checkCommandId(commandId);
-  const item = await loadCommand(ctx, commandId);
+  const item = await loadFollowedCommand(ctx, commandId);
   const parts: Buffer[] = [];
   const budget = new PageBudget(opts.compressed);
   const read = await readPage(ctx, commandId, after, item, {
@@ -266,7 +275,7 @@ export async function getLog(
   opts: { compressed: boolean },
 ): Promise<LogPageRead> {
   checkCommandId(commandId);
-  const item = await loadCommand(ctx, commandId);
+  const item = await loadFollowedCommand(ctx, commandId);
   const known = knownLogs(item);
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
   const texts: (string | Buffer)[] = [];

@@ -1,10 +1,12 @@
 // Owns GET /v1/commands/{id} (one command record) and GET /v1/commands?worker=&status= (a worker's commands, paged).
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
+import * as LIMITS from '../limits.ts';
 import { logger } from '../observability.ts';
 import type { CommandList } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
+import { jsonStringBytes } from './escapedBytes.ts';
 import { checkCommandId } from './ids.ts';
 import { asCommandItem, commandView, loadCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
@@ -20,6 +22,22 @@ export async function getCommand(ctx: CommandsContext, commandId: string): Promi
   return commandView(await loadCommand(ctx, commandId));
 }
 
+/**
+ * The record as a follower's page reads it (GET .../updates, GET .../logs/{name}): eventually consistent, half
+ * the read units of a strong read and served by any replica. A stale copy is harmless there. It is one whole
+ * past version of the record, and a page serves nothing past that version's `acked`, so a stale copy serves
+ * less and the next poll the rest. A page says `complete` only when its version is complete, and a complete
+ * record's `acked` and final run never change again. The one harm would be a record not visible yet (a
+ * follower that starts reading just after the start): that miss reads again, strongly, before it is a 404.
+ * GET /v1/commands/{id} stays strongly consistent: a client reads its own start there.
+ */
+export async function loadFollowedCommand(ctx: CommandsContext, commandId: string): Promise<CommandItem> {
+  const { Item } = await ctx.db.send(
+    new GetCommand({ TableName: ctx.tableName, Key: commandKey(commandId), ConsistentRead: false }),
+  );
+  return Item ? (Item as CommandItem) : loadCommand(ctx, commandId);
+}
+
 /** A cursor that is not one this API returned for this worker's list: 400, nothing queried. */
 function badCursor(why: string): ValidationError {
   return new ValidationError(`cursor: not a cursor this API returned for this worker (${why})`, {
@@ -29,9 +47,10 @@ function badCursor(why: string): ValidationError {
 
 /**
  * What a list cursor carries: the worker it lists, the createdAt of the last index entry the page read,
- * and that entry's command id. The byWorker index also holds the worker's token items (they carry `worker`
- * and `createdAt`), whose table key is the token's hash: such an entry's cursor carries no id, so no key
- * of the table ever reaches a client, and the next page starts strictly before its createdAt.
+ * and that entry's command id. Token items written before they moved off byWorker (they carried `worker`
+ * and `createdAt`; shared/auth/tokens.ts now writes `boundWorker`) are still in the index until revoked or
+ * rotated, keyed by the token's hash: such an entry's cursor carries no id, so no key of the table ever
+ * reaches a client, and the next page starts strictly before its createdAt.
  */
 interface ListCursor {
   worker: string;
@@ -118,11 +137,10 @@ export async function listCommands(
       Limit: query.limit ?? LIST_PAGE_DEFAULT,
     }),
   );
-  // The worker's token items share the index (see ListCursor): only command entries are read.
-  const ids = (page.Items ?? [])
-    .map((key) => (key as { pk: string }).pk)
-    .filter((pk) => pk.startsWith('CMD#'))
-    .map((pk) => pk.slice('CMD#'.length));
+  // Token items written before they moved off the index (shared/auth/tokens.ts) are still in it (see
+  // ListCursor): only command entries are read.
+  const entries = ((page.Items ?? []) as IndexEntry[]).filter((entry) => entry.pk.startsWith('CMD#'));
+  const ids = entries.map((entry) => entry.pk.slice('CMD#'.length));
   const records = new Map<string, CommandItem>();
   let keys: Record<string, NativeAttributeValue>[] = ids.map((id) => commandKey(id));
   // BatchGet may return some keys unprocessed under load; a few bounded rounds collect them.
@@ -134,13 +152,43 @@ export async function listCommands(
       records.set(item.commandId, item);
     keys = answer.UnprocessedKeys?.[ctx.tableName]?.Keys ?? [];
   }
-  const commands = ids
-    .map((id) => records.get(id))
-    .filter(
-      (item): item is CommandItem => item !== undefined && (!query.status || item.status === query.status),
-    )
-    .flatMap(viewOrSkip);
+  const { commands, last, cut } = sizedPage(entries, records, query.status);
   const list: CommandList = { commands };
-  if (page.LastEvaluatedKey) list.next = encodeCursor(page.LastEvaluatedKey, query.worker);
+  if (cut && last) list.next = encodeCursor(last, query.worker);
+  else if (page.LastEvaluatedKey) list.next = encodeCursor(page.LastEvaluatedKey, query.worker);
   return list;
+}
+
+/** One byWorker entry, keys only: the record's table key and the index's. */
+interface IndexEntry {
+  pk: string;
+  createdAt: number;
+}
+
+/**
+ * The listed views in index order, as many as fit the answer: a record holds up to 64 KiB of args, and their
+ * JSON escaped again in the Lambda response (a control character takes 7 bytes there), so 100 of them could
+ * pass Lambda's 6 MB. The page ends at LIMITS.pagePlainBytes of escaped JSON (the first view always fits), and
+ * its cursor then points after the last view it holds (`cut`).
+ */
+function sizedPage(
+  entries: IndexEntry[],
+  records: Map<string, CommandItem>,
+  status: CommandStatus | undefined,
+): { commands: CommandView[]; last?: IndexEntry; cut: boolean } {
+  const commands: CommandView[] = [];
+  let bytes = 0;
+  let last: IndexEntry | undefined;
+  for (const entry of entries) {
+    const item = records.get(entry.pk.slice('CMD#'.length));
+    if (item === undefined || (status && item.status !== status)) continue;
+    for (const view of viewOrSkip(item)) {
+      const size = jsonStringBytes(JSON.stringify(view)) + 1;
+      if (commands.length > 0 && bytes + size > LIMITS.pagePlainBytes) return { commands, last, cut: true };
+      commands.push(view);
+      bytes += size;
+      last = entry;
+    }
+  }
+  return { commands, last, cut: false };
 }
