@@ -201,6 +201,7 @@ describe('serverless.yml resolution', () => {
       'StateTable',
       'WatchdogRole',
       'WorkerApiRole',
+      'WorkerQueueRole',
       'WorkersRole',
     ]);
   });
