@@ -1,28 +1,13 @@
 // Buildbot's `shell` worker command: runs a program in its workdir and streams its output.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import { CommandStartError } from '../errors.ts';
-import { openedOutside, realBasedir, realPathInside, resolveInside } from '../paths.ts';
+import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import { optionalBooleanArg, optionalNumberArg, optionalStringArg, requireArgs, stringArg } from './args.ts';
 import type { CommandArgs } from './args.ts';
-import { errnoOf, strerror } from './osError.ts';
 import { STREAM_LOGS } from '../../shared/commands/logText.ts';
-import { groupKeeper } from './groupKeeper.ts';
-import { LogFileWatcher } from './logFileWatcher.ts';
-import {
-  buildEnvironment,
-  commandBaseEnvironment,
-  countLines,
-  environmentHeader,
-  pyRepr,
-  shellArgv,
-  workdirHeader,
-} from './shellFormat.ts';
-import type { ShellArgv } from './shellFormat.ts';
-import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
+import { RunProcess, signalNumber } from './runProcess.ts';
+import type { ShellOptions } from './runProcess.ts';
+import { buildEnvironment, commandBaseEnvironment, shellArgv } from './shellFormat.ts';
+import type { WorkerCommand } from './types.ts';
 
 /**
  * Buildbot's `shell` worker command (commands/shell.py + runprocess.py): runs a program in a workdir
@@ -30,27 +15,6 @@ import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
  * interrupt signals the whole process group.
  */
 const CLASS_NAME = 'WorkerShellCommand';
-
-/** After the last SIGKILL, how long to wait for the pipes to close before giving up on them. @default 1000 */
-const PIPE_DRAIN_MS = 1_000;
-
-interface ShellOptions {
-  argv: ShellArgv;
-  workdir: string;
-  env: Record<string, string>;
-  timeout?: number;
-  maxTime?: number;
-  maxLines?: number;
-  sigtermTime?: number;
-  interruptSignal?: string;
-  wantStdout: boolean;
-  wantStderr: boolean;
-  initialStdin?: string;
-  logfiles: Record<string, { filename: string; follow: boolean }>;
-  logEnviron: boolean;
-  /** The worker's own environment, which the environment header sums up where the command leaves it unchanged. */
-  inheritedEnv: NodeJS.ProcessEnv;
-}
 
 function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): ShellOptions['logfiles'] {
   const raw = args.logfiles;
@@ -80,10 +44,6 @@ function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): She
     out[name] = { filename: absolute, follow };
   }
   return out;
-}
-
-function signalNumber(name: string): number {
-  return osConstants.signals[`SIG${name}` as keyof typeof osConstants.signals] ?? 0;
 }
 
 export function parseShellArgs(args: CommandArgs, basedir: string, baseEnv: NodeJS.ProcessEnv): ShellOptions {
@@ -118,221 +78,6 @@ export function parseShellArgs(args: CommandArgs, basedir: string, baseEnv: Node
     logEnviron: optionalBooleanArg(CLASS_NAME, args, 'logEnviron', true),
     inheritedEnv: baseEnv,
   };
-}
-
-/** "[Errno 2] No such file or directory: 'nosuch'", as Python words an OSError. */
-function osErrorText(error: NodeJS.ErrnoException, subject: string): string {
-  return `[Errno ${errnoOf(error)}] ${strerror(error)}: ${pyRepr(subject)}`;
-}
-
-class RunProcess implements StartedCommand {
-  readonly done: Promise<void>;
-  private child: ChildProcess | undefined;
-  private readonly watchers: LogFileWatcher[] = [];
-  private ioTimer: NodeJS.Timeout | undefined;
-  private maxTimer: NodeJS.Timeout | undefined;
-  private sigtermTimer: NodeJS.Timeout | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
-  private killed = false;
-  private lineCount = 0;
-  private outputClosed = false;
-  private startedAt = 0;
-  private resolveDone!: () => void;
-  private rejectDone!: (error: Error) => void;
-
-  constructor(
-    private readonly ctx: CommandContext,
-    private readonly opts: ShellOptions,
-    /** The base directory's real path: a logfile is read only when what was opened lies inside it. */
-    private readonly realBase: string,
-  ) {
-    this.done = new Promise((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-  }
-
-  private header(text: string): void {
-    this.ctx.send({ header: text });
-  }
-
-  async start(): Promise<void> {
-    const { opts } = this;
-    await mkdir(opts.workdir, { recursive: true });
-    this.header(`${opts.argv.display}\n`);
-    this.header(workdirHeader(opts.workdir, opts.timeout, opts.maxTime));
-    this.header(
-      ` watching logfiles ${pyRepr(Object.fromEntries(Object.entries(opts.logfiles).map(([k, v]) => [k, v.filename])))}\n`,
-    );
-    this.header(` argv: ${pyRepr(opts.argv.fake)}\n`);
-    if (opts.logEnviron) this.header(environmentHeader(opts.env, opts.inheritedEnv));
-    if (opts.initialStdin) this.header(` writing ${Buffer.byteLength(opts.initialStdin)} bytes to stdin\n`);
-    this.header(' using PTY: False\n');
-
-    for (const [name, { filename, follow }] of Object.entries(opts.logfiles)) {
-      const watcher = new LogFileWatcher({
-        name,
-        file: filename,
-        follow,
-        onData: (log, text) => {
-          this.ctx.send({ log: [log, text] });
-          this.resetIoTimer();
-        },
-        onNote: (text) => this.header(text),
-        check: (handle) => openedOutside(handle, filename, this.realBase),
-      });
-      await watcher.prepare();
-      this.watchers.push(watcher);
-    }
-
-    const [file, ...rest] = opts.argv.real;
-    // detached: the child leads its own process group, so a kill reaches everything it started.
-    const child = spawn(file!, rest, { cwd: opts.workdir, env: opts.env, detached: true, stdio: 'pipe' });
-    this.child = child;
-    // Listed at once (the pid is known as spawn returns): the keeper kills the group if the agent dies.
-    if (child.pid !== undefined) groupKeeper().watch(child.pid);
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        const text = `error in RunProcess._startCommand (${osErrorText(error, file!)})`;
-        this.ctx.send({ stderr: `${text}\n` });
-        reject(new CommandStartError(text, { cause: error }));
-      });
-    });
-    this.startedAt = performance.now();
-    child.on('error', (error) =>
-      this.ctx.log(`command ${this.ctx.commandId}: process error: ${error.message}`),
-    );
-
-    child.stdin!.on('error', () => {
-      // The program exited without reading its stdin (EPIPE): nothing to report.
-    });
-    child.stdin!.end(opts.initialStdin ?? '');
-    const stdout = new StringDecoder('utf8');
-    const stderr = new StringDecoder('utf8');
-    child.stdout!.on('data', (data: Buffer) => this.output('stdout', stdout.write(data)));
-    child.stderr!.on('data', (data: Buffer) => this.output('stderr', stderr.write(data)));
-    child.once('exit', () => {
-      // Something outside the group may hold the pipes open; once we have killed, do not wait on it.
-      if (this.killed) this.drainTimer = setTimeout(() => this.closePipes(), PIPE_DRAIN_MS);
-    });
-    child.once('close', (code, signal) => {
-      this.endGroup();
-      this.output('stdout', stdout.end());
-      this.output('stderr', stderr.end());
-      this.finished(code, signal).then(this.resolveDone, this.rejectDone);
-    });
-
-    if (opts.timeout) this.resetIoTimer();
-    if (opts.maxTime)
-      this.maxTimer = setTimeout(() => {
-        this.ctx.send({ failure_reason: 'timeout' });
-        this.kill(`command timed out: ${opts.maxTime} seconds elapsed running ${opts.argv.display}`);
-      }, opts.maxTime * 1000);
-    for (const watcher of this.watchers) watcher.start();
-  }
-
-  interrupt(_why: string): void {
-    this.kill('command interrupted');
-  }
-
-  private output(stream: 'stdout' | 'stderr', text: string): void {
-    if (text === '') return;
-    this.resetIoTimer();
-    const wanted = stream === 'stdout' ? this.opts.wantStdout : this.opts.wantStderr;
-    if (!wanted || this.outputClosed) return;
-    this.ctx.send({ [stream]: text });
-    if (this.opts.maxLines === undefined) return;
-    this.lineCount += countLines(text);
-    if (this.lineCount > this.opts.maxLines) {
-      // As Buildbot closes stdout: nothing more is sent once the limit is passed.
-      this.outputClosed = true;
-      this.ctx.send({ failure_reason: 'max_lines_failure' });
-      this.kill(
-        `command exceeds max lines: ${this.lineCount}/${this.opts.maxLines} written/allowed running ${this.opts.argv.display}`,
-      );
-    }
-  }
-
-  private resetIoTimer(): void {
-    if (!this.opts.timeout || this.killed) return;
-    clearTimeout(this.ioTimer);
-    this.ioTimer = setTimeout(() => {
-      this.ctx.send({ failure_reason: 'timeout_without_output' });
-      this.kill(
-        `command timed out: ${this.opts.timeout} seconds without output running ${this.opts.argv.display}`,
-      );
-    }, this.opts.timeout * 1000);
-  }
-
-  private cancelTimers(): void {
-    for (const timer of [this.ioTimer, this.maxTimer, this.sigtermTimer, this.drainTimer])
-      clearTimeout(timer);
-  }
-
-  /**
-   * Buildbot's kill(): the first signal is interruptSignal (KILL by default, TERM when sigtermTime is
-   * set); with sigtermTime, SIGKILL follows if the group is still there. Buildbot sends interruptSignal
-   * second in that case; we always end with KILL, which is what sigtermTime promises the user.
-   */
-  private kill(message: string): void {
-    if (this.killed || !this.child) return;
-    this.killed = true;
-    this.cancelTimers();
-    this.header(`\n${message}, attempting to kill\n`);
-    const first = this.opts.interruptSignal ?? (this.opts.sigtermTime !== undefined ? 'TERM' : 'KILL');
-    this.signalGroup(first);
-    if (this.opts.sigtermTime !== undefined && first !== 'KILL')
-      this.sigtermTimer = setTimeout(() => this.signalGroup('KILL'), this.opts.sigtermTime * 1000);
-  }
-
-  private signalGroup(name: string): void {
-    const pid = this.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, `SIG${name}` as NodeJS.Signals);
-    } catch (error) {
-      // ESRCH: the group is gone already; the close event is on its way.
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') this.child?.kill(`SIG${name}` as NodeJS.Signals);
-    }
-  }
-
-  /**
-   * No process outlives its command: what the program left running in its group (a `sleep 600 &` that let go
-   * of the pipes) is SIGKILLed, and the keeper forgets the group. Difference: Buildbot leaves them running.
-   */
-  private endGroup(): void {
-    const pid = this.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // ESRCH: nothing was left.
-    }
-    groupKeeper().release(pid);
-  }
-
-  private closePipes(): void {
-    this.child?.stdout?.destroy();
-    this.child?.stderr?.destroy();
-  }
-
-  private async finished(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    this.cancelTimers();
-    for (const watcher of this.watchers) await watcher.stop();
-    const elapsed = (performance.now() - this.startedAt) / 1000;
-    let rc = code ?? -1;
-    if (signal !== null) {
-      rc = -1;
-      this.header(`process killed by signal ${signalNumber(signal.slice(3))}\n`);
-    } else if (this.killed && rc === 0) {
-      // Buildbot: a killed process that still says 0 is reported as failed.
-      rc = -1;
-    }
-    this.header(`program finished with exit code ${rc}\n`);
-    this.header(`elapsedTime=${elapsed.toFixed(6)}\n`);
-    this.ctx.send({ rc });
-  }
 }
 
 export const shellCommand: WorkerCommand = {
