@@ -6,6 +6,7 @@ import {
   createStateRequest,
   objectIdRequest,
   parseObjectIdParam,
+  parseStateDefault,
   parseWritableStateName,
   setStateRequest,
   stateNameParam,
@@ -42,7 +43,12 @@ export const handler = httpRouter({
 
   'GET /v1/objects/{objectId}/state/{name}': async (request) => {
     const { objectId, name } = stateAddress(request);
-    const body: StateValueResponse = { value: await state().getState(objectId, name) };
+    const fallback = parseStateDefault(request.query);
+    // Two calls, not one with `undefined`: the argument count is what tells "no default" (404) from a default.
+    const value = fallback.given
+      ? await state().getState(objectId, name, fallback.value)
+      : await state().getState(objectId, name);
+    const body: StateValueResponse = { value };
     return { statusCode: 200, body };
   },
 

@@ -274,10 +274,10 @@ function rows(l: Limits): Row[] {
     {
       what: 'due commands one watchdog run reads',
       limit:
-        `${count(l.watchdogPages * l.watchdogPageSize)} index entries ` +
-        `(${count(l.watchdogPages)} pages of ${count(l.watchdogPageSize)})`,
+        `pages of ${count(l.watchdogPageSize)} index entries from each of ${count(l.dueShards)} shards (and the ` +
+        `legacy one) for ${duration(l.watchdogRunSeconds)}, ${count(l.watchdogConcurrency)} commands judged at once`,
       answer: 'the next run (every minute) picks up the rest',
-      why: 'a run stays short whatever piled up',
+      why: 'a run ends before the next one starts; one index partition takes 1,000 WCU a second',
     },
   ];
 }

@@ -130,8 +130,21 @@ export const retentionSeconds = 30 * 24 * 3600;
 export const authorizerCacheSeconds = 60;
 /** Index entries one watchdog query reads (one page). @default 100 */
 export const watchdogPageSize = 100;
-/** Pages of the deadline index one watchdog run reads; the next run picks up the rest. @default 10 */
-export const watchdogPages = 10;
+/**
+ * Shards of the deadline index (dueByDeadline's partition key `DUE#<k>`, k a hash of the command id): each
+ * deadline move writes its shard (2 WCU), and one partition takes 1,000 WCU a second. 16 keep 100,000 running
+ * commands under half of that (docs/operations.md, Scaling). Grow it freely; never shrink it while commands
+ * written under the larger count can live (the watchdog queries shards below this count only). @default 16
+ */
+export const dueShards = 16;
+/**
+ * Seconds one watchdog run works before it stops reading pages (the next run picks up the rest), within
+ * the function's 90 s timeout (serverless.yml): the endings under way then finish, and a run ends before
+ * the next minute's starts. @default 45 s
+ */
+export const watchdogRunSeconds = 45;
+/** Commands one watchdog run judges and ends at once (reads, ending writes, event sends in flight). @default 32 */
+export const watchdogConcurrency = 32;
 
 // State (shared/state)
 

@@ -26,6 +26,11 @@ export const METRIC_NAMES = {
   commandsEnded: 'CommandsEnded',
   /** UTF-8 bytes of updates stored for the first time (a resent batch adds nothing), before compression. */
   updateBytesIngested: 'UpdateBytesIngested',
+  /**
+   * Seconds from a watchdog run's clock back to its furthest-behind shard cursor (at least 30 s by design):
+   * growing means the watchdog does not keep up, or one command holds its shard (infra/commands-table.yml alarm).
+   */
+  watchdogCursorLag: 'WatchdogCursorLag',
 } as const;
 
 export const METRIC_DIMENSIONS = { result: 'result', failureKind: 'failureKind' } as const;
@@ -85,6 +90,8 @@ const tally = {
   updateBytes: 0,
   /** By result and failure kind: each pair has its own dimensions, hence its own EMF line. */
   ended: new Map<string, { result: string; failureKind: string; count: number }>(),
+  /** The largest watchdog cursor lag of the invocation, in seconds (a gauge: not summed). */
+  watchdogLag: undefined as number | undefined,
 };
 
 export function countCommandStarted(): void {
@@ -102,13 +109,18 @@ export function countCommandEnded(ending: { results?: Results; failure?: Command
   else tally.ended.set(key, { result, failureKind, count: 1 });
 }
 
+/** Called by each watchdog run with its cursor lag (shared/commands/watchdog.ts). */
+export function recordWatchdogLag(seconds: number): void {
+  if (metricsEnabled()) tally.watchdogLag = Math.max(tally.watchdogLag ?? 0, seconds);
+}
+
 export function countUpdateBytes(bytes: number): void {
   if (bytes > 0 && metricsEnabled()) tally.updateBytes += bytes;
 }
 
 interface EmfMetric {
   name: string;
-  unit: 'Count' | 'Bytes';
+  unit: 'Count' | 'Bytes' | 'Seconds';
   value: number;
 }
 
@@ -147,6 +159,8 @@ export function flushMetrics(): void {
     counted.push({ name: METRIC_NAMES.commandsStarted, unit: 'Count', value: tally.started });
   if (tally.updateBytes > 0)
     counted.push({ name: METRIC_NAMES.updateBytesIngested, unit: 'Bytes', value: tally.updateBytes });
+  if (tally.watchdogLag !== undefined)
+    counted.push({ name: METRIC_NAMES.watchdogCursorLag, unit: 'Seconds', value: tally.watchdogLag });
   if (counted.length > 0) lines.push(emfLine(service, counted, now));
   for (const { result, failureKind, count } of tally.ended.values())
     lines.push(
@@ -158,6 +172,7 @@ export function flushMetrics(): void {
     );
   tally.started = 0;
   tally.updateBytes = 0;
+  tally.watchdogLag = undefined;
   tally.ended.clear();
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
 }

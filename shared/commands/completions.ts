@@ -3,7 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { countCommandEnded } from '../observability.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
-import { DUE_SHARD } from './keys.ts';
+import { LEGACY_DUE_SHARD } from './keys.ts';
 import { completionEvent, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { FAILURE_RESULTS } from './types.ts';
@@ -64,8 +64,11 @@ export function endingUpdate(
   };
   const resendAt = resendDeadline(now, readDeadline);
   if (resendAt !== readDeadline) {
-    sets.push('dueShard = :due', 'deadline = :resendAt');
-    values[':due'] = DUE_SHARD;
+    // The entry moves within its shard: a record keeps the shard it was written with (keys.ts, dueShardOf),
+    // so the watchdog's per-shard cursors hold. Only a record that lost `dueShard` (none does; a hand edit)
+    // goes back on the index, on the legacy shard, which the watchdog always queries.
+    sets.push('dueShard = if_not_exists(dueShard, :due)', 'deadline = :resendAt');
+    values[':due'] = LEGACY_DUE_SHARD;
     values[':resendAt'] = resendAt;
   }
   if (ending.failure) {

@@ -14,7 +14,7 @@ import { IdempotencyKeyReuseError } from './errors.ts';
 import { commandIdFor } from './ids.ts';
 import { asCommandItem } from './items.ts';
 import type { CommandItem } from './items.ts';
-import { DUE_SHARD, commandKey } from './keys.ts';
+import { commandKey, dueShardOf } from './keys.ts';
 import { DEFAULT_DECODE_RC } from './results.ts';
 import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, Results } from './types.ts';
@@ -70,7 +70,7 @@ export async function startCommand(
     startTimeoutMs: startTimeout * 1000,
     heartbeatTimeoutMs: heartbeatTimeout * 1000,
     acked: -1,
-    dueShard: DUE_SHARD,
+    dueShard: dueShardOf(commandId),
     deadline: now + startTimeout * 1000,
   };
   if (!online) {

@@ -116,11 +116,12 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'GET',
     path: '/v1/objects/{objectId}/state/{name}',
-    summary: "A stored state value (Buildbot's getState)",
+    summary: "A stored state value (Buildbot's getState), or `default` when none is stored",
     roles: CLIENT,
     params: objectState,
-    answers: { 200: { description: 'the stored value', json: 'StateValueResponse' } },
-    errors: [400, 404],
+    query: state.stateDefaultQuery,
+    answers: { 200: { description: 'the stored value, or the default', json: 'StateValueResponse' } },
+    errors: [400, 404, 413],
   },
   {
     method: 'PUT',

@@ -1,6 +1,8 @@
 // The state API's wire (DESIGN.md section 3, HTTP face): request bodies, path parameters and answers, one schema each.
 import * as v from 'valibot';
 import { ForbiddenError, ValidationError } from '../errors.ts';
+import { encodeValue } from './codec.ts';
+import { StateValueTooLargeError } from './errors.ts';
 import { fields, integer, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
 import * as LIMITS from '../limits.ts';
@@ -30,6 +32,43 @@ export type StateValueResponse = Infer<typeof stateValueResponse>;
 /** POST .../create: the stored value and whether this request stored it (201) or found it (200). */
 export const createStateResponse = v.object({ value: stateValue, created: v.boolean() });
 export type CreateStateResponse = Infer<typeof createStateResponse>;
+
+/**
+ * `?default=<JSON>` of GET .../state/{name}: Buildbot's `getState(objectid, name, default)` over HTTP.
+ * The text is JSON (so `"x"` for a string, `null` for null); for the OpenAPI document it is a string.
+ */
+export const stateDefaultQuery = v.object({
+  default: v.optional(v.string()),
+});
+
+/** A parsed `?default=`: `given` tells "no default" (404 when missing) from a default of `null`. */
+export type StateDefault = { given: false } | { given: true; value: unknown };
+
+/**
+ * Reads only `default`, as the other reads ignore unknown query parameters. Bad JSON is a 400 naming
+ * `default`; a default over the state value limit (its text, or its JSON once parsed) is a 413, as PUT's value is.
+ */
+export function parseStateDefault(query: Record<string, string | undefined>): StateDefault {
+  const raw = query.default;
+  if (raw === undefined) return { given: false };
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes > LIMITS.stateValueBytes)
+    throw new StateValueTooLargeError(
+      `default is ${bytes} bytes of JSON text; the limit is ${LIMITS.stateValueBytes} bytes`,
+      { details: { bytes, limit: LIMITS.stateValueBytes } },
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new ValidationError(`default: expected JSON text (${(error as Error).message})`, {
+      cause: error,
+      details: { path: 'default' },
+    });
+  }
+  encodeValue(value); // the same checks a stored value passes
+  return { given: true, value };
+}
 
 /** The `{objectId}` path parameter: a positive integer, as digits. */
 export const objectIdParam = text({ minLength: 1, maxLength: 16, pattern: /^[1-9][0-9]{0,15}$/ });

@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 import { handleDeadLetter } from '../../shared/commands/deadLetter.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { itemBytes } from '../../shared/commands/items.ts';
-import { ENTRY_ATTEMPTS, runWatchdog } from '../../shared/commands/watchdog.ts';
-import type { WatchdogMemory } from '../../shared/commands/watchdog.ts';
-import { DUE_SHARD, commandKey } from '../../shared/commands/keys.ts';
+import { runWatchdog } from '../../shared/commands/watchdog.ts';
+import { ENTRY_ATTEMPTS, newWatchdogMemory } from '../../shared/commands/watchdogTypes.ts';
+import { commandKey, dueShardOf } from '../../shared/commands/keys.ts';
 import { waitForCommand } from '../support/api.ts';
 import { ownStack } from '../support/stack.ts';
 import { commandsFixture } from './helpers.ts';
@@ -36,7 +36,7 @@ function queuedRecord(worker: string, dueAgoMs: number): Record<string, unknown>
     startTimeoutMs: 1000,
     heartbeatTimeoutMs: 60_000,
     acked: -1,
-    dueShard: DUE_SHARD,
+    dueShard: dueShardOf(commandId),
     deadline: now - dueAgoMs,
   };
 }
@@ -134,7 +134,7 @@ describe('poison command records', () => {
     const worker = await t.h.registeredWorker();
     await plantOversized(worker.name);
     await plantMalformed(worker.name);
-    const memory: WatchdogMemory = { settled: new Map() };
+    const memory = newWatchdogMemory();
     const ctx = commandsContextFromEnv();
     // Act
     const failed: number[] = [];

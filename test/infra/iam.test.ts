@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadServerlessDocument } from '../../local/serverless/variables.ts';
 import type { ResolvedMap } from '../../local/serverless/yaml.ts';
-import { commandKey, watchdogCursorKey } from '../../shared/commands/keys.ts';
+import { commandKey, dueShardOf, watchdogCursorKey } from '../../shared/commands/keys.ts';
 import { workerKey } from '../../shared/workers/keys.ts';
 import {
   OWN_LOG_GROUP,
@@ -261,7 +261,12 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
 
   it("holds the commands table's key conditions to the partition keys the key builders write", () => {
     // Prepare: the TOKEN# prefix is tokens.ts's own (its key builder is private); the others are exported.
-    const written = [commandKey('c').pk, workerKey('w').pk, watchdogCursorKey().pk, 'TOKEN#hash'];
+    const written = [
+      commandKey('c').pk,
+      workerKey('w').pk,
+      watchdogCursorKey(dueShardOf('c')).pk,
+      'TOKEN#hash',
+    ];
 
     // Act
     const patterns = new Set(

@@ -199,6 +199,7 @@ describe('serverless.yml resolution', () => {
       'OpenapiRole',
       'StateRole',
       'StateTable',
+      'WatchdogCursorLagAlarm',
       'WatchdogRole',
       'WorkerApiRole',
       'WorkerQueueRole',

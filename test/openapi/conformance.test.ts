@@ -150,6 +150,8 @@ describe('real answers conform to the document', () => {
     check('PUT', put, await h.call(client, 'PUT', `${at}/s`, {}));
     check('GET', put, await h.call(client, 'GET', `${at}/s`));
     check('GET', put, await h.call(client, 'GET', `${at}/missing`));
+    check('GET', put, await h.call(client, 'GET', `${at}/missing?default=${encodeURIComponent('[1]')}`));
+    check('GET', put, await h.call(client, 'GET', `${at}/missing?default=${encodeURIComponent('{')}`));
     const create = '/v1/objects/{objectId}/state/{name}/create';
     check('POST', create, await h.call(client, 'POST', `${at}/c/create`, { value: 1 }));
     check('POST', create, await h.call(client, 'POST', `${at}/c/create`, { value: 2 }));
