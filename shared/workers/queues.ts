@@ -5,10 +5,34 @@ import {
   QueueDeletedRecently,
   QueueDoesNotExist,
 } from '@aws-sdk/client-sqs';
+import { ValidationError } from '../errors.ts';
+import * as LIMITS from '../limits.ts';
 import { QueueDeletedRecentlyError } from './errors.ts';
 import type { WorkersContext } from './context.ts';
 import { workerQueueName } from './keys.ts';
 import { WORKER_QUEUE } from './types.ts';
+
+/** SQS's longest queue name. @default 80 */
+export const QUEUE_NAME_LENGTH = 80;
+
+/**
+ * The longest worker name this stage can register: LIMITS.workerNameLength, or less where the stage's queue
+ * prefix (`<service>-<stage>-worker-`, 31 characters for stage dev) leaves less of the queue name's 80.
+ */
+export function workerNameMax(ctx: WorkersContext): number {
+  return Math.min(LIMITS.workerNameLength, QUEUE_NAME_LENGTH - ctx.workerQueuePrefix.length);
+}
+
+/** Throws ValidationError (400, naming the longest name allowed) when the worker's queue name would be too long. */
+export function checkWorkerNameFits(ctx: WorkersContext, name: string): void {
+  const max = workerNameMax(ctx);
+  if (workerQueueName(ctx, name).length > QUEUE_NAME_LENGTH || name.length > max)
+    throw new ValidationError(
+      `name: ${name.length} characters; this stage allows worker names of at most ${max}, as its queue name ` +
+        `${ctx.workerQueuePrefix}<name> may have at most ${QUEUE_NAME_LENGTH} characters`,
+      { details: { path: 'name', limit: max } },
+    );
+}
 
 /** How long SQS keeps a deleted queue's name from a new queue (QueueDeletedRecently). @default 60 s */
 export const QUEUE_NAME_REUSE_SECONDS = 60;

@@ -7,7 +7,7 @@ import { ROLES } from '../auth/types.ts';
 import type { WorkersContext } from './context.ts';
 import { WorkerExistsError, WorkerNotFoundError } from './errors.ts';
 import { workerKey, workerRegistryKey } from './keys.ts';
-import { createWorkerQueue, deleteWorkerQueue } from './queues.ts';
+import { checkWorkerNameFits, createWorkerQueue, deleteWorkerQueue } from './queues.ts';
 import { asWorkerItem, forgetWorker, loadWorker, workerView } from './records.ts';
 import type { RegisteredWorker, WorkerItem, WorkerView } from './types.ts';
 
@@ -34,6 +34,7 @@ export async function registerWorker(
   request: { name: string; rotate?: boolean },
 ): Promise<RegisteredWorker> {
   const { name } = request;
+  checkWorkerNameFits(ctx, name);
   const queueUrl = await createWorkerQueue(ctx, name);
   const store = tokens(ctx);
   const issued = await store.issue({ role: ROLES.worker, worker: name });

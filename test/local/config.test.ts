@@ -186,6 +186,8 @@ describe('serverless.yml resolution', () => {
       ['watchdog'],
     );
     assert.deepEqual(Object.keys(service.resources).sort(), [
+      'AlarmEmailSubscription',
+      'AlarmTopic',
       'AuthorizerRole',
       'CommandsRole',
       'CommandsTable',
