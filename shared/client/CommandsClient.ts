@@ -6,7 +6,7 @@ import type { CommandView, StartCommandRequest } from '../commands/wire.ts';
 import { ApiError } from './errors.ts';
 import { apiRequest } from './http.ts';
 import type { ApiConnection } from './http.ts';
-import { Backoff } from '../retry.ts';
+import { Backoff, sleep } from '../retry.ts';
 import type { PollOptions } from '../retry.ts';
 import type {
   CommandList,
@@ -25,6 +25,22 @@ import type {
 } from './types.ts';
 
 /**
+ * The followers' polling floors. Every follower's poll is a request against the account's API quota (10,000 a
+ * second, shared with the workers' updates: docs/operations.md, Throttling), so a follower never polls a quiet
+ * command more often than every `quietMs` (PollOptions below it are raised to it), and leaves `afterProgressMs`
+ * between pages of a moving one (it polled again at once, a request per page of a chatty command).
+ */
+export const FOLLOW_FLOORS = {
+  /** Shortest wait after a poll that brought nothing new. @default 250 ms */
+  quietMs: 250,
+  /** Wait after a poll that brought something, before the next. @default 50 ms */
+  afterProgressMs: 50,
+} as const;
+
+/** The followers' rhythm when no PollOptions are given: 250 ms after a quiet poll, doubling to 1 s. */
+export const FOLLOW_POLL_DEFAULT = { minMs: FOLLOW_FLOORS.quietMs, maxMs: 1000 } as const;
+
+/**
  * The client routes of the HTTP API (DESIGN.md sections 3, 4 and 5), one method each, plus followers that
  * poll a running command until it is complete and everything is read.
  */
@@ -34,7 +50,8 @@ export class CommandsClient {
 
   constructor(opts: CommandsClientOptions) {
     this.connection = { apiUrl: opts.apiUrl, token: opts.token };
-    this.poll = opts.poll ?? {};
+    const minMs = Math.max(opts.poll?.minMs ?? FOLLOW_POLL_DEFAULT.minMs, FOLLOW_FLOORS.quietMs);
+    this.poll = { minMs, maxMs: Math.max(opts.poll?.maxMs ?? FOLLOW_POLL_DEFAULT.maxMs, minMs) };
   }
 
   /** POST /v1/commands: queues a command for a worker. */
@@ -205,11 +222,12 @@ export class CommandsClient {
         yield sequenced;
         after = sequenced[1];
       }
+      if (page.status === 'complete' && after >= page.acked) return;
       if (page.updates.length > 0) {
         backoff.reset();
+        await sleep(FOLLOW_FLOORS.afterProgressMs, opts.signal);
         continue;
       }
-      if (page.status === 'complete' && after >= page.acked) return;
       await backoff.wait(opts.signal);
     }
   }
@@ -229,6 +247,7 @@ export class CommandsClient {
         // Pages end on update boundaries, so continuing from nextSeq neither repeats nor skips a byte.
         after = page.nextSeq;
         backoff.reset();
+        await sleep(FOLLOW_FLOORS.afterProgressMs, opts.signal);
         continue;
       }
       await backoff.wait(opts.signal);

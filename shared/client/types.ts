@@ -13,7 +13,10 @@ export interface CommandsClientOptions {
   apiUrl: string;
   /** A bearer token (client role for commands and state, admin for registering workers). */
   token: string;
-  /** The polling rhythm of followLog() and followUpdates(). @default { minMs: 50, maxMs: 500 } */
+  /**
+   * The polling rhythm of followLog() and followUpdates() while the command is quiet; `minMs` is raised to
+   * FOLLOW_FLOORS.quietMs (250 ms) when lower. @default { minMs: 250, maxMs: 1000 }
+   */
   poll?: PollOptions;
 }
 
