@@ -38,6 +38,17 @@ export { BuildbotError } from './errors.ts';
 export type { ErrorBody } from './errors.ts';
 export { RemoteCommand } from './client/RemoteCommand.ts';
 export type { RemoteCommandOptions, RunOptions } from './client/RemoteCommand.ts';
+export { StreamLog } from './client/logs.ts';
+export type { LogStream, LogSubscriber, StreamLogOptions } from './client/logs.ts';
+export {
+  BufferLogObserver,
+  LineConsumerLogObserver,
+  LogLineObserver,
+  LogObserver,
+  OutputProgressObserver,
+} from './client/logObservers.ts';
+export type { LineConsumer } from './client/logObservers.ts';
+export { LineSplitter } from './client/logLines.ts';
 export { RemoteCommandFailedError, RemoteCommandStateError } from './client/errors.ts';
 export { Backoff, DEFAULT_POLL } from './retry.ts';
 export type { PollOptions } from './retry.ts';

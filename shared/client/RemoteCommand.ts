@@ -1,10 +1,12 @@
-// Owns Buildbot's RemoteCommand over the HTTP API: run(), remoteUpdate(), remoteComplete(), interrupt().
+// Owns Buildbot's RemoteCommand over the HTTP API: run(), remoteUpdate(), remoteComplete(), interrupt(), its logs.
 import { RESULTS } from '../commands/types.ts';
 import type { CommandFailure, Results } from '../commands/types.ts';
 import { computeResults, DEFAULT_DECODE_RC } from '../commands/results.ts';
 import type { CommandUpdate, CommandView, StartCommandRequest } from '../commands/wire.ts';
 import type { CommandsClient } from './CommandsClient.ts';
 import { RemoteCommandFailedError, RemoteCommandStateError } from './errors.ts';
+import { StreamLog } from './logs.ts';
+import type { LogSubscriber } from './logs.ts';
 
 export interface RemoteCommandOptions {
   /** How an rc maps to results. @default { 0: SUCCESS } (Buildbot's) */
@@ -19,6 +21,11 @@ export interface RemoteCommandOptions {
   collectStderr?: boolean;
   /** Do not call remoteUpdate() at all (the seed's ignore_updates). @default false */
   ignoreUpdates?: boolean;
+  /**
+   * The attached log that stdout, stderr and header updates go to, as Buildbot's stdioLogName; null sends
+   * them to no log. `{log: [name, text]}` updates go to the log attached under `name`. @default 'stdio'
+   */
+  stdioLogName?: string | null;
 }
 
 export interface RunOptions {
@@ -60,16 +67,50 @@ export class RemoteCommand {
   remoteFailureReason: string | undefined;
   /** The command record as it was when the end was seen. */
   view: CommandView | undefined;
+  /**
+   * The logs attached with useLog() or addLogObserver(), by name (Buildbot's `logs`). Empty unless asked:
+   * nothing is accumulated for a log nobody attached, and an attached log keeps text only when made with `keep`.
+   */
+  readonly logs = new Map<string, StreamLog>();
+  /** The stdout/stderr/header log's name (options.stdioLogName). */
+  readonly stdioLogName: string | null;
 
   protected api: CommandsClient | undefined;
   protected worker: string | undefined;
   private starting: Promise<void> | undefined;
+  private readonly closeWhenFinished = new Set<string>();
 
   constructor(remoteCommand: string, args: Record<string, unknown>, options: RemoteCommandOptions = {}) {
     this.remoteCommand = remoteCommand;
     this.args = args;
     this.options = options;
     this.decodeRC = options.decodeRC ?? { ...DEFAULT_DECODE_RC };
+    this.stdioLogName = options.stdioLogName === undefined ? 'stdio' : options.stdioLogName;
+  }
+
+  /**
+   * Buildbot's useLog: updates for `logfileName` go to `log` from now on (stdout, stderr and header when it is
+   * stdioLogName, `{log: [name, text]}` updates otherwise). With `closeWhenFinished`, the log is finished when
+   * the command ends, so its line observers get their last line. A name can be attached once.
+   */
+  useLog(log: StreamLog, closeWhenFinished = false, logfileName: string = log.name): void {
+    if (this.logs.has(logfileName))
+      throw new RemoteCommandStateError(`${this.describe()} already has a log named '${logfileName}'`);
+    this.logs.set(logfileName, log);
+    if (closeWhenFinished) this.closeWhenFinished.add(logfileName);
+  }
+
+  /**
+   * Buildbot's BuildStep.addLogObserver, on the command: `observer` sees the log named `logName`. When no log
+   * of that name is attached yet, one is made (keeping no text) and attached with closeWhenFinished.
+   */
+  addLogObserver(logName: string, observer: LogSubscriber): void {
+    let log = this.logs.get(logName);
+    if (log === undefined) {
+      log = new StreamLog(logName);
+      this.useLog(log, true);
+    }
+    log.subscribe(observer);
   }
 
   /**
@@ -115,11 +156,13 @@ export class RemoteCommand {
   /**
    * One stored update, in seq order, each exactly once. The seed's bookkeeping: rc, elapsed and
    * failure_reason are kept in their fields, collected output in stdout/stderr, and every other key's
-   * values in `updates`.
+   * values in `updates`. Output goes to the attached logs, as Buildbot's remoteUpdate adds it: a subclass
+   * that overrides this calls super.remoteUpdate() to keep its logs and observers fed.
    */
   async remoteUpdate(update: CommandUpdate, _seq: number): Promise<void> {
     for (const [key, value] of Object.entries(update) as [keyof CommandUpdate, unknown][]) {
       if (value === undefined) continue;
+      this.addToLogs(key, value);
       if (key === 'stdout' && this.options.collectStdout) this.stdout += value as string;
       else if (key === 'stderr' && this.options.collectStderr) this.stderr += value as string;
       else if (key === 'rc') this.rc = value as number;
@@ -175,6 +218,18 @@ export class RemoteCommand {
     await this.requireApi().interrupt(this.requireCommandId(), why);
   }
 
+  /** stdout, stderr and header to the stdio log; a log file's text to its own log; nothing unattached. */
+  private addToLogs(key: keyof CommandUpdate, value: unknown): void {
+    const stdio = this.stdioLogName === null ? undefined : this.logs.get(this.stdioLogName);
+    if (key === 'stdout') stdio?.addStdout(value as string);
+    else if (key === 'stderr') stdio?.addStderr(value as string);
+    else if (key === 'header') stdio?.addHeader(value as string);
+    else if (key === 'log') {
+      const [name, text] = value as [string, string];
+      this.logs.get(name)?.addStdout(text);
+    }
+  }
+
   private async finished(view: CommandView): Promise<this> {
     // The final record is the truth: an rc the updates did not carry, and whether the interrupt landed
     // before the command ended (then results are CANCELLED) or after (then they are the rc's).
@@ -183,6 +238,14 @@ export class RemoteCommand {
     this.interrupted = view.results === RESULTS.CANCELLED;
     this.active = false;
     const failure = this.failure?.kind === 'interrupted' ? undefined : this.failure;
+    // As Buildbot's remoteComplete: close the logs asked for (line observers get their last line), a failure
+    // noted in each first. Before remoteComplete(), so an override reads observers that have seen everything.
+    for (const name of this.closeWhenFinished) {
+      const log = this.logs.get(name);
+      if (log === undefined || log.finished) continue;
+      if (failure) log.addHeader(`\nremoteFailed: ${failure.kind}: ${failure.message}\n`);
+      log.finish();
+    }
     const propagated = await this.remoteComplete(failure);
     if (propagated) throw new RemoteCommandFailedError(view.commandId, propagated);
     return this;
