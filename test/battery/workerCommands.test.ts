@@ -243,13 +243,13 @@ export const COMMAND_CASES: CommandCase[] = [
     name: 'cpdir with no todir',
     command: 'cpdir',
     args: () => ({ fromdir: 'inside' }),
-    message: missing('CopyDirectory', 'todir'),
+    message: missing('CopyDirectory', 'to_path or todir'),
   },
   {
     name: 'cpdir with no fromdir',
     command: 'cpdir',
     args: () => ({ todir: 'copy' }),
-    message: missing('CopyDirectory', 'fromdir'),
+    message: missing('CopyDirectory', 'from_path or fromdir'),
   },
   {
     name: 'cpdir with a fromdir that is a number',

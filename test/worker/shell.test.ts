@@ -69,7 +69,7 @@ describe('shell', () => {
     const seqs = (await readUpdates(stack, id)).map(([, seq]) => seq);
     assert.deepEqual(seqs, [...seqs.keys()]);
     const stdio = await readLog(stack, id);
-    assert.match(stdio, /^echo hello; echo oops >&2; exit 3\n in dir .*\/build\n/);
+    assert.match(stdio, /^echo hello; echo oops >&2; exit 3\n in dir .*\/build \(timeout 1200 secs\)\n/);
     assert.match(stdio, /hello\noops\nprogram finished with exit code 3\nelapsedTime=\d+\.\d{6}\n$/);
   });
 

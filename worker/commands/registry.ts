@@ -1,13 +1,6 @@
 // The registry of named worker commands, and the default one (Buildbot's names).
-import {
-  cpdirCommand,
-  globCommand,
-  listdirCommand,
-  mkdirCommand,
-  rmdirCommand,
-  rmfileCommand,
-  statCommand,
-} from './fs.ts';
+import { globCommand, listdirCommand, mkdirCommand, rmfileCommand, statCommand } from './fs.ts';
+import { cpdirCommand, rmdirCommand } from './fsTree.ts';
 import { shellCommand } from './shell.ts';
 import type { WorkerCommand } from './types.ts';
 

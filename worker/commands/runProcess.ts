@@ -15,6 +15,8 @@ import type { CommandContext, StartedCommand } from './types.ts';
 
 /** After the last SIGKILL, how long to wait for the pipes to close before giving up on them. @default 1000 */
 const PIPE_DRAIN_MS = 1_000;
+/** After the last signal of a kill, how long a process may take to end before it is given up on (Buildbot's BACKUP_TIMEOUT). @default 5000 */
+export const KILL_BACKUP_MS = 5_000;
 
 /** What RunProcess runs, as parseShellArgs (shell.ts) reads it from a command's args. */
 export interface ShellOptions {
@@ -31,6 +33,8 @@ export interface ShellOptions {
   initialStdin?: string;
   logfiles: Record<string, { filename: string; follow: boolean }>;
   logEnviron: boolean;
+  /** Runs on a pseudo-terminal (argv.real is then wrapped in util-linux `script`: shell.ts ptyArgv). */
+  usePTY: boolean;
   /** The worker's own environment, which the environment header sums up where the command leaves it unchanged. */
   inheritedEnv: NodeJS.ProcessEnv;
 }
@@ -51,6 +55,11 @@ export class RunProcess implements StartedCommand {
   private ioTimer: NodeJS.Timeout | undefined;
   private maxTimer: NodeJS.Timeout | undefined;
   private sigtermTimer: NodeJS.Timeout | undefined;
+  private backupTimer: NodeJS.Timeout | undefined;
+  /** The child's pipes closed (it and everything holding them ended). */
+  private closed = false;
+  /** The kill sequence gave up on the process (giveUp): its rc was sent already. */
+  private gaveUp = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private killed = false;
   private lineCount = 0;
@@ -86,7 +95,7 @@ export class RunProcess implements StartedCommand {
     this.header(` argv: ${pyRepr(opts.argv.fake)}\n`);
     if (opts.logEnviron) this.header(environmentHeader(opts.env, opts.inheritedEnv));
     if (opts.initialStdin) this.header(` writing ${Buffer.byteLength(opts.initialStdin)} bytes to stdin\n`);
-    this.header(' using PTY: False\n');
+    this.header(` using PTY: ${opts.usePTY ? 'True' : 'False'}\n`);
 
     for (const [name, { filename, follow }] of Object.entries(opts.logfiles)) {
       const watcher = new LogFileWatcher({
@@ -136,6 +145,9 @@ export class RunProcess implements StartedCommand {
       if (this.killed) this.drainTimer = setTimeout(() => this.closePipes(), PIPE_DRAIN_MS);
     });
     child.once('close', (code, signal) => {
+      this.closed = true;
+      // Given up on already (giveUp sent rc -1): a process that ends after all changes nothing.
+      if (this.gaveUp) return;
       this.endGroup();
       this.output('stdout', stdout.end());
       this.output('stderr', stderr.end());
@@ -185,24 +197,50 @@ export class RunProcess implements StartedCommand {
   }
 
   private cancelTimers(): void {
-    for (const timer of [this.ioTimer, this.maxTimer, this.sigtermTimer, this.drainTimer])
+    for (const timer of [this.ioTimer, this.maxTimer, this.sigtermTimer, this.drainTimer, this.backupTimer])
       clearTimeout(timer);
   }
 
   /**
-   * Buildbot's kill(): the first signal is interruptSignal (KILL by default, TERM when sigtermTime is
-   * set); with sigtermTime, SIGKILL follows if the group is still there. Buildbot sends interruptSignal
-   * second in that case; we always end with KILL, which is what sigtermTime promises the user.
+   * Buildbot's kill(): with sigtermTime, SIGTERM first and interruptSignal (KILL by default) after
+   * sigtermTime seconds if the process is still there; without it, interruptSignal at once. Then, as
+   * Buildbot's BACKUP_TIMEOUT, a process that has not ended KILL_BACKUP_MS after the last signal (one that
+   * ignores the signal, or is stuck in the kernel) is given up on: headers say so and the command ends with
+   * a fake rc of -1. Where Buildbot leaves such a process be, the group is SIGKILLed (no process outlives
+   * its command).
    */
   private kill(message: string): void {
     if (this.killed || !this.child) return;
     this.killed = true;
     this.cancelTimers();
     this.header(`\n${message}, attempting to kill\n`);
-    const first = this.opts.interruptSignal ?? (this.opts.sigtermTime !== undefined ? 'TERM' : 'KILL');
-    this.signalGroup(first);
-    if (this.opts.sigtermTime !== undefined && first !== 'KILL')
-      this.sigtermTimer = setTimeout(() => this.signalGroup('KILL'), this.opts.sigtermTime * 1000);
+    const last = this.opts.interruptSignal ?? 'KILL';
+    if (this.opts.sigtermTime === undefined) {
+      this.signalGroup(last);
+      this.backupTimer = setTimeout(() => this.giveUp(last), KILL_BACKUP_MS);
+      return;
+    }
+    this.signalGroup('TERM');
+    this.sigtermTimer = setTimeout(() => {
+      if (this.closed) return;
+      this.signalGroup(last);
+      this.backupTimer = setTimeout(() => this.giveUp(last), KILL_BACKUP_MS);
+    }, this.opts.sigtermTime * 1000);
+  }
+
+  /** Buildbot's doBackupTimeout: the process would not die; finish anyway. */
+  private giveUp(signal: string): void {
+    if (this.closed) return;
+    this.gaveUp = true;
+    this.header(`SIG${signal} failed to kill process\n`);
+    this.header('using fake rc=-1\n');
+    this.endGroup();
+    this.closePipes();
+    this.cancelTimers();
+    void Promise.all(this.watchers.map((watcher) => watcher.stop())).then(() => {
+      this.ctx.send({ rc: -1 });
+      this.resolveDone();
+    }, this.rejectDone);
   }
 
   private signalGroup(name: string): void {

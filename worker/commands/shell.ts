@@ -6,7 +6,8 @@ import type { CommandArgs } from './args.ts';
 import { STREAM_LOGS } from '../../shared/commands/logText.ts';
 import { RunProcess, signalNumber } from './runProcess.ts';
 import type { ShellOptions } from './runProcess.ts';
-import { buildEnvironment, commandBaseEnvironment, shellArgv } from './shellFormat.ts';
+import { buildEnvironment, commandBaseEnvironment, shellArgv, shellQuote } from './shellFormat.ts';
+import type { ShellArgv } from './shellFormat.ts';
 import type { WorkerCommand } from './types.ts';
 
 /**
@@ -46,6 +47,31 @@ function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): She
   return out;
 }
 
+/**
+ * Seconds without output before the command is killed. As Buildbot's ShellCommand step: 1200 when not
+ * given; `null` (Buildbot's None) or 0 for none.
+ */
+export const DEFAULT_SHELL_TIMEOUT_S = 1200;
+
+/**
+ * usePTY: the program runs on a real pseudo-terminal (`tty` prints /dev/pts/N, `stty` works, stderr joins
+ * stdout on the terminal, lines end in CRLF), as Buildbot's usePTY does, through util-linux `script`
+ * (on every Debian and Ubuntu image): no native module in the worker bundle. `-E never` keeps initial_stdin
+ * from being echoed into the output; `-e` passes the program's exit code on.
+ */
+function ptyArgv(argv: ShellArgv): ShellArgv {
+  const line = `exec ${argv.real.map(shellQuote).join(' ')}`;
+  return {
+    ...argv,
+    real: ['script', '--quiet', '--return', '--echo', 'never', '--command', line, '/dev/null'],
+  };
+}
+
+function timeoutArg(args: CommandArgs): number | undefined {
+  if (args.timeout === undefined) return DEFAULT_SHELL_TIMEOUT_S;
+  return optionalNumberArg(CLASS_NAME, args, 'timeout') || undefined;
+}
+
 export function parseShellArgs(args: CommandArgs, basedir: string, baseEnv: NodeJS.ProcessEnv): ShellOptions {
   requireArgs(CLASS_NAME, args, ['workdir', 'command']);
   const workdir = resolveInside(basedir, 'workdir', stringArg(CLASS_NAME, args, 'workdir'));
@@ -59,14 +85,17 @@ export function parseShellArgs(args: CommandArgs, basedir: string, baseEnv: Node
     );
   const maxLines = optionalNumberArg(CLASS_NAME, args, 'max_lines');
   const initialStdin = optionalStringArg(CLASS_NAME, args, 'initial_stdin');
+  const usePTY = optionalBooleanArg(CLASS_NAME, args, 'usePTY', false);
+  const argv = shellArgv(args.command);
   return {
-    argv: shellArgv(args.command),
+    argv: usePTY ? ptyArgv(argv) : argv,
+    usePTY,
     workdir,
     env: {
       ...buildEnvironment(baseEnv, (env ?? undefined) as Record<string, unknown> | undefined),
       PWD: workdir,
     },
-    timeout: optionalNumberArg(CLASS_NAME, args, 'timeout') || undefined,
+    timeout: timeoutArg(args),
     maxTime: optionalNumberArg(CLASS_NAME, args, 'maxTime') || undefined,
     maxLines,
     sigtermTime: optionalNumberArg(CLASS_NAME, args, 'sigtermTime'),

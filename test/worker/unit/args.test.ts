@@ -26,8 +26,14 @@ describe('argument checks', () => {
     assert.equal(opts.workdir, '/base/build');
     assert.deepEqual(opts.argv.real, ['make', 'all']);
     assert.equal(opts.wantStdout, true);
-    assert.equal(opts.timeout, undefined);
+    assert.equal(opts.timeout, 1200, "Buildbot's ShellCommand default");
     assert.equal(opts.env.PWD, '/base/build');
+  });
+
+  it('takes null or 0 as no timeout, as Buildbot takes None', () => {
+    for (const timeout of [null, 0])
+      assert.equal(parseShellArgs({ command: 'x', workdir: '.', timeout }, '/b', {}).timeout, undefined);
+    assert.equal(parseShellArgs({ command: 'x', workdir: '.', timeout: 5 }, '/b', {}).timeout, 5);
   });
 
   it('refuses an unknown interruptSignal and a negative timeout', () => {
