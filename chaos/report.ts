@@ -14,6 +14,8 @@ export interface Tally {
   /** Commands whose process ran more than once. */
   ranTwice: number;
   stuck: number;
+  /** Submissions the API never accepted, though retried until a minute after the load ended: it did not recover. */
+  neverAccepted: number;
   /** Commands ended as never started (start_timeout, worker_lost_before_start) that ran all the same. */
   ranAfterEndedUnstarted: number;
 }
@@ -41,6 +43,7 @@ export function tally(verdicts: Verdict[]): Tally {
     duplicatedLines: 0,
     ranTwice: 0,
     stuck: 0,
+    neverAccepted: 0,
     ranAfterEndedUnstarted: 0,
   };
   for (const verdict of verdicts) {
@@ -51,6 +54,7 @@ export function tally(verdicts: Verdict[]): Tally {
     out.duplicatedLines += verdict.duplicatedLines;
     if (verdict.runs > 1) out.ranTwice++;
     if (verdict.stuck) out.stuck++;
+    if (verdict.result === 'not_started' && verdict.failure === 'none') out.neverAccepted++;
     if (verdict.runs > 0 && ['start_timeout', 'worker_lost_before_start'].includes(verdict.failure))
       out.ranAfterEndedUnstarted++;
   }
@@ -73,12 +77,14 @@ export function perFault(
   return out;
 }
 
-/** The three figures that must be zero, and which are not. */
+/** The figures that must be zero (the three of the issue, and a stack that never took commands again), and which are not. */
 export function failures(total: Tally): string[] {
   const bad: string[] = [];
   if (total.lostAcks > 0) bad.push(`${total.lostAcks} acked updates lost`);
   if (total.ranTwice > 0) bad.push(`${total.ranTwice} commands ran twice`);
   if (total.stuck > 0) bad.push(`${total.stuck} commands stuck without an end`);
+  if (total.neverAccepted > 0)
+    bad.push(`${total.neverAccepted} commands never accepted: the API did not recover`);
   return bad;
 }
 
@@ -119,6 +125,7 @@ export function formatReport(report: {
     line('acked updates lost (must be 0)', total.lostAcks),
     line('commands run twice (must be 0)', total.ranTwice),
     line('commands stuck (must be 0)', total.stuck),
+    line('never accepted (must be 0)', total.neverAccepted),
     line('lines stored twice', total.duplicatedLines),
     line('ran though ended unstarted', total.ranAfterEndedUnstarted),
   ];
