@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { ClaimResponse, CommandView, UpdatesResponse } from '../../shared/commands/wire.ts';
 import { uniqueName } from '../support/api.ts';
@@ -243,13 +243,22 @@ describe('idempotency keys', () => {
   });
 
   it('removes the record when the queue refuses the message, so a retry with the key starts afresh', async () => {
-    // Prepare: the worker's queue is gone behind the registry's back
+    // Prepare: the worker's queue refuses the message (over its MaximumMessageSize). Deleting the queue and
+    // creating it again would take a minute: SQS refuses a deleted queue's name for 60 s (QueueDeletedRecently).
     const worker = await onlineWorker();
-    await sqs.send(new DeleteQueueCommand({ QueueUrl: worker.queueUrl }));
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: worker.queueUrl, AttributeNames: ['MaximumMessageSize'] }),
+    );
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: worker.queueUrl,
+        Attributes: { MaximumMessageSize: '1024' },
+      }),
+    );
     const request = {
       worker: worker.name,
       command: 'shell',
-      args: {},
+      args: { pad: 'x'.repeat(2000) },
       idempotencyKey: `lost-${worker.name}`,
     };
     // Act
@@ -259,7 +268,7 @@ describe('idempotency keys', () => {
       'GET',
       `/v1/commands?worker=${worker.name}`,
     );
-    await sqs.send(new CreateQueueCommand({ QueueName: worker.queueUrl.split('/').pop()! }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: worker.queueUrl, Attributes }));
     const retried = await call<{ commandId: string }>(stack.tokens.client, 'POST', '/v1/commands', request);
     const message = await receiveOne(sqs, worker.queueUrl);
     // Assess
