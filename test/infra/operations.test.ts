@@ -12,13 +12,8 @@ import type { CfnTemplate, CfnValue } from './iamSources.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/**
- * Alarms that do not notify the alarm topic yet, each with why. Another engineer adds the watchdog's alarm to
- * infra/commands-table.yml in issue 15 (item 2); its AlarmActions line is theirs to add.
- */
-const NOT_NOTIFYING_YET: Record<string, string> = {
-  WatchdogCursorLagAlarm: 'infra/commands-table.yml: add AlarmActions: [!Ref AlarmTopic]',
-};
+/** Alarms that do not notify the alarm topic yet, each with why: none (the watchdog's now does). */
+const NOT_NOTIFYING_YET: Record<string, string> = {};
 
 /** The client read routes throttled below the stage's default (infra/http-api.yml). */
 const CLIENT_READS = [
