@@ -131,6 +131,8 @@ function localEnv(
     [ENV.awsSecretAccessKey]: LOCAL_CREDENTIALS.secretAccessKey,
     [ENV.awsEndpointUrlDynamodb]: `http://127.0.0.1:${ports.dynamodb}`,
     [ENV.awsEndpointUrlSqs]: `http://127.0.0.1:${ports.sqs}`,
+    // fauxqs serves S3 on its SQS port: presigned URLs point there, and the worker and clients reach it directly.
+    [ENV.awsEndpointUrlS3]: `http://127.0.0.1:${ports.sqs}`,
   };
   for (const [name, value] of Object.entries(service.environment)) {
     if (EXCLUDED_ENV.has(name)) continue;
@@ -228,6 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         resources: service.resources,
         region,
         stackName: service.stackName,
+        s3Endpoint: `http://127.0.0.1:${supervisor.sqsPort}`,
         log,
       });
     const created = await serviceResources();

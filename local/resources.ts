@@ -1,4 +1,4 @@
-// Creates infra/'s tables and queues (from the resolved `resources:`) in the emulators, and persisted workers' queues.
+// Creates infra/'s tables, queues and buckets (from the resolved `resources:`) in the emulators, and persisted workers' queues.
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -14,7 +14,7 @@ import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { WorkersContext } from '../shared/workers/context.ts';
 import { workerKey } from '../shared/workers/keys.ts';
 import { createWorkerQueue } from '../shared/workers/queues.ts';
-import { QUEUE, TABLE, physicalName, queueArn, resolveIntrinsics } from './serverless/intrinsics.ts';
+import { BUCKET, QUEUE, TABLE, physicalName, queueArn, resolveIntrinsics } from './serverless/intrinsics.ts';
 import type { CfnResource, IntrinsicContext } from './serverless/intrinsics.ts';
 import type { Resolved, ResolvedMap } from './serverless/yaml.ts';
 import { LocalStackError } from './errors.ts';
@@ -29,6 +29,20 @@ export interface CreatedResources {
   tables: Record<string, string>;
   /** Local queue URLs by queue name. */
   queueUrls: Record<string, string>;
+  /** Bucket names by logical id. */
+  buckets: Record<string, string>;
+}
+
+/**
+ * Makes a bucket in fauxqs's S3 (path-style, as every local S3 request is). CreateBucket is idempotent there,
+ * so a bucket made before a supervisor restart is kept. A plain PUT: no S3 client is needed for one call.
+ */
+async function createBucket(s3Endpoint: string, name: string): Promise<void> {
+  const answer = await fetch(`${s3Endpoint}/${encodeURIComponent(name)}`, { method: 'PUT' });
+  if (!answer.ok && answer.status !== 409)
+    throw new LocalStackError(`CreateBucket ${name} answered ${answer.status}: ${await answer.text()}`, {
+      details: { name, status: answer.status },
+    });
 }
 
 async function createTable(
@@ -116,10 +130,12 @@ export async function createResources(opts: {
   resources: Record<string, CfnResource>;
   region: string;
   stackName: string;
+  /** fauxqs's S3 endpoint (its one port serves SQS and S3). */
+  s3Endpoint: string;
   log: (line: string) => void;
 }): Promise<CreatedResources> {
   const { resources, stackName } = opts;
-  const created: CreatedResources = { tables: {}, queueUrls: {} };
+  const created: CreatedResources = { tables: {}, queueUrls: {}, buckets: {} };
   // Queue URLs are known only once created; any Ref to a queue not yet created is a bug in queueOrder.
   const ctx: IntrinsicContext = {
     region: opts.region,
@@ -151,6 +167,12 @@ export async function createResources(opts: {
     if (!QueueUrl) throw new LocalStackError(`CreateQueue ${name} returned no URL`, { details: { name } });
     created.queueUrls[name] = QueueUrl;
     opts.log(`queue ${name} (${queueArn(opts.region, name)})`);
+  }
+  for (const [id, resource] of Object.entries(resources).filter(([, r]) => r.Type === BUCKET)) {
+    const name = physicalName(id, resource, stackName);
+    await createBucket(opts.s3Endpoint, name);
+    created.buckets[id] = name;
+    opts.log(`bucket ${name}`);
   }
   await tablesDone;
   return created;

@@ -279,6 +279,32 @@ function rows(l: Limits): Row[] {
       answer: 'the next run (every minute) picks up the rest',
       why: 'a run ends before the next one starts; one index partition takes 1,000 WCU a second',
     },
+    {
+      what: 'an artifact or a blob (docs/artifacts.md)',
+      limit:
+        `${bytes(l.artifactMaxBytes)} (${count(l.artifactMaxParts)} parts of ${bytes(l.artifactPartBytes)}); a blob ` +
+        `${bytes(l.artifactPartUrlsPerAnswer * l.artifactPartBytes)} (one page of ${count(l.artifactPartUrlsPerAnswer)} part URLs)`,
+      answer: '400',
+      why: "S3's 10,000 parts; the local emulator refuses a request body over 11 MiB; an answer stays under Lambda's 6 MB",
+    },
+    {
+      what: 'presigned URLs',
+      limit: `uploads ${duration(l.artifactUploadUrlSeconds)}, the artifact redirect ${duration(l.artifactDownloadUrlSeconds)}`,
+      answer: 'S3 answers 403 after',
+      why: 'a leaked URL is good for one part of one object, briefly',
+    },
+    {
+      what: 'artifacts of one command; the length of a name',
+      limit: `${count(l.artifactsPerCommand)}; ${count(l.artifactNameLength)} characters`,
+      answer: '409; 400',
+      why: '',
+    },
+    {
+      what: 'transfer memory (worker and client)',
+      limit: `${count(l.artifactPartsInFlight)} parts in flight, one part filling: about ${bytes((l.artifactPartsInFlight + 1) * l.artifactPartBytes)}`,
+      answer: '',
+      why: 'a 1 GiB transfer grows the worker by at most 64 MiB',
+    },
   ];
 }
 

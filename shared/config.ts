@@ -15,6 +15,10 @@ export const commandsTable = 'COMMANDS_TABLE';
 export const completionsQueueUrl = 'COMPLETIONS_QUEUE_URL';
 export const deadLetterQueueArn = 'DEAD_LETTER_QUEUE_ARN';
 export const workerQueuePrefix = 'WORKER_QUEUE_PREFIX';
+/** The artifacts bucket (infra/artifacts.yml): blobs and worker uploads, moved through presigned URLs. */
+export const artifactsBucket = 'ARTIFACTS_BUCKET';
+/** Days the bucket keeps an object (its lifecycle rule, BBS_ARTIFACT_EXPIRY_DAYS at deploy time); records expire with it. */
+export const artifactExpiryDays = 'ARTIFACT_EXPIRY_DAYS';
 
 // The AWS SDK's own: where every process reaches DynamoDB and SQS (the local stack's emulators, or AWS).
 export const awsRegion = 'AWS_REGION';
@@ -25,6 +29,8 @@ export const awsEndpointUrl = 'AWS_ENDPOINT_URL';
 export const awsEndpointUrlDynamodb = 'AWS_ENDPOINT_URL_DYNAMODB';
 export const awsEndpointUrlSqs = 'AWS_ENDPOINT_URL_SQS';
 export const awsEndpointUrlSts = 'AWS_ENDPOINT_URL_STS';
+/** S3's endpoint (the local stack's fauxqs); set, requests are path-style, as an emulator needs. */
+export const awsEndpointUrlS3 = 'AWS_ENDPOINT_URL_S3';
 /** Set by Lambda itself: its presence says the code runs in a Lambda. */
 export const awsLambdaFunctionName = 'AWS_LAMBDA_FUNCTION_NAME';
 

@@ -181,3 +181,30 @@ export const logfileFinalBytes = 64 * MiB;
  * first): a short command ends in one request. @default 256 KiB
  */
 export const completeCarriesBytes = 256 * KiB;
+
+// Artifacts (shared/artifacts, worker/commands/transfer*.ts; docs/artifacts.md)
+
+/**
+ * Bytes of one multipart part, the unit the worker and the client move and hold in memory: S3 takes 5 MiB to
+ * 5 GiB a part, and the local emulator refuses any request body over 11 MiB. @default 8 MiB
+ */
+export const artifactPartBytes = 8 * MiB;
+/** Parts of one object, S3's own limit: with artifactPartBytes, the largest artifact. @default 10,000 */
+export const artifactMaxParts = 10_000;
+/** Bytes of one artifact or blob: artifactMaxParts parts of artifactPartBytes (about 78 GiB). @default 80,000 MiB */
+export const artifactMaxBytes = artifactMaxParts * artifactPartBytes;
+/**
+ * Presigned part URLs one answer carries (each about 1 KB): an answer stays far below Lambda's 6 MB. The
+ * worker asks for the next page; a blob must fit in one page (about 7.8 GiB). @default 1,000
+ */
+export const artifactPartUrlsPerAnswer = 1000;
+/** Seconds a presigned upload or blob URL stays valid. @default 900 s */
+export const artifactUploadUrlSeconds = 900;
+/** Seconds the presigned GET that GET /v1/commands/{id}/artifacts/{name} redirects to stays valid. @default 300 s */
+export const artifactDownloadUrlSeconds = 300;
+/** Parts a worker or a client sends or reads at once; each holds one part in memory. @default 3 */
+export const artifactPartsInFlight = 3;
+/** Characters of an artifact's name (the file's base name, `.tar[.gz|.bz2]` added for a directory). @default 255 */
+export const artifactNameLength = 255;
+/** Artifacts one command may store (each a small item beside the command record, not in it). @default 16 */
+export const artifactsPerCommand = 16;

@@ -22,13 +22,25 @@ export interface IntrinsicContext {
 /** The resource types the local stack creates (resources.ts); other types (alarms) have no local meaning. */
 export const TABLE = 'AWS::DynamoDB::Table';
 export const QUEUE = 'AWS::SQS::Queue';
+/** Made in fauxqs's S3 (its policy, encryption and lifecycle have no local meaning). */
+export const BUCKET = 'AWS::S3::Bucket';
 /** Roles are not made locally (nothing checks IAM there), but a role's ARN is a name the functions may be given. */
 export const ROLE = 'AWS::IAM::Role';
 
-/** The physical name of a table or queue: its declared name, else `<stack>-<logicalId>` as CloudFormation would. */
+/**
+ * The physical name of a table, queue or bucket: its declared name, else `<stack>-<logicalId>` as
+ * CloudFormation would (lower case for a bucket, as S3 names must be).
+ */
 export function physicalName(logicalId: string, resource: CfnResource, stackName: string): string {
-  const declared = resource.Type === TABLE ? resource.Properties.TableName : resource.Properties.QueueName;
-  return typeof declared === 'string' ? declared : `${stackName}-${logicalId}`;
+  const declared =
+    resource.Type === TABLE
+      ? resource.Properties.TableName
+      : resource.Type === BUCKET
+        ? resource.Properties.BucketName
+        : resource.Properties.QueueName;
+  if (typeof declared === 'string') return declared;
+  const name = `${stackName}-${logicalId}`;
+  return resource.Type === BUCKET ? name.toLowerCase() : name;
 }
 
 export function queueArn(region: string, name: string): string {
@@ -64,7 +76,7 @@ function ref(ctx: IntrinsicContext, name: string, path: string): string {
   const resource = resourceOf(ctx, name, path);
   const physical = physicalName(name, resource, ctx.stackName);
   if (resource.Type === QUEUE) return ctx.queueUrl(physical);
-  return resource.Type === TABLE ? physical : name;
+  return resource.Type === TABLE || resource.Type === BUCKET ? physical : name;
 }
 
 function getAtt(ctx: IntrinsicContext, logicalId: string, attribute: string, path: string): string {
@@ -76,6 +88,7 @@ function getAtt(ctx: IntrinsicContext, logicalId: string, attribute: string, pat
     if (attribute === 'QueueUrl') return ctx.queueUrl(physical);
   }
   if (resource.Type === TABLE && attribute === 'Arn') return tableArn(ctx.region, physical);
+  if (resource.Type === BUCKET && attribute === 'Arn') return `arn:aws:s3:::${physical}`;
   if (resource.Type === ROLE && attribute === 'Arn')
     return `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${ctx.stackName}-${logicalId}`;
   throw new ServerlessConfigError(`${path}: the local stack cannot resolve ${logicalId}.${attribute}`, {

@@ -2,6 +2,7 @@
 import * as v from 'valibot';
 import { ROLES } from '../auth/types.ts';
 import type { Role } from '../auth/types.ts';
+import * as artifacts from '../artifacts/wire.ts';
 import * as answers from '../commands/answers.ts';
 import * as commands from '../commands/wire.ts';
 import { commandFailure } from '../commands/wireValues.ts';
@@ -62,6 +63,17 @@ export const COMPONENTS = {
   RegisterWorkerRequest: commands.registerWorkerRequest,
   RegisteredWorker: workers.registeredWorker,
   WorkerView: workers.workerView,
+  CreateBlobRequest: artifacts.createBlobRequest,
+  CreateBlobResponse: artifacts.createBlobResponse,
+  StartArtifactRequest: artifacts.startArtifactRequest,
+  StartArtifactResponse: artifacts.startArtifactResponse,
+  ArtifactPartsRequest: artifacts.artifactPartsRequest,
+  ArtifactPartsResponse: artifacts.artifactPartsResponse,
+  FinishArtifactRequest: artifacts.finishArtifactRequest,
+  ArtifactView: artifacts.artifactView,
+  ArtifactList: artifacts.artifactList,
+  ArtifactRedirect: artifacts.artifactRedirect,
+  CommandBlobResponse: artifacts.commandBlobResponse,
 } satisfies Record<string, Schema>;
 
 export type ComponentName = keyof typeof COMPONENTS;
@@ -242,6 +254,75 @@ export const ROUTES: RouteDoc[] = [
     body: { json: 'WorkerHeartbeatRequest' },
     answers: { 200: { description: 'the queue and heartbeat period', json: 'WorkerHeartbeatResponse' } },
     errors: [400, 404],
+  },
+  {
+    method: 'POST',
+    path: '/v1/blobs',
+    summary: 'A blob to upload for a downloadFile: presigned part URLs and the URL that completes it',
+    roles: CLIENT,
+    body: { json: 'CreateBlobRequest' },
+    answers: { 201: { description: 'the blob id and its upload', json: 'CreateBlobResponse' } },
+    errors: [400, 413],
+  },
+  {
+    method: 'GET',
+    path: '/v1/commands/{id}/artifacts',
+    summary: "A command's artifacts: name, size, sha256 (computed on the worker)",
+    roles: CLIENT,
+    params: command,
+    answers: { 200: { description: 'the artifacts', json: 'ArtifactList' } },
+    errors: [400, 404],
+  },
+  {
+    method: 'GET',
+    path: '/v1/commands/{id}/artifacts/{name}',
+    summary:
+      'Redirects to a short-lived presigned GET of the artifact (x-bbs-sha256 and x-bbs-size say what to expect)',
+    roles: CLIENT,
+    params: { ...command, name: artifacts.artifactName },
+    answers: { 302: { description: 'Location: the presigned GET', json: 'ArtifactRedirect' } },
+    errors: [400, 404],
+  },
+  {
+    method: 'POST',
+    path: '/v1/commands/{id}/artifacts',
+    summary: "Starts the upload of an artifact of the worker's own running command",
+    roles: WORKER,
+    params: command,
+    body: { json: 'StartArtifactRequest' },
+    answers: {
+      201: { description: 'the multipart upload and its part size', json: 'StartArtifactResponse' },
+    },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'POST',
+    path: '/v1/commands/{id}/artifacts/{name}/parts',
+    summary: 'Presigned URLs for a page of parts of an artifact upload',
+    roles: WORKER,
+    params: { ...command, name: artifacts.artifactName },
+    body: { json: 'ArtifactPartsRequest' },
+    answers: { 200: { description: 'the part URLs', json: 'ArtifactPartsResponse' } },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/commands/{id}/artifacts/{name}',
+    summary: 'Completes an artifact upload and records its size and sha256',
+    roles: WORKER,
+    params: { ...command, name: artifacts.artifactName },
+    body: { json: 'FinishArtifactRequest' },
+    answers: { 200: { description: 'the recorded artifact', json: 'ArtifactView' } },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'GET',
+    path: '/v1/commands/{id}/blob',
+    summary: "The blob the worker's own running downloadFile names, as a presigned GET",
+    roles: WORKER,
+    params: command,
+    answers: { 200: { description: 'the blob and its URL', json: 'CommandBlobResponse' } },
+    errors: [400, 404, 409],
   },
   {
     method: 'POST',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { uploadStream } from '../../shared/artifacts/transfer.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
 import type { ItemKey } from '../../shared/commands/keys.ts';
 import * as ENV from '../../shared/config.ts';
@@ -76,7 +77,60 @@ async function garbledCommand(attribute: string, value: string): Promise<string>
   return commandId;
 }
 
+/** A claimed command's artifact `name`, started and its one part uploaded: the upload id and its parts. */
+async function uploadedArtifact(commandId: string, name: string) {
+  const at = `/v1/commands/${commandId}/artifacts`;
+  const started = await h.call<{ uploadId: string; partBytes: number }>(worker.token, 'POST', at, { name });
+  const sent = await uploadStream([Buffer.from('abc')], {
+    partBytes: started.body.partBytes,
+    urls: async (first, count) =>
+      (
+        await h.call<{ parts: { partNumber: number; url: string }[] }>(
+          worker.token,
+          'POST',
+          `${at}/${name}/parts`,
+          {
+            uploadId: started.body.uploadId,
+            first,
+            count,
+          },
+        )
+      ).body.parts,
+  });
+  return { at, finish: { uploadId: started.body.uploadId, parts: sent.parts, size: 3, sha256: sent.sha256 } };
+}
+
 const CASES: Record<string, ErrorCase> = {
+  blob_not_found: {
+    fields: ['blobId'],
+    send: async () => {
+      const commandId = await h.claimed(worker, {
+        command: 'downloadFile',
+        args: { blob: 'f'.repeat(32), workerdest: 'x', workdir: '.' },
+      });
+      return h.call(worker.token, 'GET', `/v1/commands/${commandId}/blob`);
+    },
+  },
+  artifact_not_found: {
+    fields: ['commandId', 'name'],
+    send: async () =>
+      h.call(stack.tokens.client, 'GET', `/v1/commands/${await claimedCommand()}/artifacts/none`),
+  },
+  artifact_conflict: {
+    fields: ['commandId', 'name'],
+    send: async () => {
+      const { at, finish } = await uploadedArtifact(await claimedCommand(), 'twice');
+      await h.call(worker.token, 'PUT', `${at}/twice`, finish);
+      return h.call(worker.token, 'PUT', `${at}/twice`, finish);
+    },
+  },
+  artifact_incomplete: {
+    fields: ['commandId', 'name', 'size', 'stored'],
+    send: async () => {
+      const { at, finish } = await uploadedArtifact(await claimedCommand(), 'short');
+      return h.call(worker.token, 'PUT', `${at}/short`, { ...finish, size: 4 });
+    },
+  },
   invalid_request: {
     fields: ['path', 'limit'],
     send: () =>
@@ -267,7 +321,7 @@ const CASES: Record<string, ErrorCase> = {
 before(async () => {
   stack = await useStack();
   h = harness(stack);
-  worker = await h.onlineWorker();
+  worker = await h.onlineWorker(['shell', 'mkdir', 'downloadFile']);
   objectId = await StateConnector.fromEnv().getObjectId('error-bodies', 'ErrorBodyTest');
 });
 

@@ -69,6 +69,12 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     ],
     [WORKER_QUEUES]: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
   },
+  // Presigned URLs and the artifact items beside command records (shared/artifacts).
+  artifacts: {
+    'CommandsTable[CMD#*]': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+    'ArtifactsBucket/blobs/*': ['s3:PutObject', 's3:GetObject'],
+    'ArtifactsBucket/artifacts/*': ['s3:PutObject', 's3:GetObject'],
+  },
   openapi: {},
   watchdog: {
     'CommandsTable[CMD#*|WORKER#*|WATCHDOG]': [
@@ -111,6 +117,10 @@ const IMPORTED_NOT_CALLED: Record<string, Record<string, string>> = {
   },
   workers: {
     'dynamodb:GetItem': 'records.ts loadWorkerRecord: workers reads a worker and its registry in one Query',
+  },
+  artifacts: {
+    'dynamodb:UpdateItem': 'items.ts updateCommand: artifacts reads a command record, it changes none',
+    'dynamodb:DeleteItem': 'conditionalWrite.ts conditionalDelete',
   },
   openapi: {},
   watchdog: {

@@ -85,6 +85,9 @@ export function resourceName(value: CfnValue, ctx: { logGroup: string; workerQue
     const sub = value['Fn::Sub'];
     const workerQueues = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${ctx.workerQueuePrefix}*`;
     if (sub === workerQueues) return WORKER_QUEUES;
+    // Objects under a prefix of a bucket: `${Bucket.Arn}/prefix/*` reads `Bucket/prefix/*`.
+    const objects = typeof sub === 'string' ? /^\$\{(\w+)\.Arn\}(\/.+)$/.exec(sub) : null;
+    if (objects) return `${objects[1]}${objects[2]}`;
   }
   return JSON.stringify(value);
 }
@@ -192,6 +195,10 @@ const SDK_IMPORT = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([\w-]+)'/g;
 /** The IAM actions of the SDK commands `source` constructs (`new XCommand(`), by the package each is imported from. */
 export function sdkActionsOf(source: string, file: string): Set<string> {
   const actions = new Set<string>();
+  // Requests signed without an SDK client (shared/artifacts/s3.ts presigns S3's) name their action:
+  // `iamAction: 's3:PutObject'`. A presigned URL acts with the signing role's rights, so it counts as a call.
+  for (const [, action = ''] of source.matchAll(/iamAction:\s*'([a-z0-9-]+:[A-Za-z]+)'/g))
+    actions.add(action);
   for (const [, specifiers = '', pkg = ''] of source.matchAll(SDK_IMPORT)) {
     for (const specifier of specifiers.split(',').map((part) => part.trim())) {
       if (specifier === '' || specifier.startsWith('type ')) continue;

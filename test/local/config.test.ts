@@ -188,6 +188,9 @@ describe('serverless.yml resolution', () => {
     assert.deepEqual(Object.keys(service.resources).sort(), [
       'AlarmEmailSubscription',
       'AlarmTopic',
+      'ArtifactsBucket',
+      'ArtifactsBucketPolicy',
+      'ArtifactsRole',
       'AuthorizerRole',
       'CommandsRole',
       'CommandsTable',

@@ -1,0 +1,199 @@
+// Owns moving bytes through presigned URLs: a stream cut into parts and PUT a few at a time, and a streamed GET.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import * as LIMITS from '../limits.ts';
+import { TransferFailedError } from './errors.ts';
+
+/**
+ * The worker (uploadFile, uploadDirectory, downloadFile) and the client (uploadBlob, downloadArtifact) move
+ * bytes with these, straight to and from S3. Memory is bounded by the parts in flight: each part is one
+ * buffer of partBytes, and at most LIMITS.artifactPartsInFlight are sent at once while the next is filled
+ * (about 32 MiB at 8 MiB parts), whatever the size of the whole. The sha256 is taken as the bytes pass.
+ */
+
+export interface PresignedPart {
+  partNumber: number;
+  url: string;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface PartTarget {
+  partBytes: number;
+  /** URLs for parts first..first+count-1 (the worker asks the API; a blob's came with it). */
+  urls(first: number, count: number): Promise<PresignedPart[]>;
+}
+
+export interface UploadOptions {
+  /** Stop once more than this many bytes came (Buildbot's maxsize): `exceeded`, and nothing to complete. */
+  maxBytes?: number;
+  /** @default LIMITS.artifactPartsInFlight */
+  inFlight?: number;
+  /** Called with the bytes sent so far after each part. */
+  onProgress?: (bytes: number) => void;
+  /** Stops the transfer (an interrupt): the upload ends with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface UploadedStream {
+  parts: UploadedPart[];
+  size: number;
+  sha256: string;
+  /** More than maxBytes came: the transfer stopped, and the parts must not be completed. */
+  exceeded: boolean;
+}
+
+async function failed(what: string, response: Response): Promise<never> {
+  const body = await response.text().catch(() => '');
+  throw new TransferFailedError(what, response.status, body);
+}
+
+/** PUTs one part; its ETag, as S3 answered it (quoted), is what completing the upload names. */
+async function putPart(part: PresignedPart, bytes: Buffer, signal?: AbortSignal): Promise<UploadedPart> {
+  const response = await fetch(part.url, { method: 'PUT', body: bytes, ...(signal ? { signal } : {}) });
+  if (!response.ok) return failed(`part ${part.partNumber}`, response);
+  await response.arrayBuffer();
+  const etag = response.headers.get('etag');
+  if (!etag)
+    throw new TransferFailedError(`part ${part.partNumber}`, response.status, 'no ETag in the answer');
+  return { partNumber: part.partNumber, etag };
+}
+
+/** Hands out part URLs in order, asking `target` for a page whenever the ones in hand run out. */
+function urlSupply(
+  target: PartTarget,
+  expectedParts?: number,
+): (partNumber: number) => Promise<PresignedPart> {
+  const known = new Map<number, PresignedPart>();
+  return async (partNumber) => {
+    if (!known.has(partNumber)) {
+      const left = expectedParts === undefined ? Infinity : Math.max(1, expectedParts - partNumber + 1);
+      const count = Math.min(
+        LIMITS.artifactPartUrlsPerAnswer,
+        left,
+        LIMITS.artifactMaxParts - partNumber + 1,
+      );
+      if (count < 1)
+        throw new TransferFailedError(`part ${partNumber}`, 0, `more than ${LIMITS.artifactMaxParts} parts`);
+      for (const part of await target.urls(partNumber, count)) known.set(part.partNumber, part);
+    }
+    const part = known.get(partNumber);
+    if (!part) throw new TransferFailedError(`part ${partNumber}`, 0, 'no URL was given for it');
+    known.delete(partNumber);
+    return part;
+  };
+}
+
+/**
+ * Cuts `source` into parts of target.partBytes and PUTs each to its URL, a few at once. An empty source is
+ * one empty part (S3 needs one). `expectedBytes`, when known, sizes the pages of URLs asked for.
+ */
+export async function uploadStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  target: PartTarget,
+  opts: UploadOptions & { expectedBytes?: number } = {},
+): Promise<UploadedStream> {
+  const { partBytes } = target;
+  const inFlight = opts.inFlight ?? LIMITS.artifactPartsInFlight;
+  const expectedParts =
+    opts.expectedBytes === undefined ? undefined : Math.max(1, Math.ceil(opts.expectedBytes / partBytes));
+  const nextUrl = urlSupply(target, expectedParts);
+  const hash = createHash('sha256');
+  const done: UploadedPart[] = [];
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  let size = 0;
+  let sent = 0;
+  let partNumber = 0;
+  let buffer = Buffer.allocUnsafe(partBytes);
+  let filled = 0;
+
+  const send = async (bytes: Buffer): Promise<void> => {
+    partNumber++;
+    const url = await nextUrl(partNumber);
+    const task = putPart(url, bytes, opts.signal).then(
+      (part) => {
+        done.push(part);
+        sent += bytes.length;
+        opts.onProgress?.(sent);
+      },
+      (error: unknown) => {
+        failure ??= error;
+      },
+    );
+    const tracked = task.finally(() => pending.delete(tracked));
+    pending.add(tracked);
+    // Back-pressure: no more than inFlight parts held; the source waits meanwhile.
+    while (pending.size >= inFlight) await Promise.race(pending);
+    if (failure) throw failure;
+  };
+
+  for await (const chunk of source) {
+    let view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (opts.maxBytes !== undefined && size + view.length > opts.maxBytes) {
+      await Promise.allSettled(pending);
+      return { parts: [], size: size + view.length, sha256: '', exceeded: true };
+    }
+    hash.update(view);
+    size += view.length;
+    while (view.length > 0) {
+      const take = Math.min(view.length, partBytes - filled);
+      view.copy(buffer, filled, 0, take);
+      filled += take;
+      view = view.subarray(take);
+      if (filled === partBytes) {
+        await send(buffer);
+        buffer = Buffer.allocUnsafe(partBytes);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || partNumber === 0) await send(buffer.subarray(0, filled));
+  await Promise.all(pending);
+  if (failure) throw failure;
+  done.sort((a, b) => a.partNumber - b.partNumber);
+  return { parts: done, size, sha256: hash.digest('hex'), exceeded: false };
+}
+
+/** CompleteMultipartUpload's body: the parts in order with their ETags. */
+export function completeXml(parts: UploadedPart[]): string {
+  const items = parts
+    .map(
+      (part) =>
+        `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`,
+    )
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload>${items}</CompleteMultipartUpload>`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** POSTs the parts to a presigned CompleteMultipartUpload URL (a blob's upload ends so, without the API). */
+export async function completeWithUrl(url: string, parts: UploadedPart[]): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/xml' },
+    body: completeXml(parts),
+  });
+  // S3 may answer 200 with an <Error> body when completing fails late: read it to be sure.
+  const text = await response.text();
+  if (!response.ok || text.includes('<Error>'))
+    throw new TransferFailedError('complete', response.status, text);
+}
+
+/** GETs a presigned URL as a stream of its bytes; a refusal (an expired URL: 403) is TransferFailedError. */
+export async function downloadStream(
+  url: string,
+  signal?: AbortSignal,
+): Promise<{ size: number; body: Readable }> {
+  const response = await fetch(url, signal ? { signal } : {});
+  if (!response.ok || !response.body) return failed('download', response);
+  const size = Number(response.headers.get('content-length') ?? NaN);
+  return { size, body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>) };
+}
