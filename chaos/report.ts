@@ -139,7 +139,7 @@ export function formatReport(report: {
         ),
       );
   }
-  if (report.proxies) out.push(line('proxies', report.proxies));
+  if (report.proxies) out.push(line('proxies and workers', report.proxies));
   if (report.throughput && report.throughput.length > 0) {
     const rates = report.throughput.map((s) => s.perSecond);
     const mean = total.ended / Math.max(1, report.throughput.at(-1)?.t ?? 1);

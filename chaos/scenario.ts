@@ -136,6 +136,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         dynamodb: stack.proxies.dynamodb.counts,
         sqs: stack.proxies.sqs.counts,
         duplicateMessagesSent: duplicator.sent,
+        workers: Object.fromEntries(
+          pool.workers.map((w) => [w.name, { killed: w.kills, exitedOnItsOwn: w.exits }]),
+        ),
       },
       memory: session.memory,
       ackReads: sampler.reads(),

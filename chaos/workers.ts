@@ -24,6 +24,8 @@ export interface ChaosWorker {
   child?: ChildProcess;
   /** Times this worker was SIGKILLed. */
   kills: number;
+  /** Times its process exited on its own (an agent that fails to start exits) and was started again. */
+  exits: number;
 }
 
 export interface WorkerPool {
@@ -143,13 +145,31 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       basedir,
       clockSkewMs: opts.clockSkewsMs[i] ?? 0,
       kills: 0,
+      exits: 0,
     });
   }
-  for (const worker of workers) worker.child = spawnOne(worker, opts);
+  let stopping = false;
+  const killed = new WeakSet<ChildProcess>();
+  /**
+   * Starts the worker's process, and again whenever it exits on its own, as a service manager would (systemd's
+   * Restart=always): an agent whose first heartbeat fails exits, and one started during an outage would
+   * otherwise leave its commands to the watchdog for the rest of the run.
+   */
+  const start = (worker: ChaosWorker): void => {
+    const child = spawnOne(worker, opts);
+    worker.child = child;
+    child.once('exit', (code, signal) => {
+      if (stopping || killed.has(child)) return;
+      worker.exits++;
+      opts.log(`[chaos] ${worker.name} exited (code ${code}, signal ${signal}); starting it again in 2 s`);
+      setTimeout(() => {
+        if (!stopping && worker.child === child) start(worker);
+      }, 2000);
+    });
+  };
+  for (const worker of workers) start(worker);
   // Commands sent to a worker that never heartbeated end at once as worker_lost_before_start.
   await Promise.all(workers.map(polling));
-  let stopping = false;
-
   const running = () =>
     workers.filter((w) => w.child && w.child.exitCode === null && w.child.signalCode === null);
   return {
@@ -159,11 +179,12 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
         .sort(() => Math.random() - 0.5)
         .slice(0, count);
       for (const victim of victims) {
+        if (victim.child) killed.add(victim.child);
         victim.child?.kill('SIGKILL');
         victim.kills++;
       }
       await sleep(downMs);
-      if (!stopping) for (const victim of victims) victim.child = spawnOne(victim, opts);
+      if (!stopping) for (const victim of victims) start(victim);
       return victims.map((victim) => victim.name);
     },
     pids: () => running().map((w) => w.child?.pid ?? 0),
