@@ -254,6 +254,12 @@ function rows(l: Limits): Row[] {
       why: '',
     },
     {
+      what: '`secrets` of a command: how many; a name; a value',
+      limit: `${count(l.secretsPerCommand)}; ${count(l.secretNameLength)} characters; ${count(l.secretValueLength)} characters`,
+      answer: '400',
+      why: 'the values travel in the SQS message beside the args, and each is masked in all output',
+    },
+    {
       what: '`timeouts.start`, `timeouts.heartbeat`',
       limit: `${duration(l.timeoutMinSeconds)} to ${duration(l.timeoutMaxSeconds)}`,
       answer: '400',

@@ -40,6 +40,12 @@ export const workerNameLength = 40;
 export const commandNameLength = 64;
 /** JSON size of a command's args: it travels in one SQS message (256 KB) with room for the envelope. @default 64 KiB */
 export const argsBytes = 64 * KiB;
+/** Secrets one command may carry (`secrets` of POST /v1/commands): each is masked in all its output. @default 32 */
+export const secretsPerCommand = 32;
+/** Characters of a secret's name. @default 64 */
+export const secretNameLength = 64;
+/** Characters of a secret's value: the values travel in the command's SQS message beside its args. @default 4096 */
+export const secretValueLength = 4096;
 // What may grow a command record is bounded so that it stays far below DynamoDB's 400 KB item limit and
 // every ending write fits (docs/limits.md adds them up): args, decodeRC, log names, the failure, the why.
 

@@ -1,10 +1,12 @@
 // Runs one claimed command: starts it from the registry, streams its updates, and completes it with its failure.
 import type { ApiConnection } from '../shared/client/http.ts';
+import { interpolateSecrets } from '../shared/commands/secrets.ts';
 import type { ClaimResponse, CommandUpdate, CompleteRequest } from '../shared/commands/wire.ts';
 import type { CommandRegistry } from './commands/registry.ts';
 import type { StartedCommand } from './commands/types.ts';
 import { CommandStartError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
+import { SecretMasker } from './secretMasker.ts';
 import { UpdateSender } from './updateSender.ts';
 
 export interface CommandRunOptions {
@@ -16,6 +18,8 @@ export interface CommandRunOptions {
   /** How often a quiet command sends a heartbeat, in ms. */
   heartbeatMs: number;
   log: WorkerLogSink;
+  /** The values of the command's secrets, from its queue message: filled into its args, masked in its output. */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 export class CommandRun {
@@ -25,12 +29,14 @@ export class CommandRun {
   private started: StartedCommand | undefined;
   private interruptedWhy: string | undefined;
   private rc: number | undefined;
+  private readonly masker: SecretMasker;
 
   constructor(
     private readonly claim: ClaimResponse,
     private readonly opts: Readonly<CommandRunOptions>,
   ) {
     this.commandId = claim.commandId;
+    this.masker = new SecretMasker(opts.secrets ?? {});
     this.sender = new UpdateSender({
       connection: opts.connection,
       commandId: claim.commandId,
@@ -57,9 +63,10 @@ export class CommandRun {
     const { log } = this.opts;
     const startedAt = performance.now();
     log(`command ${commandId}: ${command} started`);
-    const failure = await this.execute();
+    const unmasked = await this.execute();
+    const failure = unmasked && { ...unmasked, message: this.masker.maskText(unmasked.message) };
     const elapsed = (performance.now() - startedAt) / 1000;
-    this.sender.push({ elapsed });
+    for (const update of this.masker.mask({ elapsed })) this.sender.push(update);
     try {
       await this.sender.finish(failure);
     } catch (error) {
@@ -71,12 +78,13 @@ export class CommandRun {
 
   /** Starts the command and waits for it; the failure to complete with, if any. */
   private async execute(): Promise<CompleteRequest['failure']> {
-    const { commandId, command, args } = this.claim;
+    const { commandId, command } = this.claim;
     const send = (update: CommandUpdate): void => {
       if (update.rc !== undefined) this.rc = update.rc;
-      this.sender.push(update);
+      for (const masked of this.masker.mask(update)) this.sender.push(masked);
     };
     try {
+      const args = interpolateSecrets(this.claim.args, this.opts.secrets ?? {});
       const definition = this.opts.registry.get(command);
       if (!definition) throw new CommandStartError(`unrecognized WorkerCommand '${command}'`);
       this.started = await definition.start({

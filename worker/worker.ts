@@ -288,7 +288,7 @@ class Worker implements RunningWorker {
       }
       if (claim === 'retry') return;
       void this.deleteMessage(raw);
-      await this.execute(claim);
+      await this.execute(claim, message.secrets);
     } finally {
       this.slots.release();
     }
@@ -312,8 +312,9 @@ class Worker implements RunningWorker {
 
   // ---- running one command ----
 
-  private execute(claim: ClaimResponse): Promise<void> {
+  private execute(claim: ClaimResponse, secrets?: Record<string, string>): Promise<void> {
     const run = new CommandRun(claim, {
+      ...(secrets ? { secrets } : {}),
       connection: this.connection,
       registry: this.opts.registry,
       basedir: this.basedir,

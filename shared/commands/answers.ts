@@ -73,6 +73,8 @@ export const commandView = v.object({
   results: v.optional(results),
   failure: v.optional(commandFailure),
   interrupted: v.optional(v.object({ why: v.string(), at: isoTime })),
+  /** The names of the secrets it was started with; their values are never stored. */
+  secretNames: v.optional(v.array(v.string())),
 });
 
 /** GET /v1/commands: a page of a worker's commands, newest first; `next` is the cursor of the next page. */

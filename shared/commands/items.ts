@@ -45,6 +45,8 @@ export interface CommandItem {
   interrupt?: { why: string; at: number };
   /** Names of `{log: [name, text]}` logs seen so far. */
   logNames?: Set<string>;
+  /** Names of the secrets it was started with (their values are never stored: secrets.ts). */
+  secretNames?: Set<string>;
   /**
    * Pattern 4, sparse: set at creation (start, heartbeat, or event re-send time). A finished command keeps it
    * until TTL; the watchdog's cursor passes such settled entries once (shared/commands/watchdog.ts).
@@ -86,6 +88,7 @@ export const asCommandItem = itemDecoder<CommandItem>('command record', {
   failure: 'map?',
   interrupt: 'map?',
   logNames: 'stringSet?',
+  secretNames: 'stringSet?',
   dueShard: 'string?',
   deadline: 'number?',
   eventPending: 'boolean?',
@@ -188,6 +191,7 @@ export function commandView(item: CommandItem): CommandView {
   if (item.failure !== undefined) view.failure = item.failure;
   if (item.interrupt !== undefined)
     view.interrupted = { why: item.interrupt.why, at: iso(item.interrupt.at)! };
+  if (item.secretNames !== undefined) view.secretNames = [...item.secretNames].sort();
   return view;
 }
 

@@ -13,6 +13,8 @@ export const workerMessage = v.variant('type', [
     args: keyed(v.unknown()),
     /** Seconds of silence after which the command is worker_lost: heartbeat well within it. */
     heartbeatTimeout: v.number(),
+    /** The values of the secrets the command was started with: here only, never on the record (secrets.ts). */
+    secrets: v.optional(v.record(v.string(), v.string())),
   }),
   v.object({
     type: v.literal('interrupt'),

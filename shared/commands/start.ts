@@ -18,6 +18,7 @@ import { commandKey, dueShardOf } from './keys.ts';
 import { DEFAULT_DECODE_RC } from './results.ts';
 import { COMMAND_STATUS, DEFAULT_TIMEOUTS, FAILURE_KINDS, FAILURE_RESULTS } from './types.ts';
 import type { CommandFailure, Results } from './types.ts';
+import { checkSecretReferences } from './secrets.ts';
 import { dispatch } from './workerMessages.ts';
 import type { StartCommandRequest } from './wire.ts';
 
@@ -53,6 +54,8 @@ export async function startCommand(
       },
     );
 
+  const secretNames = checkSecretReferences(request.args, request.secrets);
+
   const now = ctx.now();
   const commandId = commandIdFor(caller, request.idempotencyKey);
   const startTimeout = request.timeouts?.start ?? DEFAULT_TIMEOUTS.start;
@@ -70,6 +73,7 @@ export async function startCommand(
     startTimeoutMs: startTimeout * 1000,
     heartbeatTimeoutMs: heartbeatTimeout * 1000,
     acked: -1,
+    ...(secretNames.length > 0 ? { secretNames: new Set(secretNames) } : {}),
     dueShard: dueShardOf(commandId),
     deadline: now + startTimeout * 1000,
   };
@@ -97,7 +101,7 @@ export async function startCommand(
     if (!existing) throw new ConditionFailedError(`recording command ${commandId}`, recorded);
     if (!sameRequest(existing, item)) throw new IdempotencyKeyReuseError(commandId, existing);
     if (existing.status === COMMAND_STATUS.queued && now - existing.createdAt >= REDISPATCH_AFTER_MS)
-      await dispatch(ctx, worker.queueUrl, existing);
+      await dispatch(ctx, worker.queueUrl, existing, request.secrets);
     return { commandId };
   }
   if (!online) {
@@ -107,7 +111,7 @@ export async function startCommand(
     return { commandId };
   }
   try {
-    await dispatch(ctx, worker.queueUrl, item);
+    await dispatch(ctx, worker.queueUrl, item, request.secrets);
   } catch (error) {
     await withdrawUndispatched(ctx, item);
     throw error;
@@ -133,7 +137,9 @@ function sameRequest(existing: CommandItem, repeat: CommandItem): boolean {
     canonicalJson(JSON.parse(existing.argsJson)) === canonicalJson(JSON.parse(repeat.argsJson)) &&
     canonicalJson(existing.decodeRC) === canonicalJson(repeat.decodeRC) &&
     existing.startTimeoutMs === repeat.startTimeoutMs &&
-    existing.heartbeatTimeoutMs === repeat.heartbeatTimeoutMs
+    existing.heartbeatTimeoutMs === repeat.heartbeatTimeoutMs &&
+    canonicalJson([...(existing.secretNames ?? [])].sort()) ===
+      canonicalJson([...(repeat.secretNames ?? [])].sort())
   );
 }
 

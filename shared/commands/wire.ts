@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { fields, integer, jsonValue, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
 import * as LIMITS from '../limits.ts';
+import { SECRET_NAME } from './secrets.ts';
 import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
 import { commandStatus } from './wireValues.ts';
@@ -56,6 +57,13 @@ export const startCommandRequest = fields({
     }),
   ),
   idempotencyKey: v.optional(text({ minLength: 1, maxLength: LIMITS.idempotencyKeyLength })),
+  /** `{NAME: value}`: `%(secret:NAME)s` in args is filled in on the worker; values are never stored (secrets.ts). */
+  secrets: v.optional(
+    keyed(text({ minLength: 1, maxLength: LIMITS.secretValueLength }), {
+      maxKeys: LIMITS.secretsPerCommand,
+      key: text({ minLength: 1, maxLength: LIMITS.secretNameLength, pattern: SECRET_NAME }),
+    }),
+  ),
 });
 export type StartCommandRequest = Infer<typeof startCommandRequest>;
 
