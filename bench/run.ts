@@ -16,10 +16,11 @@ import { bill } from './bill.ts';
 import { coldstart } from './coldstart.ts';
 import { dispatch } from './dispatch.ts';
 import { log } from './log.ts';
+import { scale } from './scale.ts';
 import { state } from './state.ts';
 import { throughput } from './throughput.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill];
+const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill, scale];
 
 class UnknownBenchmarkError extends Error {
   constructor(names: string[]) {

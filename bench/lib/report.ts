@@ -5,9 +5,9 @@ import type { MachineInfo } from './machine.ts';
 import { summarize } from './stats.ts';
 import type { Summary } from './stats.ts';
 
-/** A goal from the issue: the figure must be at most (`<=`) or at least (`>=`) `value`. */
+/** A goal from the issue: the figure must be at most (`<=`), under (`<`), at least (`>=`) or over (`>`) `value`. */
 export interface Target {
-  op: '<=' | '>=';
+  op: '<=' | '<' | '>=' | '>';
   value: number;
 }
 
@@ -67,8 +67,12 @@ export function reportFigure(figure: Figure): ReportedFigure {
   const reported: ReportedFigure = { ...figure };
   if (figure.floor !== undefined && figure.floor > 0) reported.ratio = figure.value / figure.floor;
   if (figure.target)
-    reported.met =
-      figure.target.op === '<=' ? figure.value <= figure.target.value : figure.value >= figure.target.value;
+    reported.met = {
+      '<=': figure.value <= figure.target.value,
+      '<': figure.value < figure.target.value,
+      '>=': figure.value >= figure.target.value,
+      '>': figure.value > figure.target.value,
+    }[figure.target.op];
   return reported;
 }
 
