@@ -254,6 +254,12 @@ function rows(l: Limits): Row[] {
       why: '',
     },
     {
+      what: "a heartbeat's `info`: files of `<basedir>/info/` and os-release entries; a name; a value; the whole, as JSON",
+      limit: `${count(l.workerInfoFiles)}; ${count(l.workerInfoNameLength)} characters; ${count(l.workerInfoValueLength)} characters; ${bytes(l.workerInfoBytes)}`,
+      answer: '400',
+      why: 'stored with the command registry when it changes; the worker stays within them (first files by name, each cut, the last left out until the whole fits)',
+    },
+    {
       what: '`secrets` of a command: how many; a name; a value',
       limit: `${count(l.secretsPerCommand)}; ${count(l.secretNameLength)} characters; ${count(l.secretValueLength)} characters`,
       answer: '400',

@@ -80,6 +80,23 @@ export const registeredCommands = 100;
 export const workerConcurrency = 1024;
 /** Characters of a worker's `version`, as its heartbeat reports it. @default 64 */
 export const workerVersionLength = 64;
+/**
+ * Files of `<basedir>/info/` (admin, host, ...) a heartbeat's `info` carries, and os-release entries: the worker
+ * sends the first by name and leaves the rest out. @default 32
+ */
+export const workerInfoFiles = 32;
+/** Characters of an info file's name or an os-release key. @default 128 */
+export const workerInfoNameLength = 128;
+/**
+ * Characters of one value of a heartbeat's `info`: an info file's text (the worker cuts it there), an os-release
+ * value, the basedir. @default 4096
+ */
+export const workerInfoValueLength = 4096;
+/**
+ * Bytes of a heartbeat's `info` as JSON: it is stored with the command registry (one write of about 1 WCU per KB,
+ * made only when it changes), so the worker leaves out files from the last by name until it fits. @default 32 KiB
+ */
+export const workerInfoBytes = 32 * KiB;
 /** Commands in one page of GET /v1/commands (`limit`). @default 100 */
 export const listPageCommands = 100;
 /** Characters of a list cursor (`cursor`), which only the API makes. @default 2048 */

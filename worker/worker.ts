@@ -22,6 +22,7 @@ import { QueueAccess } from './queueAccess.ts';
 import type { WorkerOptions } from './options.ts';
 import { CommandRun } from './run.ts';
 import { Slots } from './slots.ts';
+import { readWorkerInfo } from './workerInfo.ts';
 
 export interface StopOptions {
   /** Interrupt running commands rather than wait for them. @default WorkerOptions.interruptOnShutdown */
@@ -64,6 +65,8 @@ class Worker implements RunningWorker {
   private readonly basedir: string;
   private readonly queue: QueueAccess;
   private readonly version = packageVersion();
+  /** The info (as JSON) the API last accepted: a heartbeat carries it again only when it changed. */
+  private sentInfo: string | undefined;
   private readonly slots: Slots;
   private readonly deleter: MessageDeleter;
   private readonly runs = new Map<string, CommandRun>();
@@ -160,11 +163,16 @@ class Worker implements RunningWorker {
 
   private async heartbeat(): Promise<WorkerHeartbeatResponse> {
     const asked = this.queue.wanted;
+    const commands = [...this.opts.registry.keys()];
+    // Read each time (a few small files): an admin may edit info/admin or info/host while the worker runs.
+    const info = await readWorkerInfo({ basedir: this.basedir, version: this.version, commands });
+    const infoText = JSON.stringify(info);
     const body: WorkerHeartbeatRequest = {
-      commands: [...this.opts.registry.keys()],
+      commands,
       concurrency: this.slots.size,
       running: this.runs.size,
       version: this.version,
+      ...(infoText !== this.sentInfo ? { info } : {}),
       ...(asked ? { credentials: true } : {}),
     };
     const answer = await apiRequest<WorkerHeartbeatResponse>(
@@ -174,6 +182,7 @@ class Worker implements RunningWorker {
       { body },
     );
     this.queue.accept(answer, asked);
+    if (body.info) this.sentInfo = infoText;
     return answer;
   }
 

@@ -123,11 +123,44 @@ export const registerWorkerRequest = fields({
   rotate: v.optional(v.boolean()),
 });
 
+const infoName = text({ minLength: 1, maxLength: LIMITS.workerInfoNameLength });
+const infoValue = text({ maxLength: LIMITS.workerInfoValueLength });
+const infoFiles = keyed(infoValue, { maxKeys: LIMITS.workerInfoFiles, key: infoName });
+
+/**
+ * Buildbot's getWorkerInfo, less the environment (it may hold secrets): shared/workers/types.ts WorkerInfo.
+ * Bounded as a whole too, since it is stored (docs/worker.md, Worker info).
+ */
+const workerInfoFields = fields({
+  system: text({ minLength: 1, maxLength: LIMITS.workerInfoNameLength }),
+  platform: text({ minLength: 1, maxLength: LIMITS.workerInfoNameLength }),
+  numcpus: integer(1),
+  basedir: infoValue,
+  version: text({ maxLength: LIMITS.workerVersionLength }),
+  commandVersions: keyed(text({ maxLength: LIMITS.workerVersionLength }), {
+    maxKeys: LIMITS.registeredCommands,
+    key: commandName,
+  }),
+  files: infoFiles,
+  osRelease: infoFiles,
+});
+
+export const workerInfoReport = v.pipe(
+  // First, as a custom schema: the OpenAPI document converts a pipe from its last schema (workerInfoFields) on.
+  v.custom<unknown>(
+    (info) => Buffer.byteLength(JSON.stringify(info) ?? '', 'utf8') <= LIMITS.workerInfoBytes,
+    `info of at most ${LIMITS.workerInfoBytes} bytes of JSON`,
+  ),
+  workerInfoFields,
+);
+
 export const workerHeartbeatRequest = fields({
   commands: v.pipe(v.array(commandName), v.maxLength(LIMITS.registeredCommands)),
   concurrency: v.optional(integer(1, LIMITS.workerConcurrency)),
   running: v.optional(integer(0)),
   version: v.optional(text({ maxLength: LIMITS.workerVersionLength })),
+  /** On the first heartbeat and when it changed; stored only when its hash differs from the stored one. */
+  info: v.optional(workerInfoReport),
   /** Vend fresh queue credentials with the answer (shared/workers/credentials.ts). */
   credentials: v.optional(v.boolean()),
 });

@@ -1,4 +1,4 @@
-// Owns POST /v1/workers/{name}/heartbeat: the worker's presence, and its command registry when it changed.
+// Owns POST /v1/workers/{name}/heartbeat: the worker's presence, and its command registry and info when they changed.
 import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,11 +9,29 @@ import { WorkerNotFoundError } from './errors.ts';
 import { workerKey, workerRegistryKey } from './keys.ts';
 import { asWorkerItem } from './records.ts';
 import { HEARTBEAT_INTERVAL_MS } from './types.ts';
-import type { HeartbeatAnswer, WorkerRegistryItem, WorkerReport } from './types.ts';
+import type { HeartbeatAnswer, WorkerInfo, WorkerReport } from './types.ts';
+
+function shortHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value), 'utf8').digest('base64url').slice(0, 22);
+}
 
 /** The hash a heartbeat compares with the stored one to tell whether the registry changed. */
 export function commandsHash(commands: string[]): string {
-  return createHash('sha256').update(JSON.stringify(commands), 'utf8').digest('base64url').slice(0, 22);
+  return shortHash(commands);
+}
+
+/**
+ * The hash of a worker's info, as the worker sent it (key order included: one worker sends its info the same
+ * way each time, and a different order only costs one more write).
+ */
+export function infoHash(info: WorkerInfo): string {
+  return shortHash(info);
+}
+
+/** What changed since the stored registry: the commands (always sent), the info (sent when it changed). */
+interface RegistryChange {
+  commands?: { commands: string[]; commandsHash: string };
+  info?: { info: WorkerInfo; infoHash: string };
 }
 
 /**
@@ -49,10 +67,15 @@ export async function recordHeartbeat(
   });
   if (!outcome.won) throw new WorkerNotFoundError(name);
   const before = outcome.item;
+  const change: RegistryChange = {};
   const hash = commandsHash(report.commands);
+  if (before.commandsHash !== hash) change.commands = { commands: report.commands, commandsHash: hash };
+  const info = report.info === undefined ? undefined : infoHash(report.info);
+  if (report.info !== undefined && info !== undefined && before.infoHash !== info)
+    change.info = { info: report.info, infoHash: info };
   const [queueAccess] = await Promise.all([
     report.credentials && vendor ? vendor.vend(ctx, name) : undefined,
-    before.commandsHash !== hash ? storeRegistry(ctx, name, report.commands, hash) : undefined,
+    change.commands || change.info ? storeRegistry(ctx, name, change) : undefined,
   ]);
   return {
     queueUrl: before.queueUrl,
@@ -65,14 +88,15 @@ export async function recordHeartbeat(
  * Writes the registry and the record's hash of it in one transaction, so that the hash on the record is
  * always the hash of the stored registry, and a worker deleted meanwhile gets no orphan registry. (A
  * transaction, not a single conditional write: its condition failure comes back per item, not as ALL_OLD.)
+ * Only the parts that changed are set: a heartbeat without info keeps the stored info, and info that changed
+ * alone leaves the commands as they are. The registry item is an update, so it is made on the first write.
  */
-async function storeRegistry(
-  ctx: WorkersContext,
-  name: string,
-  commands: string[],
-  hash: string,
-): Promise<void> {
-  const registry: WorkerRegistryItem = { ...workerRegistryKey(name), commands, commandsHash: hash };
+async function storeRegistry(ctx: WorkersContext, name: string, change: RegistryChange): Promise<void> {
+  const registry = setClause({ ...change.commands, ...change.info });
+  const hashes = setClause({
+    ...(change.commands ? { commandsHash: change.commands.commandsHash } : {}),
+    ...(change.info ? { infoHash: change.info.infoHash } : {}),
+  });
   // Race: two heartbeats of the same name bring different lists (two processes share one worker's token).
   //   A: transact(registry A, record hash A) ✓            B: transact(registry B, record hash B) ✓ later
   // Both commit whole, in some order: the last one wins both items, and the other's next heartbeat sees a
@@ -82,14 +106,19 @@ async function storeRegistry(
     await ctx.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Put: { TableName: ctx.tableName, Item: registry } },
+          {
+            Update: {
+              TableName: ctx.tableName,
+              Key: workerRegistryKey(name),
+              ...registry,
+            },
+          },
           {
             Update: {
               TableName: ctx.tableName,
               Key: workerKey(name),
-              UpdateExpression: 'SET commandsHash = :hash',
+              ...hashes,
               ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':hash': hash },
             },
           },
         ],
@@ -103,4 +132,18 @@ async function storeRegistry(
       throw new WorkerNotFoundError(name);
     throw error;
   }
+}
+
+/** `SET #a = :a, ...` for each field (names through placeholders: `info` and others may be reserved words). */
+function setClause(fields: Record<string, unknown>): {
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  const names = Object.keys(fields);
+  return {
+    UpdateExpression: `SET ${names.map((field) => `#${field} = :${field}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((field) => [`#${field}`, field])),
+    ExpressionAttributeValues: Object.fromEntries(names.map((field) => [`:${field}`, fields[field]])),
+  };
 }

@@ -17,6 +17,7 @@ export const asWorkerItem = itemDecoder<WorkerItem>('worker record', {
   createdAt: 'number',
   lastSeenAt: 'number?',
   commandsHash: 'string?',
+  infoHash: 'string?',
   concurrency: 'number?',
   running: 'number?',
   version: 'string?',
@@ -48,6 +49,9 @@ export async function loadWorker(ctx: WorkersContext, name: string): Promise<Loa
   const loaded: LoadedWorker = { ...record };
   if (registry && record.commandsHash !== undefined && registry.commandsHash === record.commandsHash)
     loaded.commands = registry.commands;
+  // The info likewise: only what this worker's heartbeats stored, as the record's hash names it.
+  if (registry?.info && record.infoHash !== undefined && registry.infoHash === record.infoHash)
+    loaded.info = registry.info;
   return loaded;
 }
 
@@ -119,6 +123,7 @@ export function workerView(worker: LoadedWorker, now: number): WorkerView {
     concurrency: worker.concurrency ?? null,
     running: worker.running ?? null,
     version: worker.version ?? null,
+    info: worker.info ?? null,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     offlineAfterMs: OFFLINE_AFTER_MS,
   };

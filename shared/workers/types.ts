@@ -36,6 +36,8 @@ export interface WorkerItem {
   lastSeenAt?: number;
   /** The hash of the stored command registry (pattern 6b); undefined until the first heartbeat. */
   commandsHash?: string;
+  /** The hash of the worker info stored with the registry; undefined until a heartbeat brings info. */
+  infoHash?: string;
   concurrency?: number;
   running?: number;
   version?: string;
@@ -47,11 +49,38 @@ export interface WorkerRegistryItem {
   sk: string;
   commands: string[];
   commandsHash: string;
+  /** Written only when a heartbeat brings info whose hash differs from the record's infoHash. */
+  info?: WorkerInfo;
+  infoHash?: string;
+}
+
+/**
+ * What Buildbot's worker answers to getWorkerInfo (worker/buildbot_worker/base.py), less `environ`: the
+ * environment may hold secrets, so it never leaves the machine. Buildbot's flat dict is split in parts here:
+ * its info/ files are `files`, its `os_*` keys from /etc/os-release are `osRelease` (without the prefix).
+ */
+export interface WorkerInfo {
+  /** Buildbot's `system`, Python's os.name: 'posix', or 'nt' on Windows. */
+  system: string;
+  /** process.platform, the kernel release and process.arch, e.g. 'linux 6.8.0 x64' (Buildbot has none). */
+  platform: string;
+  numcpus: number;
+  /** The worker's base directory, absolute. */
+  basedir: string;
+  /** The worker's version (Buildbot's getVersion). */
+  version: string;
+  /** Buildbot's `worker_commands`: each registered command's version (Buildbot's command_version). */
+  commandVersions: Record<string, string>;
+  /** The files of `<basedir>/info/` by name, as text: `admin` and `host` by Buildbot's convention. */
+  files: Record<string, string>;
+  /** /etc/os-release, key → value (Buildbot's `os_<key lowercased>` entries). */
+  osRelease: Record<string, string>;
 }
 
 /** A worker as loadWorker reads it: the record and its command registry (undefined until the first heartbeat). */
 export interface LoadedWorker extends WorkerItem {
   commands?: string[];
+  info?: WorkerInfo;
 }
 
 /** A worker as GET /v1/workers/{name} shows it. */
@@ -65,6 +94,8 @@ export interface WorkerView {
   concurrency: number | null;
   running: number | null;
   version: string | null;
+  /** What the worker last reported of itself (Buildbot's worker info); null until it has. */
+  info: WorkerInfo | null;
   heartbeatIntervalMs: number;
   offlineAfterMs: number;
 }
@@ -79,6 +110,8 @@ export interface WorkerReport {
   concurrency?: number;
   running?: number;
   version?: string;
+  /** Sent on the worker's first heartbeat and when it changed (the worker compares with what it last sent). */
+  info?: WorkerInfo;
   /** Vend fresh queue credentials with this answer (the worker holds none, or its current ones end soon). */
   credentials?: boolean;
 }

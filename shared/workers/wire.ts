@@ -14,6 +14,20 @@ export const registeredWorker = v.object({
   queueUrl: v.string(),
 });
 
+const infoMap = v.record(v.string(), v.string());
+
+/** WorkerInfo in types.ts: what the worker last reported of itself (Buildbot's getWorkerInfo, less the environment). */
+export const workerInfo = v.object({
+  system: v.string(),
+  platform: v.string(),
+  numcpus: integer(1),
+  basedir: v.string(),
+  version: v.string(),
+  commandVersions: infoMap,
+  files: infoMap,
+  osRelease: infoMap,
+});
+
 export const workerView = v.object({
   name: v.string(),
   queueUrl: v.string(),
@@ -24,6 +38,7 @@ export const workerView = v.object({
   concurrency: v.nullable(integer(1)),
   running: v.nullable(integer(0)),
   version: v.nullable(v.string()),
+  info: v.nullable(workerInfo),
   heartbeatIntervalMs: integer(1),
   offlineAfterMs: integer(1),
 });
