@@ -152,7 +152,8 @@ export async function startLocalIam(opts: {
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith('AmazonSQS.'))
       return [400, 'InvalidAction', 'the local gate reads the SQS JSON protocol only'];
-    const action = `sqs:${target.slice('AmazonSQS.'.length)}`;
+    // A batch call is authorized by its single action (SQS has no permission of its own for batches).
+    const action = `sqs:${target.slice('AmazonSQS.'.length).replace(/Batch$/, '')}`;
     let queueUrl: string;
     try {
       queueUrl = String((JSON.parse(body.toString('utf8')) as { QueueUrl?: unknown }).QueueUrl ?? '');

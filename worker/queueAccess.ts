@@ -26,6 +26,10 @@ interface SessionCredentials {
 export class QueueAccess {
   private credentials: SessionCredentials | undefined;
   private vended: SQSClient | undefined;
+  /** Where the vended client sends: a heartbeat that names another endpoint or region gets a new client. */
+  private vendedAt = '';
+  /** The queue refused these credentials or its endpoint stopped answering: ask the next heartbeat again. */
+  private stale = false;
   private fromEnvironment: SQSClient | undefined;
 
   constructor(
@@ -37,6 +41,7 @@ export class QueueAccess {
   /** Whether the next heartbeat should ask for credentials. */
   get wanted(): boolean {
     if (this.given || this.fromEnvironment) return false;
+    if (this.stale) return true;
     const expiration = this.credentials?.expiration;
     return expiration === undefined || expiration.getTime() - this.now() < WORKER_CREDENTIALS_REFRESH_MS;
   }
@@ -55,7 +60,13 @@ export class QueueAccess {
     }
     const { accessKeyId, secretAccessKey, sessionToken, expiration } = access.credentials;
     this.credentials = { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiration) };
-    this.vended ??= new SQSClient({
+    this.stale = false;
+    const at = `${access.region} ${access.endpoint ?? ''}`;
+    if (this.vended && at === this.vendedAt) return;
+    // First credentials, or the service moved the queue's endpoint (a restarted local stack's gate).
+    this.vended?.destroy();
+    this.vendedAt = at;
+    this.vended = new SQSClient({
       region: access.region,
       ...(access.endpoint ? { endpoint: access.endpoint } : {}),
       // The local stack's queue URLs name a host that does not resolve; on AWS both are the regional endpoint.
@@ -66,6 +77,16 @@ export class QueueAccess {
         return this.credentials;
       },
     });
+  }
+
+  /**
+   * A queue call failed: when the endpoint did not answer or refused the credentials, the next heartbeat asks
+   * for fresh queue access (and may name a new endpoint). Answers whether it will.
+   */
+  noteFailure(error: unknown): boolean {
+    if (!this.vended || !isAccessFailure(error)) return false;
+    this.stale = true;
+    return true;
   }
 
   /** The client to use now. Throws before the first heartbeat has answered. */
@@ -79,4 +100,25 @@ export class QueueAccess {
   close(): void {
     this.vended?.destroy();
   }
+}
+
+/** Errors after which the same credentials at the same endpoint cannot work: ask the heartbeat again. */
+const ACCESS_FAILURES = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'AccessDenied',
+  'AccessDeniedException',
+  'SignatureDoesNotMatch',
+]);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function isAccessFailure(error: unknown): boolean {
+  const failure = error as { name?: string; code?: string; cause?: { code?: string } };
+  return (
+    ACCESS_FAILURES.has(failure.name ?? '') ||
+    UNREACHABLE.has(failure.code ?? '') ||
+    UNREACHABLE.has(failure.cause?.code ?? '')
+  );
 }

@@ -12,6 +12,7 @@ import type {
   WorkerHeartbeatResponse,
   WorkerMessage,
 } from '../shared/commands/wire.ts';
+import { ApiError } from '../shared/client/errors.ts';
 import { retry } from '../shared/retry.ts';
 import type { RetryPolicy } from '../shared/retry.ts';
 import { claimCommand, newClaimToken } from './claim.ts';
@@ -49,6 +50,15 @@ const WAITING_VISIBILITY_SECONDS = 60;
 const DRAIN_HEARTBEAT_MS = 1_000;
 /** A failed receive (the queue or the network is down) is tried again after 0.5 s, doubling up to 10 s. */
 export const QUEUE_POLL_RETRY: RetryPolicy = Object.freeze({ minMs: 500, maxMs: 10_000 });
+/**
+ * A first heartbeat that the API could not serve (5xx, 429, or no answer: an outage, a restart) is tried again
+ * for a minute before the agent gives up; a refusal (401, 403, 404: a wrong token or name) ends it at once.
+ */
+export const FIRST_HEARTBEAT_RETRY: RetryPolicy = Object.freeze({
+  minMs: 500,
+  maxMs: 5_000,
+  giveUpMs: 60_000,
+});
 
 function packageVersion(): string {
   const json = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -119,7 +129,15 @@ class Worker implements RunningWorker {
 
   async start(): Promise<void> {
     await mkdir(this.basedir, { recursive: true });
-    const answer = await this.heartbeat();
+    const answer = await retry(() => this.heartbeat(), {
+      policy: FIRST_HEARTBEAT_RETRY,
+      signal: this.stopAbort.signal,
+      isRetryable: (error) => !(error instanceof ApiError && error.status < 500 && error.status !== 429),
+      onRetry: (error, waitMs) =>
+        this.log(
+          `worker ${this.name}: first heartbeat failed: ${(error as Error).message}; retrying in ${waitMs} ms`,
+        ),
+    });
     this.queueUrl = answer.queueUrl;
     this.heartbeatTimer = setInterval(() => {
       this.heartbeat().catch((error: Error) =>
@@ -195,10 +213,14 @@ class Worker implements RunningWorker {
         messages = await retry(() => this.receive(), {
           policy: QUEUE_POLL_RETRY,
           signal: this.stopAbort.signal,
-          onRetry: (error, waitMs) =>
+          onRetry: (error, waitMs) => {
+            const renew = this.queue.noteFailure(error)
+              ? '; asking the next heartbeat for fresh queue access'
+              : '';
             this.log(
-              `worker ${this.name}: receiving from the queue failed: ${(error as Error).message}; retrying in ${waitMs} ms`,
-            ),
+              `worker ${this.name}: receiving from the queue failed: ${(error as Error).message}; retrying in ${waitMs} ms${renew}`,
+            );
+          },
         });
       } catch (error) {
         // Only a stop ends the retries (QUEUE_POLL_RETRY never gives up).

@@ -137,3 +137,23 @@ export function isRecordFault(error: unknown): boolean {
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
   return name === 'ValidationException' && /item size|maximum allowed size/i.test(String(message));
 }
+
+/**
+ * The next page of a log or of updates holds one update too large for an uncompressed Lambda answer (over
+ * LIMITS.lambdaResponseBytes even as base64), and the caller accepts no compression: a page never splits an
+ * update, so asking again would fail again. Sent with Accept-Encoding br or gzip (the TypeScript client always
+ * sends it), the same page fits.
+ */
+export class PageNeedsCompressionError extends BuildbotError {
+  static override readonly code = 'page_needs_compression';
+  static override readonly httpStatus = 406;
+  static override readonly bodyFields = ['commandId', 'seq', 'limit'];
+
+  constructor(commandId: string, seq: number, bytes: number, limit: number) {
+    super(
+      `command ${commandId}: update seq ${seq} alone takes ${bytes} bytes uncompressed, over the ${limit} a ` +
+        'Lambda answer holds; ask again with Accept-Encoding: br or gzip',
+      { details: { commandId, seq, limit } },
+    );
+  }
+}

@@ -4,7 +4,7 @@ import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import * as LIMITS from '../limits.ts';
 import type { LogPage, SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
-import { LogNotFoundError } from './errors.ts';
+import { LogNotFoundError, PageNeedsCompressionError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
 import { argsOf } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
@@ -171,6 +171,16 @@ class PageBudget {
   }
 
   /**
+   * Throws PageNeedsCompressionError when an uncompressed page is over what a Lambda answer holds: only a page
+   * of one update can be (every other stops within LIMITS.pagePlainBytes), and asking again would not help.
+   */
+  checkAnswer(commandId: string, after: number): void {
+    const limit = LIMITS.lambdaResponseBytes - ANSWER_ENVELOPE_BYTES;
+    if (!this.compressed && this.size.cost > limit)
+      throw new PageNeedsCompressionError(commandId, after + 1, this.size.cost, LIMITS.lambdaResponseBytes);
+  }
+
+  /**
    * How the page goes when it goes uncompressed. A compressed page that would go uncompressed (its stored runs
    * barely compressed) does so only if it fits LIMITS.pagePlainBytes that way; else it is compressed after all.
    */
@@ -186,6 +196,9 @@ class PageBudget {
       : { incompressible: false, encoding: 'text' };
   }
 }
+
+/** Room in a Lambda answer for what is not the page: the status, the headers, the JSON around the body. */
+const ANSWER_ENVELOPE_BYTES = 16 * 1024;
 
 function barelyCompressed(read: { packedStored: number; packedRaw: number }): boolean {
   return read.packedRaw > 0 && read.packedStored / read.packedRaw > LIMITS.incompressibleRatio;
@@ -234,6 +247,7 @@ export async function getUpdates(
     },
   });
   const { seen } = read;
+  budget.checkAnswer(commandId, after);
   const more = seen < item.acked;
   const tail = `],"acked":${item.acked},"status":${JSON.stringify(item.status)}${more ? `,"next":${seen}` : ''}}`;
   const json: Buffer[] = [UPDATES_HEAD];
@@ -301,6 +315,7 @@ export async function getLog(
       return true;
     },
   });
+  budget.checkAnswer(commandId, after);
   const nextSeq = Math.max(read.seen, -1);
   return {
     texts,

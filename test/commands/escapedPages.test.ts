@@ -6,6 +6,7 @@ import { handler as commandsHandler } from '../../functions/commands.ts';
 import type { HttpEvent } from '../../functions/lib/http.ts';
 import { responsePayloadBytes } from '../../local/gateway/server.ts';
 import { jsonBufferBytes, jsonStringBytes } from '../../shared/commands/escapedBytes.ts';
+import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { lambdaContext } from '../functions/printed.ts';
 import { useStack } from '../support/stack.ts';
@@ -164,5 +165,38 @@ describe('log pages in the Lambda response', () => {
     assert.equal(seen.join(''), chunk.repeat(24));
     assert.ok(largest <= LIMITS.pagePlainBytes + 1024, `largest page ${largest} bytes`);
     ctx.diagnostic(`largest Lambda payload ${largest} bytes`);
+  });
+});
+
+describe('a page of one update too large for an uncompressed answer', () => {
+  it('answers 406 page_needs_compression to a client without compression, and the page to one with it', async () => {
+    // Prepare: one 5 MiB update (a worker other than ours may send one): 6.7 MB as base64, 30 MB escaped
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    const text = '\u0001'.repeat(5 * 1024 * 1024);
+    const posted = await t.h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, undefined, {
+      body: brotliCompressSync(encodeTextBatch([[{ stdout: text }, 0]])!),
+      headers: { 'content-type': TEXT_BATCH_CONTENT_TYPE, 'content-encoding': 'br' },
+    });
+    assert.equal(posted.status, 200, posted.text);
+    // Act
+    const plain = await invokeGet(
+      `/v1/commands/${commandId}/logs/stdout`,
+      'GET /v1/commands/{id}/logs/{name}',
+      { id: commandId, name: 'stdout' },
+      -1,
+    );
+    const compressed = await t.h.call(
+      t.stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdout?after=-1`,
+    );
+    // Assess
+    assert.equal(plain.result.statusCode, 406);
+    const body = JSON.parse(plain.body.toString()) as Record<string, unknown>;
+    assert.equal(body.code, 'page_needs_compression');
+    assert.deepEqual([body.seq, body.limit], [0, LIMITS.lambdaResponseBytes]);
+    assert.equal(compressed.status, 200);
+    assert.equal(compressed.text, text);
   });
 });

@@ -1,10 +1,12 @@
 // Sends every documented error code through the real HTTP API of a local stack and holds its body to the allow-list.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { brotliCompressSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { uploadStream } from '../../shared/artifacts/transfer.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
+import { TEXT_BATCH_CONTENT_TYPE, encodeTextBatch } from '../../shared/commands/textBatch.ts';
 import type { ItemKey } from '../../shared/commands/keys.ts';
 import * as ENV from '../../shared/config.ts';
 import { StateConnector } from '../../shared/state/StateConnector.ts';
@@ -12,7 +14,7 @@ import { stateKey } from '../../shared/state/keys.ts';
 import { commandItems, harness, receiveOne } from '../commands/helpers.ts';
 import type { TestWorker } from '../commands/helpers.ts';
 import { uniqueName } from '../support/api.ts';
-import type { Answer } from '../support/api.ts';
+import type { Answer, RawBody } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
 import { docRows } from './docTable.ts';
@@ -238,6 +240,21 @@ const CASES: Record<string, ErrorCase> = {
         command: 'shell',
         args: {},
       }),
+  },
+  page_needs_compression: {
+    fields: ['commandId', 'seq', 'limit'],
+    send: async () => {
+      // One update of 5 MiB of control characters: over a Lambda answer even as base64, read without compression.
+      const commandId = await claimedCommand();
+      const batch = encodeTextBatch([[{ stdout: '\u0001'.repeat(5 * 1024 * 1024) }, 0]])!;
+      await h.call(worker.token, 'POST', `/v1/commands/${commandId}/updates`, undefined, {
+        body: brotliCompressSync(batch),
+        headers: { 'content-type': TEXT_BATCH_CONTENT_TYPE, 'content-encoding': 'br' },
+      });
+      return h.call(stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdout?after=-1`, undefined, {
+        headers: { 'accept-encoding': 'identity' },
+      } as unknown as RawBody);
+    },
   },
   worker_exists: {
     fields: ['worker'],
