@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../bench/lib/paths.ts';
 import type { BenchResult } from '../../bench/lib/report.ts';
 
-const BENCHMARKS = ['coldstart', 'state', 'dispatch', 'throughput', 'log', 'bill'];
+const BENCHMARKS = ['coldstart', 'state', 'dispatch', 'throughput', 'log', 'bill', 'scale'];
 /**
  * Kills a harness that hangs. Not a performance check: the smoke run takes about 20 s on a quiet machine, and took
  * over 90 s (this bound's old value) with the machine's load average at 16.
