@@ -93,6 +93,7 @@ export class CommandRun {
         basedir: this.opts.basedir,
         send,
         log: this.opts.log,
+        connection: this.opts.connection,
       });
       // An interrupt that came while the command was starting.
       if (this.interruptedWhy !== undefined) this.started.interrupt(this.interruptedWhy);

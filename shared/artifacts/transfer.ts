@@ -54,7 +54,14 @@ async function failed(what: string, response: Response): Promise<never> {
 
 /** PUTs one part; its ETag, as S3 answered it (quoted), is what completing the upload names. */
 async function putPart(part: PresignedPart, bytes: Buffer, signal?: AbortSignal): Promise<UploadedPart> {
-  const response = await fetch(part.url, { method: 'PUT', body: bytes, ...(signal ? { signal } : {}) });
+  // A content type for every part: the local emulator reads an empty body without one as no body at all (500).
+  // It is not signed (only `host` is), so S3 takes it as it comes.
+  const response = await fetch(part.url, {
+    method: 'PUT',
+    body: bytes,
+    headers: { 'content-type': 'application/octet-stream' },
+    ...(signal ? { signal } : {}),
+  });
   if (!response.ok) return failed(`part ${part.partNumber}`, response);
   await response.arrayBuffer();
   const etag = response.headers.get('etag');

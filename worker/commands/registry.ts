@@ -2,6 +2,12 @@
 import { globCommand, listdirCommand, mkdirCommand, rmfileCommand, statCommand } from './fs.ts';
 import { cpdirCommand, rmdirCommand } from './fsTree.ts';
 import { shellCommand } from './shell.ts';
+import {
+  downloadFileCommand,
+  downloadFileSnakeCommand,
+  uploadFileCommand,
+  uploadFileSnakeCommand,
+} from './transfer.ts';
 import type { WorkerCommand } from './types.ts';
 
 /** The commands this worker runs, by Buildbot's names. The worker reports the names in its heartbeats. */
@@ -17,6 +23,11 @@ export function defaultRegistry(): CommandRegistry {
     globCommand,
     listdirCommand,
     rmfileCommand,
+    // Buildbot ≥ 3 sends the transfers under snake_case names; both are registered.
+    uploadFileCommand,
+    uploadFileSnakeCommand,
+    downloadFileCommand,
+    downloadFileSnakeCommand,
   ];
   return new Map(commands.map((command) => [command.name, command]));
 }

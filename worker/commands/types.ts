@@ -1,4 +1,5 @@
 // What a worker command is: its context, its start(), and the StartedCommand it returns.
+import type { ApiConnection } from '../../shared/client/http.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import type { WorkerLogSink } from '../log.ts';
 import type { CommandArgs } from './args.ts';
@@ -12,6 +13,8 @@ export interface CommandContext {
   /** Queue one update for the master (Buildbot's sendStatus). */
   send(update: CommandUpdate): void;
   log: WorkerLogSink;
+  /** The worker's API connection, for commands that ask it for something (the transfers' presigned URLs). */
+  connection?: ApiConnection;
 }
 
 /** A command that has started: its process (if any) runs until `done` settles. */
