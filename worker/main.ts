@@ -6,15 +6,20 @@ import { WorkerUsageError } from './errors.ts';
 import { stderrLogSink } from './log.ts';
 import type { WorkerLogSink } from './log.ts';
 import { runWorker } from './worker.ts';
-import type { WorkerOptions } from './options.ts';
+import { WORKER_ENGINES } from './options.ts';
+import type { EngineChoice, WorkerEngineName, WorkerOptions } from './options.ts';
+import { startBuildbotWorkerEngine } from './engines/stockWorker.ts';
+import type { BuildbotWorkerEngine } from './engines/stockWorker.ts';
 
 /**
  * The worker's command line: `bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR
- * [--concurrency N]`. The token may come from BBS_WORKER_TOKEN instead (so it stays out of `ps`), the
+ * [--concurrency N] [--engine native|buildbot-worker [--buildbot-worker PATH]]`. The token may come from BBS_WORKER_TOKEN instead (so it stays out of `ps`), the
  * API URL from BBS_API_URL. SIGTERM or SIGINT stops gracefully; a second one interrupts running commands.
  */
 export const WORKER_USAGE = `usage: bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
        [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
+       [--engine native|buildbot-worker] [--buildbot-worker PATH]
+  --engine buildbot-worker runs each command through an unmodified buildbot-worker (on PATH, or PATH).
   --token may be replaced by the ${ENV.workerToken} variable, --api-url by ${ENV.apiUrl}.`;
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
@@ -25,7 +30,10 @@ function positiveInteger(flag: string, text: string | undefined): number | undef
   return value;
 }
 
-export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+export function parseWorkerArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerOptions & EngineChoice {
   let values;
   try {
     ({ values } = parseArgs({
@@ -39,6 +47,8 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
         'buffer-bytes': { type: 'string' },
         'buffer-ms': { type: 'string' },
         'interrupt-on-shutdown': { type: 'boolean' },
+        engine: { type: 'string' },
+        'buildbot-worker': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -58,7 +68,14 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const bufferMs = values['buffer-ms'] === undefined ? undefined : Number(values['buffer-ms']);
   if (bufferMs !== undefined && !(bufferMs >= 0))
     throw new WorkerUsageError(`--buffer-ms must be 0 or more, got '${values['buffer-ms']}'`);
+  const engine = values.engine ?? 'native';
+  if (!(WORKER_ENGINES as readonly string[]).includes(engine))
+    throw new WorkerUsageError(`--engine must be one of ${WORKER_ENGINES.join(', ')}, got '${engine}'`);
+  if (values['buildbot-worker'] !== undefined && engine !== 'buildbot-worker')
+    throw new WorkerUsageError('--buildbot-worker goes with --engine buildbot-worker');
   return {
+    engine: engine as WorkerEngineName,
+    buildbotWorker: values['buildbot-worker'],
     apiUrl: apiUrl!,
     name: values.name!,
     token: token!,
@@ -72,7 +89,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
 
 /** Runs the worker until a signal stops it; resolves with the process exit code. */
 export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogSink): Promise<number> {
-  let opts: WorkerOptions;
+  let opts: WorkerOptions & EngineChoice;
   try {
     opts = parseWorkerArgs(argv);
   } catch (error) {
@@ -88,11 +105,21 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
   process.on('SIGTERM', relay);
   process.on('SIGINT', relay);
   let worker: Awaited<ReturnType<typeof runWorker>>;
+  let engine: BuildbotWorkerEngine | undefined;
   try {
-    worker = await runWorker({ ...opts, log });
+    if (opts.engine === 'buildbot-worker') {
+      engine = await startBuildbotWorkerEngine({
+        basedir: opts.basedir,
+        executable: opts.buildbotWorker,
+        log,
+      });
+      log(`worker ${opts.name}: engine buildbot-worker (pid ${engine.pid}, directory ${engine.workerDir})`);
+    }
+    worker = await runWorker({ ...opts, log, ...(engine ? { registry: engine.registry } : {}) });
   } catch (error) {
     process.off('SIGTERM', relay);
     process.off('SIGINT', relay);
+    await engine?.stop();
     throw error;
   }
   return new Promise<number>((resolve, reject) => {
@@ -103,11 +130,14 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
         log(
           `worker ${worker.name}: ${signal}: stopping after the running commands (send it again to interrupt them)`,
         );
-        worker.stop().then(() => {
-          process.off('SIGTERM', relay);
-          process.off('SIGINT', relay);
-          resolve(0);
-        }, reject);
+        worker
+          .stop()
+          .then(() => engine?.stop())
+          .then(() => {
+            process.off('SIGTERM', relay);
+            process.off('SIGINT', relay);
+            resolve(0);
+          }, reject);
       } else {
         log(`worker ${worker.name}: ${signal} again: interrupting the running commands`);
         void worker.stop({ interrupt: true });

@@ -28,6 +28,21 @@ export interface WorkerOptions {
   sqs?: SQSClient;
 }
 
+/** The engines `bbs worker --engine` runs commands with. */
+export const WORKER_ENGINES = ['native', 'buildbot-worker'] as const;
+export type WorkerEngineName = (typeof WORKER_ENGINES)[number];
+
+/**
+ * The command line's choice of engine, which workerMain acts on: for 'buildbot-worker' it starts the stock
+ * worker (worker/engines/stockWorker.ts) and passes its registry to runWorker, which knows no engines.
+ */
+export interface EngineChoice {
+  /** @default 'native' (our own commands) */
+  engine?: WorkerEngineName;
+  /** The buildbot-worker program. @default 'buildbot-worker', found on PATH */
+  buildbotWorker?: string;
+}
+
 /** Every default of WorkerOptions but `sqs`, which is made only when none is given (it reads the environment). */
 export const WORKER_DEFAULTS = Object.freeze({
   concurrency: 1,

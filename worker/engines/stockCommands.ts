@@ -1,0 +1,216 @@
+// The registry of the buildbot-worker engine: each command does the master's path work and forwards to the stock worker.
+import path from 'node:path';
+import { CommandStartError } from '../errors.ts';
+import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
+import type { CommandRegistry } from '../commands/registry.ts';
+import { copyPathArgs, pathArg, pathListArg, statPathArg } from '../commands/fsArgs.ts';
+import type { CommandArgs } from '../commands/args.ts';
+import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
+import type { CommandUpdate } from '../../shared/commands/wire.ts';
+import type { MsgpackValue } from './msgpackCodec.ts';
+import type { MsgpackMaster } from './msgpackMaster.ts';
+
+/**
+ * Buildbot's master does the path work before start_command (protocols/msgpack.py remoteStartCommand):
+ * it joins the worker's basedir and the builder directory into absolute paths and renames the file
+ * commands' arguments to the worker's (`dir` → `paths`, `fromdir` → `from_path`, ...). Here the builder
+ * directory is the agent's own basedir, so the same command finds the same files on either engine, and
+ * every path is first confined to it by real path (realPathInside), as our own commands do: the stock
+ * worker confines nothing. A path that leads out is a start_error before the stock worker hears of it.
+ */
+
+type Args = { [key: string]: MsgpackValue | undefined };
+type Prepare = (ctx: CommandContext, realBase: string) => Promise<{ name: string; args: Args }>;
+
+const FOLLOW = { followLast: true } as const;
+const ON_THE_LINK = { followLast: false } as const;
+
+/** The shell args as Buildbot's ShellCommand step sends them when the caller left them out. */
+const SHELL_DEFAULTS: Args = {
+  env: {},
+  want_stdout: true,
+  want_stderr: true,
+  logfiles: {},
+  timeout: 1200,
+  maxTime: null,
+  sigtermTime: null,
+  usePTY: false,
+  logEnviron: true,
+  initial_stdin: null,
+  interruptSignal: 'KILL',
+};
+
+/** How long a command waits for a (re)starting stock worker to connect. */
+const CONNECT_WAIT_MS = 30_000;
+
+/** [text, newline_indexes, timestamps] (or a plain string) as its text. */
+function textOf(value: MsgpackValue): string {
+  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : '';
+  return typeof value === 'string' ? value : '';
+}
+
+/** One update from the stock worker in our format (the worker's own `elapsed` is dropped: CommandRun measures). */
+export function toOurUpdates(pairs: [string, MsgpackValue][]): CommandUpdate[] {
+  const out: CommandUpdate[] = [];
+  for (const [key, value] of pairs) {
+    if (key === 'stdout' || key === 'stderr' || key === 'header')
+      out.push({ [key]: textOf(value) } as CommandUpdate);
+    else if (key === 'log' && Array.isArray(value))
+      out.push({ log: [String(value[0]), textOf(value[1] ?? '')] } as CommandUpdate);
+    else if (key !== 'elapsed') out.push({ [key]: value } as CommandUpdate);
+  }
+  return out;
+}
+
+function withDefaults(args: CommandArgs, defaults: Args): Args {
+  const out: Args = { ...defaults };
+  for (const [key, value] of Object.entries(args)) if (value !== undefined) out[key] = value as MsgpackValue;
+  return out;
+}
+
+/** The tree commands' runprocess settings, passed on as given. */
+function processSettings(args: CommandArgs): Args {
+  const out: Args = {};
+  for (const key of ['timeout', 'maxTime', 'logEnviron'])
+    if (args[key] !== undefined) out[key] = args[key] as MsgpackValue;
+  return out;
+}
+
+const PREPARE: Record<string, Prepare> = {
+  async shell(ctx) {
+    const args = withDefaults(ctx.args, SHELL_DEFAULTS);
+    if (typeof args.workdir !== 'string')
+      throw new CommandStartError('WorkerShellCommand is missing args: workdir');
+    const workdir = await realPathInside(ctx.basedir, 'workdir', args.workdir, FOLLOW);
+    const logfiles = args.logfiles;
+    if (logfiles && typeof logfiles === 'object' && !Array.isArray(logfiles) && !Buffer.isBuffer(logfiles))
+      for (const [name, value] of Object.entries(logfiles)) {
+        const file = typeof value === 'string' ? value : (value as Args | null)?.filename;
+        if (typeof file === 'string')
+          resolveInside(ctx.basedir, `logfiles['${name}']`, path.resolve(workdir, file));
+      }
+    return { name: 'shell', args: { ...args, workdir } };
+  },
+  async mkdir(ctx) {
+    const paths: string[] = [];
+    for (const { name, value } of pathListArg('MakeDirectory', ctx.args))
+      paths.push(await realPathInside(ctx.basedir, name, value, FOLLOW));
+    return { name: 'mkdir', args: { paths } };
+  },
+  async rmdir(ctx, realBase) {
+    const paths: string[] = [];
+    for (const { name, value } of pathListArg('RemoveDirectory', ctx.args)) {
+      const resolved = await realPathInside(ctx.basedir, name, value, ON_THE_LINK);
+      if (resolved === realBase)
+        throw new CommandStartError(
+          `RemoveDirectory: refusing to remove the worker's base directory ('${value}')`,
+        );
+      paths.push(resolved);
+    }
+    return { name: 'rmdir', args: { paths, ...processSettings(ctx.args) } };
+  },
+  async cpdir(ctx) {
+    const { from, to } = copyPathArgs('CopyDirectory', ctx.args);
+    return {
+      name: 'cpdir',
+      args: {
+        from_path: await realPathInside(ctx.basedir, from.name, from.value, FOLLOW),
+        to_path: await realPathInside(ctx.basedir, to.name, to.value, FOLLOW),
+        ...processSettings(ctx.args),
+      },
+    };
+  },
+  async stat(ctx) {
+    const { name, value } = statPathArg('StatFile', ctx.args);
+    return { name: 'stat', args: { path: await realPathInside(ctx.basedir, name, value, FOLLOW) } };
+  },
+  async glob(ctx) {
+    const { name, value } = pathArg('GlobPath', ctx.args);
+    return { name: 'glob', args: { path: resolveInside(ctx.basedir, name, value) } };
+  },
+  async listdir(ctx) {
+    const { name, value } = pathArg('ListDir', ctx.args, ['path', 'dir']);
+    return { name: 'listdir', args: { path: await realPathInside(ctx.basedir, name, value, FOLLOW) } };
+  },
+  async rmfile(ctx) {
+    const { name, value } = pathArg('RemoveFile', ctx.args);
+    return { name: 'rmfile', args: { path: await realPathInside(ctx.basedir, name, value, ON_THE_LINK) } };
+  },
+};
+
+/**
+ * The transfers are refused on this engine for now: they need the agent to serve the transfer ops from the
+ * artifact path (S3), and Buildbot 3.7's own master answers update_read_file with None, so a stock
+ * downloadFile through it writes an empty file and reports success. Refusing is never a false success.
+ */
+const TRANSFERS = [
+  'uploadFile',
+  'upload_file',
+  'uploadDirectory',
+  'upload_directory',
+  'downloadFile',
+  'download_file',
+];
+
+let nextCommandId = 0;
+
+function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster): WorkerCommand {
+  return {
+    name,
+    async start(ctx): Promise<StartedCommand> {
+      const realBase = await realBasedir(ctx.basedir);
+      const { name: wireName, args } = await prepare(ctx, realBase);
+      const relative = name === 'glob' && !path.isAbsolute(String(ctx.args.path));
+      const connection = await master.connection(CONNECT_WAIT_MS).catch((error: Error) => {
+        throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
+      });
+      const id = String(nextCommandId++);
+      let settle!: { resolve(): void; reject(e: Error): void };
+      const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      await connection
+        .startCommand(id, wireName, args, {
+          onUpdate: (pairs) => {
+            for (const update of toOurUpdates(pairs)) {
+              // The master joined absolute paths: a relative glob answers relative paths, as our engine does.
+              if (relative && 'files' in update && Array.isArray(update.files))
+                update.files = update.files.map((f) =>
+                  path.isAbsolute(f) ? path.relative(realBase, f) || '.' : f,
+                );
+              ctx.send(update);
+            }
+          },
+          onComplete: (failure) =>
+            failure === null ? settle.resolve() : settle.reject(new Error(`buildbot-worker: ${failure}`)),
+          onLost: (why) => settle.reject(new Error(`${why} while the command ran (buildbot-worker lost)`)),
+        })
+        .catch((error: Error) => {
+          throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
+        });
+      return {
+        done,
+        interrupt: (why) => void connection.interruptCommand(id, why).catch(() => undefined),
+      };
+    },
+  };
+}
+
+function refusedTransfer(name: string): WorkerCommand {
+  return {
+    name,
+    start() {
+      return Promise.reject(
+        new CommandStartError(
+          `${name} is not supported with --engine buildbot-worker yet: the agent does not serve the transfer ops from artifact storage (docs/conformance.md)`,
+        ),
+      );
+    },
+  };
+}
+
+export function stockRegistry(master: MsgpackMaster): CommandRegistry {
+  const commands = [
+    ...Object.entries(PREPARE).map(([name, prepare]) => forwardingCommand(name, prepare, master)),
+    ...TRANSFERS.map(refusedTransfer),
+  ];
+  return new Map(commands.map((command) => [command.name, command]));
+}

@@ -1,0 +1,146 @@
+// The buildbot-worker engine: creates the stock worker's directory, serves its master side, supervises its process.
+import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { CommandRegistry } from '../commands/registry.ts';
+import { commandBaseEnvironment } from '../commands/shellFormat.ts';
+import type { WorkerLogSink } from '../log.ts';
+import { MsgpackMaster } from './msgpackMaster.ts';
+import { stockRegistry } from './stockCommands.ts';
+
+const run = promisify(execFile);
+
+export interface BuildbotWorkerEngineOptions {
+  /** The agent's basedir; the stock worker's own directory is made inside it. */
+  basedir: string;
+  /** The buildbot-worker program. @default 'buildbot-worker' (found on PATH) */
+  executable?: string;
+  /** Seconds the stock worker may hold output (set_worker_settings buffer_timeout). @default 0.1 */
+  bufferTimeout?: number;
+  log: WorkerLogSink;
+}
+
+export interface BuildbotWorkerEngine {
+  registry: CommandRegistry;
+  /** The stock worker's directory (buildbot.tac, twistd.log). */
+  workerDir: string;
+  /** How many times the stock worker was started (1 + restarts). */
+  readonly starts: number;
+  /** The stock worker's pid now, if it runs. */
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** The stock worker's directory inside the agent's basedir. */
+export const STOCK_WORKER_DIR = '.buildbot-worker';
+
+/** Wait before starting a worker that exited, so a worker that cannot start does not spin. */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * Starts the engine: a msgpack master on 127.0.0.1 (random port, random password), `buildbot-worker
+ * create-worker --force` pointed at it, then `buildbot-worker start --nodaemon`, started again whenever it
+ * exits until stop(). Resolves once the stock worker has connected and answered the handshake.
+ */
+export async function startBuildbotWorkerEngine(
+  opts: BuildbotWorkerEngineOptions,
+): Promise<BuildbotWorkerEngine> {
+  const executable = opts.executable ?? 'buildbot-worker';
+  const workerDir = path.join(path.resolve(opts.basedir), STOCK_WORKER_DIR);
+  await mkdir(workerDir, { recursive: true });
+  const password = randomBytes(18).toString('base64url');
+  // The stock worker's commands inherit its environment: never the agent's token or AWS credentials, as ours.
+  const env = commandBaseEnvironment(process.env);
+  const workerName = 'bbs-agent';
+  const master = await MsgpackMaster.listen({
+    workerName,
+    password,
+    bufferTimeout: opts.bufferTimeout ?? 0.1,
+    log: opts.log,
+  });
+  try {
+    await run(
+      executable,
+      [
+        'create-worker',
+        '--force',
+        '--quiet',
+        '--protocol',
+        'msgpack_experimental_v7',
+        '--maxdelay',
+        '1',
+        // An agent killed with SIGKILL cannot stop it: after a minute without its master it shuts itself down.
+        '--maxretries',
+        '60',
+        '--umask',
+        '0o022',
+        workerDir,
+        `127.0.0.1:${master.port}`,
+        workerName,
+        password,
+      ],
+      { env },
+    );
+  } catch (error) {
+    await master.close();
+    throw new Error(`${executable} create-worker failed: ${(error as Error).message}`, { cause: error });
+  }
+  let stopping = false;
+  let starts = 0;
+  let child: ReturnType<typeof spawn> | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const startChild = (): void => {
+    starts++;
+    const proc = spawn(executable, ['start', '--nodaemon', workerDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+      // Its own process group: the agent's signals reach it only through stop().
+      detached: true,
+    });
+    child = proc;
+    proc.stderr?.on('data', (chunk: Buffer) => opts.log(`buildbot-worker: ${chunk.toString().trimEnd()}`));
+    proc.on('error', (error) => opts.log(`buildbot-worker could not start: ${error.message}`));
+    proc.on('exit', (code, signal) => {
+      if (child === proc) child = undefined;
+      if (stopping) return;
+      opts.log(`buildbot-worker exited (${signal ?? `code ${code}`}); starting it again`);
+      master.current?.close();
+      restartTimer = setTimeout(startChild, RESTART_DELAY_MS);
+    });
+  };
+  startChild();
+  try {
+    await master.connection(60_000);
+  } catch (error) {
+    stopping = true;
+    child?.kill('SIGKILL');
+    await master.close();
+    throw error;
+  }
+  return {
+    registry: stockRegistry(master),
+    workerDir,
+    get starts() {
+      return starts;
+    },
+    get pid() {
+      return child?.pid;
+    },
+    async stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
+      const proc = child;
+      if (proc && proc.exitCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await master.close();
+    },
+  };
+}
