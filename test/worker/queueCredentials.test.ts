@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -123,9 +124,21 @@ describe('queue credentials from the heartbeat', () => {
     await sqs.send(
       new DeleteMessageCommand({ QueueUrl: worker.queueUrl, ReceiptHandle: message.ReceiptHandle }),
     );
+    // A batch is allowed by its single action, as on AWS (the agent deletes in batches: messageDeleter.ts).
+    await t.h.sqs.send(new SendMessageCommand({ QueueUrl: worker.queueUrl, MessageBody: 'again' }));
+    const { Messages: [again] = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: worker.queueUrl, WaitTimeSeconds: 2 }),
+    );
+    const batch = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: worker.queueUrl,
+        Entries: [{ Id: '1', ReceiptHandle: again?.ReceiptHandle ?? '' }],
+      }),
+    );
 
     // Assess
     assert.equal(message.Body, 'hello');
+    assert.deepEqual(batch.Failed ?? [], []);
     sqs.destroy();
   });
 
@@ -310,6 +323,34 @@ describe('the agent’s QueueAccess (pure)', () => {
     assert.equal(queue.wanted, false);
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? '', /vends no queue credentials/);
+  });
+
+  it('asks again when the queue refused its credentials or its endpoint stopped answering, and follows a new endpoint', () => {
+    // Prepare
+    const now = 1_000_000;
+    const queue = new QueueAccess(
+      undefined,
+      () => undefined,
+      () => now,
+    );
+    queue.accept(access(3_600_000, now), true);
+    const first = queue.client;
+
+    // Act
+    const plainFailure = queue.noteFailure(new Error('QueueDoesNotExist'));
+    const refused = queue.noteFailure(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    const wanted = queue.wanted;
+    const moved = access(3_600_000, now);
+    moved.queueAccess!.endpoint = 'http://127.0.0.1:2';
+    queue.accept(moved, true);
+
+    // Assess
+    assert.equal(plainFailure, false);
+    assert.equal(refused, true);
+    assert.equal(wanted, true);
+    assert.equal(queue.wanted, false);
+    assert.notEqual(queue.client, first, 'a new client for the new endpoint');
+    queue.close();
   });
 
   it('never asks when it was given a client', () => {
