@@ -39,6 +39,10 @@ as it arrives. Several words run as an argv list; one word runs through /bin/sh 
       --max-time S     kill the command after S seconds in all
   -e, --env K=V        set an environment variable (repeatable)
   -v, --verbose        also print the worker's headers to stderr
+  -q, --quiet          do not print 'started ID on WORKER' (nor why a queued command waits) to stderr
+  -n, --no-stdin       do not forward piped stdin (a terminal is never read)
+Piped stdin is sent as the command's initial_stdin, as text, within the 64 KiB (65,536 bytes) of JSON
+that a command's args may take. Options of COMMAND itself go after --: bbs run -- ls -la.
 Ctrl-C interrupts the remote command and waits for its end; a second Ctrl-C stops waiting.
 Exit status: the command's rc (0-255); 1 FAILURE without rc; 2 EXCEPTION (start_error, finish_error,
 undeliverable); 75 RETRY (worker_lost, worker_lost_before_start, start_timeout); 130 interrupted.

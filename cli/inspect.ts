@@ -113,10 +113,37 @@ function listTable(commands: CommandView[]): string {
     view.results === undefined ? '-' : RESULT_NAMES[view.results],
     view.rc === undefined ? '-' : String(view.rc),
     view.worker,
-    view.command,
+    commandLine(view),
     view.createdAt,
   ]);
   return table([['ID', 'STATUS', 'RESULTS', 'RC', 'WORKER', 'COMMAND', 'CREATED'], ...rows]);
+}
+
+/** Characters of the COMMAND column of bbs list, so that a row fits a terminal. @default 40 */
+const COMMAND_COLUMN = 40;
+
+/**
+ * What the command runs, for a table: a shell command's line (argv words joined, an obfuscated word shown
+ * as its `shown` form, as Buildbot's worker logs it), another command's name, cut to COMMAND_COLUMN.
+ */
+export function commandLine(view: CommandView): string {
+  const line = view.command === 'shell' ? shellLine(view.args.command) : undefined;
+  const text = (line ?? view.command).replace(/\s+/g, ' ');
+  return text.length > COMMAND_COLUMN ? `${text.slice(0, COMMAND_COLUMN - 1)}…` : text;
+}
+
+function shellLine(command: unknown): string | undefined {
+  if (typeof command === 'string') return command;
+  if (!Array.isArray(command)) return undefined;
+  return command
+    .map((word: unknown) =>
+      Array.isArray(word) && word[0] === 'obfuscated' ? String(word[2]) : shellWord(String(word)),
+    )
+    .join(' ');
+}
+
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function isStatus(value: string): value is CommandStatus {

@@ -8,6 +8,11 @@ export interface Io {
   writeErr(text: string): Promise<void>;
   /** Calls `handler` on each Ctrl-C (SIGINT); returns the function that removes it. */
   onInterrupt(handler: () => void): () => void;
+  /**
+   * Piped stdin, read to its end but no further than `maxBytes + 1` bytes (so a caller can tell "too much");
+   * undefined when stdin is a terminal, which is never read.
+   */
+  readStdin(maxBytes: number): Promise<Buffer | undefined>;
 }
 
 function writer(stream: NodeJS.WritableStream): (text: string) => Promise<void> {
@@ -26,5 +31,18 @@ export function processIo(): Io {
       process.on('SIGINT', handler);
       return () => process.off('SIGINT', handler);
     },
+    readStdin: (maxBytes) => readUpTo(process.stdin, maxBytes),
   };
+}
+
+async function readUpTo(stdin: NodeJS.ReadStream, maxBytes: number): Promise<Buffer | undefined> {
+  if (stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > maxBytes) break; // enough to refuse; the rest stays unread
+  }
+  return Buffer.concat(chunks);
 }

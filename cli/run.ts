@@ -1,5 +1,7 @@
 // `bbs run`: starts a shell command on a worker, follows its output live, exits with its rc.
+import { parseArgs } from 'node:util';
 import * as ENV from '../shared/config.ts';
+import * as LIMITS from '../shared/limits.ts';
 import { RESULTS } from '../shared/commands/types.ts';
 import type { CommandFailure } from '../shared/commands/types.ts';
 import type { CommandUpdate } from '../shared/commands/wire.ts';
@@ -8,6 +10,7 @@ import { CONNECTION_OPTIONS, DEFAULT_WORKER, clientFrom, numberOption, parse } f
 import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
 import type { Io } from './io.ts';
+import { noticeWhileQueued } from './progress.ts';
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -17,6 +20,8 @@ const OPTIONS = {
   'max-time': { type: 'string' },
   env: { type: 'string', short: 'e', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
+  'no-stdin': { type: 'boolean', short: 'n' },
 } as const;
 
 /** Where the worker runs the command when --workdir is not given: its base directory. */
@@ -28,29 +33,46 @@ const DEFAULT_WORKDIR = '.';
  * failures: run() always resolves and the CLI turns the outcome into an exit status.
  */
 class CliShellCommand extends RemoteCommand {
+  private stopNotice: (() => void) | undefined;
+
   constructor(
     args: Record<string, unknown>,
     private readonly io: Io,
-    private readonly verbose: boolean,
+    private readonly flags: { verbose: boolean; quiet: boolean },
   ) {
     super('shell', args);
   }
 
+  /** Says which command started where (the id bbs status, logs and interrupt take), and why it waits if it does. */
+  protected override async start(): Promise<void> {
+    await super.start();
+    if (this.flags.quiet) return;
+    const commandId = this.commandId!;
+    await this.io.writeErr(`bbs: started ${commandId} on ${this.worker}\n`);
+    this.stopNotice = noticeWhileQueued(this.api!, { commandId, worker: this.worker!, io: this.io });
+  }
+
   override async remoteUpdate(update: CommandUpdate, seq: number): Promise<void> {
-    if (update.header !== undefined && this.verbose) await this.io.writeErr(update.header);
+    this.stopNotice?.(); // any update means the worker has the command
+    if (update.header !== undefined && this.flags.verbose) await this.io.writeErr(update.header);
     if (update.stdout !== undefined) await this.io.writeOut(update.stdout);
     if (update.stderr !== undefined) await this.io.writeErr(update.stderr);
     await super.remoteUpdate(update, seq);
   }
 
+  stopWaitNotice(): void {
+    this.stopNotice?.();
+  }
+
   override async remoteComplete(_failure: CommandFailure | undefined): Promise<undefined> {
+    this.stopNotice?.();
     return undefined;
   }
 }
 
 /** `bbs run [--worker W] [--workdir D] [--timeout S] [--max-time S] [--env K=V]... -- COMMAND...` */
 export async function runCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('run', argv, OPTIONS);
+  const { values, positionals } = parseRun(argv);
   if (positionals.length === 0)
     throw new UsageError(
       'usage: bbs run [--worker W] [--workdir D] -- COMMAND... (e.g. bbs run -- echo hello)',
@@ -67,8 +89,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const maxTime = numberOption('max-time', values['max-time']);
   if (maxTime !== undefined) args.maxTime = maxTime;
   if (values.env) args.env = envOption(values.env);
+  if (!values['no-stdin']) await addStdin(args, io);
 
-  const cmd = new CliShellCommand(args, io, values.verbose ?? false);
+  const cmd = new CliShellCommand(args, io, {
+    verbose: values.verbose ?? false,
+    quiet: values.quiet ?? false,
+  });
   const stopWaiting = new AbortController();
   let interrupts = 0;
   // First Ctrl-C: interrupt the remote command and wait for its end (its last output still shows).
@@ -92,6 +118,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     throw error;
   } finally {
     removeHandler();
+    cmd.stopWaitNotice();
   }
   // Whoever pressed Ctrl-C asked the CLI to stop: 130 even when the command ended before the interrupt landed.
   const status = await exitStatus(cmd, io);
@@ -142,4 +169,50 @@ function envOption(pairs: string[]): Record<string, string> {
     env[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return env;
+}
+
+/**
+ * parse() with advice for the common slip: `bbs run ls -la` reads -la as bbs's own flags. The command goes
+ * after `--`, so the advice shows the same line with it.
+ */
+function parseRun(argv: string[]): ReturnType<typeof parse<typeof OPTIONS>> {
+  try {
+    return parse('run', argv, OPTIONS);
+  } catch (error) {
+    const unknown = /Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
+    const first = firstPositional(argv);
+    if (!(error instanceof UsageError) || !unknown || first === -1) throw error;
+    const suggestion = ['bbs run', ...argv.slice(0, first), '--', ...argv.slice(first)].join(' ');
+    throw new UsageError(
+      `bbs run: ${unknown[1]} is not an option of bbs run; to pass it to the command, put -- before the command: ${suggestion}`,
+      { cause: error },
+    );
+  }
+}
+
+/** The index in argv of the first word that is not bbs run's option or its value (-1 when none). */
+function firstPositional(argv: string[]): number {
+  const { tokens } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    strict: false,
+    tokens: true,
+    allowPositionals: true,
+  });
+  return tokens.find((token) => token.kind === 'positional')?.index ?? -1;
+}
+
+/**
+ * Piped stdin becomes the command's `initial_stdin` (as text, UTF-8). A terminal is never read, and -n skips
+ * reading. The args travel in one queue message, so stdin counts toward their limit (LIMITS.argsBytes).
+ */
+async function addStdin(args: Record<string, unknown>, io: Io): Promise<void> {
+  const stdin = await io.readStdin(LIMITS.argsBytes);
+  if (stdin === undefined || stdin.length === 0) return;
+  args.initial_stdin = stdin.toString('utf8');
+  const size = Buffer.byteLength(JSON.stringify(args));
+  if (size > LIMITS.argsBytes)
+    throw new UsageError(
+      `piped stdin is too large: the command's args with stdin come to ${stdin.length > LIMITS.argsBytes ? 'over ' : ''}${size.toLocaleString('en')} bytes of JSON, over the ${LIMITS.argsBytes / 1024} KiB (${LIMITS.argsBytes.toLocaleString('en')} bytes) limit; copy the input to the worker instead, or pass -n to send no stdin`,
+    );
 }

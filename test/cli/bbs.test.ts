@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startWorkerOnStack } from '../client/helpers.ts';
 import type { StackWithWorker } from '../client/helpers.ts';
+import { apiCaller, expectStatus, registerWorker } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
 import { runBbs } from './helpers.ts';
 
@@ -23,14 +24,64 @@ describe('bbs against the local stack with a real worker', () => {
     await env?.stop();
   });
 
-  it('bbs run -- echo hello prints hello and exits 0', async () => {
+  it('bbs run -- echo hello prints hello, says on stderr which command it started where, and exits 0', async () => {
     // Act
     const result = await runBbs(['run', '--', 'echo', 'hello'], bbsEnv);
+    const quiet = await runBbs(['run', '-q', '--', 'echo', 'hello'], bbsEnv);
 
     // Assess
     assert.equal(result.stdout, 'hello\n');
-    assert.equal(result.stderr, '');
+    assert.match(result.stderr, new RegExp(`^bbs: started [0-9a-f]{32} on ${env.workerName}\n$`));
     assert.equal(result.code, 0);
+    assert.equal(quiet.stdout, 'hello\n');
+    assert.equal(quiet.stderr, '');
+  });
+
+  it('forwards piped stdin as initial_stdin, and refuses stdin over the args limit before sending anything', async () => {
+    // Act
+    const piped = await runBbs(['run', '-q', '--', 'cat'], bbsEnv, { stdin: 'x\ny\n' });
+    const skipped = await runBbs(['run', '-q', '-n', '--', 'cat'], bbsEnv, { stdin: 'not sent\n' });
+    const tooLarge = await runBbs(['run', '--', 'cat'], bbsEnv, { stdin: Buffer.alloc(70 * 1024, 'a') });
+
+    // Assess
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'x\ny\n');
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal(skipped.stdout, '');
+    assert.equal(tooLarge.code, 64);
+    assert.match(tooLarge.stderr, /piped stdin is too large: .* over the 64 KiB \(65,536 bytes\) limit/);
+    assert.doesNotMatch(tooLarge.stderr, /started/);
+  });
+
+  it('says why a command is still queued after 2 s: its worker is busy', async () => {
+    // Prepare: a worker whose heartbeat says it runs as many commands as it may, and which never polls
+    const call = apiCaller(env.stack);
+    const busy = await registerWorker(env.stack, 'busy');
+    const beat = await call(busy.token, 'POST', `/v1/workers/${busy.name}/heartbeat`, {
+      commands: ['shell'],
+      concurrency: 1,
+      running: 1,
+    });
+    expectStatus(beat, 200, 'heartbeat');
+    let interrupted = false;
+
+    // Act: wait for the notice, then Ctrl-C (the queued command ends CANCELLED at once)
+    const result = await runBbs(['run', '--worker', busy.name, '--', 'true'], bbsEnv, {
+      onStderr: (stderr, child) => {
+        if (!interrupted && stderr.includes('still queued')) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+
+    // Assess
+    assert.match(
+      result.stderr,
+      new RegExp(`still queued: worker ${busy.name} is busy \\(running 1 of 1\\)`),
+      result.stderr,
+    );
+    assert.equal(result.code, 130, result.stderr);
   });
 
   it("exits with the command's rc: false gives 1, sh -c 'exit 3' gives 3, and stderr stays on stderr", async () => {
@@ -42,7 +93,7 @@ describe('bbs against the local stack with a real worker', () => {
     assert.equal(falsy.code, 1);
     assert.equal(three.code, 3);
     assert.equal(three.stdout, '');
-    assert.equal(three.stderr, 'to-err\n');
+    assert.match(three.stderr, /^bbs: started [0-9a-f]{32} on \S+\nto-err\n$/);
   });
 
   it('runs one string through sh -c, in --workdir, with --env', async () => {
@@ -117,6 +168,7 @@ describe('bbs against the local stack with a real worker', () => {
     const logs = await runBbs(['logs', commandId], bbsEnv);
     const followed = await runBbs(['logs', '-f', commandId], bbsEnv);
     const list = await runBbs(['list', '--status', 'complete'], bbsEnv);
+    const listed = (await runBbs(['list', '--json', '--status', 'complete'], bbsEnv)).stdout;
 
     // Assess
     assert.equal(status.code, 0);
@@ -127,7 +179,8 @@ describe('bbs against the local stack with a real worker', () => {
     assert.ok(logs.stdout.includes('one\n') && logs.stdout.includes('two\n'));
     assert.equal(followed.stdout, logs.stdout);
     assert.equal(list.code, 0);
-    assert.match(list.stdout, new RegExp(`${commandId} +complete +SUCCESS`));
+    assert.match(list.stdout, new RegExp(`${commandId} +complete +SUCCESS .* echo one; echo two >&2 `));
+    assert.ok(JSON.parse(listed).commands.length > 0);
   });
 
   it('bbs interrupt ends a running command CANCELLED', async () => {

@@ -57,6 +57,21 @@ describe('bbs usage errors', () => {
     assert.match(run.stdout, /Usage: bbs run/);
   });
 
+  it("advises -- when bbs run is given the command's own options without it", async () => {
+    // Act
+    const result = await runBbs(['run', '-w', 'local', 'ls', '-la'], {
+      BBS_API_URL: 'http://127.0.0.1:9',
+      BBS_TOKEN: 't',
+    });
+
+    // Assess
+    assert.equal(result.code, 64);
+    assert.equal(
+      result.stderr,
+      'bbs: bbs run: -l is not an option of bbs run; to pass it to the command, put -- before the command: bbs run -w local -- ls -la\n',
+    );
+  });
+
   it('exits 69 with a hint when the API cannot be reached', async () => {
     // Act (port 9 on loopback: nothing listens)
     const result = await runBbs(['status', 'abc'], { BBS_API_URL: 'http://127.0.0.1:9', BBS_TOKEN: 't' });
