@@ -8,6 +8,7 @@ import {
   uploadFileCommand,
   uploadFileSnakeCommand,
 } from './transfer.ts';
+import { uploadDirectoryCommand, uploadDirectorySnakeCommand } from './transferDirectory.ts';
 import type { WorkerCommand } from './types.ts';
 
 /** The commands this worker runs, by Buildbot's names. The worker reports the names in its heartbeats. */
@@ -28,6 +29,8 @@ export function defaultRegistry(): CommandRegistry {
     uploadFileSnakeCommand,
     downloadFileCommand,
     downloadFileSnakeCommand,
+    uploadDirectoryCommand,
+    uploadDirectorySnakeCommand,
   ];
   return new Map(commands.map((command) => [command.name, command]));
 }

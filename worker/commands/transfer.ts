@@ -31,7 +31,7 @@ import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
  */
 
 /** Runs `work` with an AbortSignal that an interrupt fires; a failure of the transfer is a header and rc 1. */
-function transferCommand(
+export function transferCommand(
   name: string,
   prepare: (ctx: CommandContext) => Promise<(signal: AbortSignal) => Promise<void>>,
 ): WorkerCommand {
@@ -52,21 +52,25 @@ function transferCommand(
   };
 }
 
-function connectionOf(ctx: CommandContext, className: string): ApiConnection {
+export function connectionOf(ctx: CommandContext, className: string): ApiConnection {
   if (!ctx.connection)
     throw new CommandStartError(`${className}: this worker has no API connection to move bytes through`);
   return ctx.connection;
 }
 
 /** `workdir` joined with the file argument (an absolute file ignores workdir, as os.path.join does), `~` expanded. */
-function fileArg(className: string, args: CommandArgs, fileName: string): { shown: string; joined: string } {
+export function fileArg(
+  className: string,
+  args: CommandArgs,
+  fileName: string,
+): { shown: string; joined: string } {
   requireArgs(className, args, ['workdir', fileName]);
   const workdir = expandUser(stringArg(className, args, 'workdir'));
   const file = expandUser(stringArg(className, args, fileName));
   return { shown: file, joined: path.isAbsolute(file) ? file : path.join(workdir, file) };
 }
 
-function maxsizeArg(className: string, args: CommandArgs): number | undefined {
+export function maxsizeArg(className: string, args: CommandArgs): number | undefined {
   optionalNumberArg(className, args, 'blocksize');
   return optionalNumberArg(className, args, 'maxsize');
 }
@@ -74,7 +78,7 @@ function maxsizeArg(className: string, args: CommandArgs): number | undefined {
 const FOLLOW = { followLast: true } as const;
 
 /** An artifact's name: the `artifact` arg (ours), else the file's base name. */
-function artifactNameArg(className: string, args: CommandArgs, file: string, suffix = ''): string {
+export function artifactNameArg(className: string, args: CommandArgs, file: string, suffix = ''): string {
   const given = optionalStringArg(className, args, 'artifact');
   const name = given ?? `${path.basename(file)}${suffix}`;
   if (!/^(?!\.\.?$)[^/\\]+$/.test(name) || name.length > LIMITS.artifactNameLength)
