@@ -21,6 +21,9 @@ import { size } from './lib/benchmark.ts';
 import { TRIVIAL_COMMAND, waitAllCompleteUncounted } from './lib/commands.ts';
 import { longLinesCase, yesHelloCase } from './lib/logs.ts';
 import type { LogCase } from './lib/logs.ts';
+import * as LIMITS from '../shared/limits.ts';
+import { HEARTBEAT_INTERVAL_MS } from '../shared/workers/types.ts';
+import { commandStorage, fixedCosts } from './lib/fixedCosts.ts';
 import { dollars } from './lib/prices.ts';
 import type { BillUnits } from './lib/prices.ts';
 import type { Figure } from './lib/report.ts';
@@ -29,6 +32,12 @@ import { mergeTallies, totalRequests } from './lib/tally.ts';
 import { startWorkers, stopWorkers } from './lib/workers.ts';
 
 const MB = 1_000_000;
+/** The worker's long poll of its queue, seconds (DESIGN.md section 5): an idle worker's one SQS request each. */
+const LONG_POLL_SECONDS = 20;
+/** Worker processes: one per phase; all of them idle through the idle phase. */
+const PHASES = 5;
+/** EMF lines a trivial command makes on AWS: CommandsStarted (start) and CommandsEnded (its ending). */
+const EMF_LINES_PER_COMMAND = 2;
 /**
  * After the last command completes, the trivial phase waits this long so that the completion consumer's last
  * batch (gathered for up to serverless.yml's 2 s maximumBatchingWindow) is counted in the phase.
@@ -55,6 +64,15 @@ function billUnits(phase: PhaseCount, memoryMb: Record<string, number>): BillUni
     dynamoWru: phase.aws.writeUnits,
     dynamoRru: phase.aws.readUnits,
   };
+}
+
+/** A function's mean invocation time in the idle phase, else in `fallback` (a short idle phase may see none). */
+function meanDurationMs(idle: PhaseCount, fallback: PhaseCount, name: string): number {
+  for (const phase of [idle, fallback]) {
+    const tally = phase.functions[name];
+    if (tally && tally.invocations > 0) return tally.durationMs / tally.invocations;
+  }
+  return 0;
 }
 
 /** `units` minus what the idle background would have cost over `seconds`, per `per` (never below 0). */
@@ -87,7 +105,8 @@ export const bill: Benchmark = {
 
     // One fresh worker process per phase, all started at once (start-up is slow on a small machine). The
     // others idle through every phase alike, so subtracting the idle phase removes their heartbeats too.
-    const phaseWorkers = await startWorkers(stack, 'bill', 4);
+    const phaseWorkers = await startWorkers(stack, 'bill', PHASES);
+    const followMs = size(ctx, 30_000, 3_000);
     /** Runs `workload` on the next fresh worker and returns everything counted meanwhile. */
     const phase = async (workload: (worker: string) => Promise<void>): Promise<PhaseCount> => {
       const worker = phaseWorkers.shift()!;
@@ -102,13 +121,19 @@ export const bill: Benchmark = {
       }
       const seconds = (performance.now() - start) / 1000;
       const counted = stack.tallies();
-      return { seconds, aws: mergeTallies(counted.aws, report.tally), functions: counted.functions };
+      return {
+        seconds,
+        aws: mergeTallies(counted.aws, report.tally),
+        functions: counted.functions,
+      };
     };
 
     let idle: PhaseCount;
     let trivial: PhaseCount;
     let completed = 0;
     let logsCompleted = 0;
+    let follow: PhaseCount | undefined;
+    const trivialIds: string[] = [];
     const logCases: LogCase[] = [yesHelloCase(logBytes), await longLinesCase(Math.floor(logBytes / 1000))];
     const logPhases = new Map<LogCase, PhaseCount>();
     try {
@@ -116,7 +141,7 @@ export const bill: Benchmark = {
       idle = await phase(() => sleep(idleMs));
       ctx.progress(`${commands} trivial commands`);
       trivial = await phase(async (worker) => {
-        const ids: string[] = [];
+        const ids = trivialIds;
         for (let i = 0; i < commands; i += 1)
           ids.push((await client.startCommand({ worker, ...TRIVIAL_COMMAND })).commandId);
         completed = await waitAllCompleteUncounted(stack, ids, { intervalMs: 50, timeoutMs });
@@ -139,6 +164,23 @@ export const bill: Benchmark = {
           }),
         );
       }
+      ctx.progress(`a log follower on a quiet command for ${followMs / 1000} s`);
+      follow = await phase(async (worker) => {
+        const { commandId } = await client.startCommand({
+          worker,
+          command: 'shell',
+          args: { command: ['sleep', String(Math.ceil(followMs / 1000) + 60)], workdir: '.' },
+        });
+        await sleep(2000); // claimed meanwhile; polling for it would add to what is measured
+        const signal = AbortSignal.timeout(followMs);
+        try {
+          for await (const chunk of client.followLog(commandId, 'stdio', { signal })) void chunk;
+        } catch (error) {
+          if (!signal.aborted) throw error;
+        }
+        await client.interrupt(commandId, 'bill: the follower was measured');
+        await waitAllCompleteUncounted(stack, [commandId], { intervalMs: 50, timeoutMs });
+      });
     } finally {
       // Workers of phases that never ran (after a failure) still need stopping.
       await stopWorkers(phaseWorkers);
@@ -228,6 +270,52 @@ export const bill: Benchmark = {
         { name: `${logCase.name}: Lambda GB-seconds per MB`, value: perMb.lambdaGbSeconds, unit: 'GB-s' },
       );
     }
+    // The followed command's own start, claim, interrupt and ending are taken as a trivial command's.
+    const followed = marginal(billUnits(follow!, memoryMb), idleUnits, idle.seconds, follow!.seconds, 1);
+    for (const key of Object.keys(followed) as (keyof BillUnits)[])
+      followed[key] = Math.max(0, followed[key] - perCommand[key]);
+    const idleHeartbeats = idle.functions.workerApi?.invocations ?? 0;
+    const costs = fixedCosts({
+      idle: {
+        heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_MS / 1000,
+        longPollSeconds: LONG_POLL_SECONDS,
+        authorizerCacheSeconds: LIMITS.authorizerCacheSeconds,
+        heartbeatDurationMs: meanDurationMs(idle, trivial, 'workerApi'),
+        heartbeatMemoryMb: memoryMb.workerApi ?? 1024,
+        // Idle, the heartbeats are the only writes (the watchdog's empty queries write nothing).
+        heartbeatWru:
+          idleHeartbeats > 0 && idle.aws.writeUnits > 0 ? idle.aws.writeUnits / idleHeartbeats : 1,
+        authorizerDurationMs: meanDurationMs(idle, trivial, 'authorizer'),
+        authorizerMemoryMb: memoryMb.authorizer ?? 1024,
+      },
+      follow: {
+        units: followed,
+        seconds: followMs / 1000,
+        polls: Math.max(0, (follow!.functions.commands?.httpRequests ?? 0) - 2),
+      },
+      perCommand: { invocations: perCommand.lambdaInvocations, emfLines: EMF_LINES_PER_COMMAND },
+      storage: await commandStorage(stack, trivialIds[0]!),
+    });
+    console.log(['fixed costs:', ...costs.arithmetic.map((line) => `  ${line}`)].join('\n'));
+    figures.push(
+      { name: 'fixed: $ per idle worker-month', value: costs.idleWorkerMonth.dollars, unit: '$' },
+      { name: 'fixed: $ per follower-hour (quiet command)', value: costs.followerHour.dollars, unit: '$' },
+      {
+        name: 'fixed: CloudWatch Logs $ per 1000 commands',
+        value: costs.logsPerCommand.dollars * 1000,
+        unit: '$',
+      },
+      {
+        name: 'fixed: DynamoDB storage with PITR, $ per GB-month',
+        value: costs.storagePerCommand.dollarsPerGbMonth,
+        unit: '$',
+      },
+      {
+        name: 'fixed: stored bytes per trivial command',
+        value: costs.storagePerCommand.bytes,
+        unit: 'bytes',
+      },
+    );
     figures.push({
       name: 'idle: AWS requests per minute (local 1 s watchdog)',
       value: (totalRequests(idle.aws) / idle.seconds) * 60,

@@ -15,6 +15,14 @@ export const PRICES = {
   dynamoWru: 0.625 / 1e6,
   /** DynamoDB on-demand, per read request unit. */
   dynamoRru: 0.125 / 1e6,
+  /** DynamoDB Standard table class, storage per GB-month (tables and their indexes). */
+  dynamoStorageGbMonth: 0.25,
+  /** DynamoDB point-in-time recovery (continuous backups), per GB-month of the table's size. */
+  dynamoPitrGbMonth: 0.2,
+  /** CloudWatch Logs, ingestion per GB (standard log class). */
+  logsIngestGb: 0.5,
+  /** CloudWatch Logs, storage per GB-month (compressed; taken here at the ingested size, an upper bound). */
+  logsStorageGbMonth: 0.03,
 } as const;
 
 /** What one workload cost, in the units AWS bills; `dollars` prices them with PRICES. */
