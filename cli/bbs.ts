@@ -1,9 +1,11 @@
 // `bbs`: dispatches a subcommand and turns every error into one line on stderr and an exit status.
+import { readFile } from 'node:fs/promises';
 import * as ENV from '../shared/config.ts';
 import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
+import { cpCommand } from './cp.ts';
 import { HELP } from './help.ts';
 import { interruptCommand, listCommand, logsCommand, statusCommand } from './inspect.ts';
 import type { Io } from './io.ts';
@@ -15,6 +17,7 @@ type Subcommand = (argv: string[], io: Io) => Promise<number>;
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   run: runCommand,
+  cp: cpCommand,
   status: statusCommand,
   logs: logsCommand,
   interrupt: interruptCommand,
@@ -22,12 +25,14 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   state: stateCommand,
   worker: workerCommand,
   help: helpCommand,
+  version: versionCommand,
 };
 
 /** `bbs SUBCOMMAND ...`: returns the exit status (docs/cli.md); every error becomes one line on stderr. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') return helpCommand([], io);
+  if (name === '--version' || name === '-V') return versionCommand([], io);
   const subcommand = SUBCOMMANDS[name];
   try {
     if (!subcommand) throw new UsageError(`unknown subcommand '${name}'; bbs help lists them`);
@@ -46,6 +51,16 @@ async function helpCommand(argv: string[], io: Io): Promise<number> {
   const text = HELP[topic];
   if (text === undefined) throw new UsageError(`no help for '${topic}'; bbs help lists the subcommands`);
   await io.writeOut(`${text}\n`);
+  return EXIT.ok;
+}
+
+/** `bbs version` / `bbs --version`: this clone's package version and the Node that runs it. */
+async function versionCommand(_argv: string[], io: Io): Promise<number> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  await io.writeOut(`bbs ${pkg.version} (${pkg.name}, node ${process.versions.node})\n`);
   return EXIT.ok;
 }
 

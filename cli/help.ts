@@ -12,6 +12,7 @@ Usage: bbs SUBCOMMAND [options]
 
   run [--worker W] [--workdir D] [--timeout S] [--max-time S] [--env K=V]... -- COMMAND...
                                    run a shell command on a worker, output live, exit with its rc
+  cp [-r] [-d D] SRC DEST          copy a file (-r: a directory from a worker) to or from WORKER:PATH
   status [--json] ID               show one command
   logs [-f] ID [NAME]              print a command's log (NAME defaults to stdio); -f follows it
   interrupt ID [WHY]               interrupt a command
@@ -23,11 +24,24 @@ Usage: bbs SUBCOMMAND [options]
   worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
                                    run a worker agent on this machine
   help [SUBCOMMAND]                this text, or one subcommand's
+  version, --version               print bbs's version
 
 ${CONNECTION}
 
 Exit status: 0 ok; bbs run: the command's rc, 1 FAILURE without rc, 2 EXCEPTION, 75 RETRY,
 130 interrupted; 64 usage error; 69 API unreachable or refusing. See docs/cli.md.`,
+
+  cp: `Usage: bbs cp [options] SRC DEST
+
+Copies between this machine and a worker; WORKER:PATH names a path on a worker (as scp, docker cp and
+kubectl cp write it), anything else is local. The bytes go through S3 on presigned URLs.
+  bbs cp w1:out/app.tar.gz .       uploadFile on w1, then download (sha256 checked)
+  bbs cp ./config.json w1:conf/    upload a blob, then downloadFile on w1 (a trailing / keeps the name)
+  bbs cp -r w1:out ./out           uploadDirectory (gz) on w1, unpacked here with tar
+  -r, --recursive      copy a directory from the worker
+  -d, --workdir D      the worker path's directory inside its basedir (default: the basedir)
+  -q, --quiet          no progress bar (shown only on a terminal)
+Exit status as bbs run's: the transfer's rc (1: maxsize exceeded, or the file cannot be opened).`,
 
   run: `Usage: bbs run [options] -- COMMAND...
 

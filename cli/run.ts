@@ -126,7 +126,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 }
 
 /** The exit status of a finished command (docs/cli.md, "Exit status"), with a reason line when it has no rc. */
-async function exitStatus(cmd: RemoteCommand, io: Io): Promise<number> {
+export async function exitStatus(cmd: RemoteCommand, io: Io): Promise<number> {
   const results = cmd.results();
   if (results === RESULTS.CANCELLED) {
     await io.writeErr(

@@ -1,8 +1,12 @@
 // Owns the API calls around a transfer, for the worker and the client: each moves bytes through the URLs they return.
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { apiRequest } from '../client/http.ts';
 import type { ApiConnection } from '../client/http.ts';
 import { ApiError } from '../client/errors.ts';
-import { completeWithUrl, uploadStream } from './transfer.ts';
+import { ChecksumMismatchError } from './errors.ts';
+import { completeWithUrl, downloadStream, uploadStream } from './transfer.ts';
 import type { UploadOptions } from './transfer.ts';
 import type {
   ArtifactPartsResponse,
@@ -129,4 +133,35 @@ export async function artifactLocation(
   throw new ApiError('GET', path, 200, {
     message: `expected a redirect (${ARTIFACT_HEADERS.sha256} says the sum)`,
   });
+}
+
+/**
+ * Streams the artifact into `destination` (a file the caller opened), hashing as it goes, and checks size and
+ * sha256 against what the worker recorded: a mismatch is ChecksumMismatchError, and the caller discards what
+ * was written. Memory holds one chunk at a time.
+ */
+export async function downloadArtifact(
+  connection: ApiConnection,
+  commandId: string,
+  name: string,
+  destination: NodeJS.WritableStream,
+  opts: { signal?: AbortSignal; onProgress?: (bytes: number, size: number) => void } = {},
+): Promise<{ size: number; sha256: string }> {
+  const location = await artifactLocation(connection, commandId, name);
+  const { body } = await downloadStream(location.url, opts.signal);
+  const hash = createHash('sha256');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      opts.onProgress?.(size, location.size);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(body, measure, destination, opts.signal ? { signal: opts.signal } : {});
+  const sha256 = hash.digest('hex');
+  if (sha256 !== location.sha256 || size !== location.size)
+    throw new ChecksumMismatchError(`artifact ${name} of command ${commandId}`, location.sha256, sha256);
+  return { size, sha256 };
 }

@@ -1,4 +1,5 @@
 // Owns the client routes of the HTTP API, one method each, and the followers of a running command.
+import { downloadArtifact, uploadBlob } from '../artifacts/calls.ts';
 import { COMMAND_STATUS } from '../commands/types.ts';
 import type { CommandStatus } from '../commands/types.ts';
 import { LOG_HEADERS } from '../commands/wire.ts';
@@ -52,6 +53,31 @@ export class CommandsClient {
     this.connection = { apiUrl: opts.apiUrl, token: opts.token };
     const minMs = Math.max(opts.poll?.minMs ?? FOLLOW_POLL_DEFAULT.minMs, FOLLOW_FLOORS.quietMs);
     this.poll = { minMs, maxMs: Math.max(opts.poll?.maxMs ?? FOLLOW_POLL_DEFAULT.maxMs, minMs) };
+  }
+
+  /**
+   * POST /v1/blobs, then the bytes straight to S3 (presigned parts, a few at a time) and the completion: the
+   * blob id a downloadFile's `blob` names. `size` must be exact. Never buffers the whole source.
+   */
+  uploadBlob(
+    source: AsyncIterable<Uint8Array>,
+    size: number,
+    opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {},
+  ): Promise<{ blobId: string; sha256: string }> {
+    return uploadBlob(this.connection, source, size, opts);
+  }
+
+  /**
+   * GET /v1/commands/{id}/artifacts/{name}'s presigned URL, streamed into `destination`; rejects with
+   * ChecksumMismatchError when the bytes' size or sha256 differ from what the worker recorded.
+   */
+  downloadArtifact(
+    commandId: string,
+    name: string,
+    destination: NodeJS.WritableStream,
+    opts: { signal?: AbortSignal; onProgress?: (bytes: number, size: number) => void } = {},
+  ): Promise<{ size: number; sha256: string }> {
+    return downloadArtifact(this.connection, commandId, name, destination, opts);
   }
 
   /** POST /v1/commands: queues a command for a worker. */
