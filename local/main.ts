@@ -1,9 +1,7 @@
 // `npm start`: the local stack with one worker, and the commands to reach it from another shell.
 /**
- * `npm start`: the whole service on this machine, no AWS account, with one worker. Flags: --port N (default 3000
- * when free, else any free port), --persist DIR (keep DynamoDB's data in DIR between runs), --worker NAME
- * (default local), --basedir DIR (the worker's, default .local-data/worker), --concurrency N (default 4),
- * --no-worker. Ctrl-C stops everything it started.
+ * `npm start`: the whole service on this machine, no AWS account, with one worker. Flags are in USAGE below.
+ * Ctrl-C stops everything it started, and its last line says what became of the commands that were running.
  */
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -11,7 +9,23 @@ import { parseArgs } from 'node:util';
 import * as ENV from '../shared/config.ts';
 import { startLocalStack } from './index.ts';
 
-const PREFERRED_PORT = 3000;
+/** The gateway's port unless --port names another. A taken port is an error, not a reason to pick another. */
+const DEFAULT_PORT = 3000;
+
+const USAGE = `Usage: npm start [-- OPTIONS]
+
+Runs the whole service on this machine (DynamoDB Local, the fauxqs SQS emulator, the API, one worker)
+and prints the API URL, the tokens and the exports that reach it from another shell. Ctrl-C stops it.
+
+  --port N          the API's port (default ${DEFAULT_PORT}; 0 picks any free port)
+  --persist DIR     keep DynamoDB's data in DIR between runs (default: in memory)
+  --worker NAME     the worker's name (default local)
+  --basedir DIR     the worker's base directory (default .local-data/worker)
+  --concurrency N   commands the worker runs at once (default 4)
+  --no-worker       run no worker
+  -h, --help        this text
+
+See README.md, "Run it locally".`;
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((answer) => {
@@ -25,29 +39,60 @@ function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+const OPTIONS = {
+  port: { type: 'string' },
+  persist: { type: 'string' },
+  worker: { type: 'string', default: 'local' },
+  basedir: { type: 'string', default: path.join('.local-data', 'worker') },
+  concurrency: { type: 'string', default: '4' },
+  'no-worker': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: OPTIONS,
+      strict: true,
+    }).values;
+  } catch (error) {
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+      throw new Error(`npm start: ${error.message} (npm start -- --help lists the options)`, {
+        cause: error,
+      });
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      persist: { type: 'string' },
-      worker: { type: 'string', default: 'local' },
-      basedir: { type: 'string', default: path.join('.local-data', 'worker') },
-      concurrency: { type: 'string', default: '4' },
-      'no-worker': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const port =
-    values.port !== undefined ? Number(values.port) : (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : 0;
+  const values = parseOptions();
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = values.port !== undefined ? Number(values.port) : DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port ${values.port} is not a port number`);
+    throw new Error(`npm start: --port ${values.port} is not a port number (0-65535; 0 picks any free port)`);
+  if (port !== 0 && !(await portIsFree(port)))
+    throw new Error(
+      `npm start: port ${port} is in use (another npm start?). Stop that one, or pick another port: npm start -- --port ${port + 1} (or --port 0 for any free port)`,
+    );
 
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error(`--concurrency ${values.concurrency} is not a positive whole number`);
 
   const startedAt = performance.now();
-  const log = (line: string) => console.error(line);
+  let runningAtStop: number | undefined;
+  const log = (line: string) => {
+    console.error(line);
+    // The worker's own lines on Ctrl-C: how many commands it interrupts, then that it has stopped (each
+    // interrupted command completed by then). The last line of npm start says what became of them.
+    const stopping = /^worker .*: stopping; (\d+) command\(s\) still running/.exec(line);
+    if (stopping) runningAtStop = Number(stopping[1]);
+    if (/^worker .*: stopped$/.test(line))
+      console.error(finalLine(values.worker, runningAtStop ?? 0, values.persist !== undefined));
+  };
   const stack = await startLocalStack({
     port,
     ...(values.persist !== undefined ? { persistDir: values.persist } : {}),
@@ -87,6 +132,18 @@ curl -s -X PUT ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: 
   -H 'content-type: application/json' -d '{"value":"hello"}'
 curl -s ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $${ENV.clientToken}"
 `);
+}
+
+/** What became of the worker's commands when npm start stopped: its last line. */
+function finalLine(worker: string, running: number, persisted: boolean): string {
+  const queued = persisted
+    ? 'commands still queued stay recorded and end RETRY (start_timeout) once the stack runs again'
+    : 'commands still queued went with the in-memory stack';
+  const ran =
+    running === 0
+      ? `no command was running on worker ${worker}`
+      : `the ${running} command(s) running on worker ${worker} were interrupted and recorded CANCELLED`;
+  return `npm start: stopped; ${ran}; ${queued}`;
 }
 
 main().catch((error: unknown) => {

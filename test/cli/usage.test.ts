@@ -72,6 +72,17 @@ describe('bbs usage errors', () => {
     );
   });
 
+  it('prints its version for bbs --version and bbs version, exit 0', async () => {
+    // Act
+    const flag = await runBbs(['--version'], {});
+    const word = await runBbs(['version'], {});
+
+    // Assess
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.match(flag.stdout, /^bbs \d+\.\d+\.\d+ \(buildbot-serverless, node \d+/);
+    assert.equal(word.stdout, flag.stdout);
+  });
+
   it('exits 69 with a hint when the API cannot be reached', async () => {
     // Act (port 9 on loopback: nothing listens)
     const result = await runBbs(['status', 'abc'], { BBS_API_URL: 'http://127.0.0.1:9', BBS_TOKEN: 't' });

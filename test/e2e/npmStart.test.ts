@@ -60,6 +60,21 @@ function bbs(
   });
 }
 
+/** Runs local/main.ts (npm start's script) with `args` to its end. */
+function node(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'local', 'main.ts'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -73,6 +88,7 @@ describe('npm start, then bbs run against it', () => {
   let main: ChildProcess;
   let printed: Printed;
   let basedir: string;
+  let mainStderr = '';
 
   before(async () => {
     basedir = mkdtempSync(path.join(tmpdir(), 'bbs-npm-start-'));
@@ -81,7 +97,7 @@ describe('npm start, then bbs run against it', () => {
       ['--import', 'tsx', path.join(root, 'local', 'main.ts'), '--port', '0', '--basedir', basedir],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    main.stderr?.resume();
+    main.stderr?.on('data', (chunk: Buffer) => (mainStderr += chunk.toString()));
     printed = await waitForReady(main);
   });
 
@@ -107,7 +123,44 @@ describe('npm start, then bbs run against it', () => {
     assert.equal(result.code, 1, result.stderr);
   });
 
-  it('stops everything it started on Ctrl-C', async () => {
+  it('refuses a second npm start on the same port, naming the port and how to pick another', async () => {
+    // Prepare
+    const port = new URL(printed.apiUrl).port;
+
+    // Act
+    const second = await node(['--port', port]);
+
+    // Assess
+    assert.equal(second.code, 1);
+    assert.match(
+      second.stderr,
+      new RegExp(`port ${port} is in use .*npm start -- --port \\d+ \\(or --port 0`),
+    );
+    assert.doesNotMatch(second.stdout, /API URL/);
+  });
+
+  it('prints its options for npm start -- --help and exits 0', async () => {
+    // Act
+    const help = await node(['--help']);
+
+    // Assess
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: npm start/);
+    assert.match(help.stdout, /--port N/);
+  });
+
+  it('stops everything it started on Ctrl-C, and says what became of the running command', async () => {
+    // Prepare: a command running on the worker
+    const running = spawn(process.execPath, [path.join(root, 'bin', 'bbs.mjs'), 'run', '--', 'sleep', '30'], {
+      env: { ...process.env, BBS_API_URL: printed.apiUrl, BBS_TOKEN: printed.clientToken },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const list = await bbs(printed, ['list', '--status', 'running', '--json']);
+      if ((JSON.parse(list.stdout) as { commands: unknown[] }).commands.length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     // Prepare: the emulators are the stack's children; find them before the stop.
     const { execFileSync } = await import('node:child_process');
     const children = (pid: number): number[] => {
@@ -131,8 +184,15 @@ describe('npm start, then bbs run against it', () => {
     await exited;
 
     // Assess
-    const deadline = Date.now() + 5_000;
-    while (descendants.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stopDeadline = Date.now() + 5_000;
+    while (descendants.some(isAlive) && Date.now() < stopDeadline)
+      await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(descendants.filter(isAlive), [], 'no emulator process outlives npm start');
+    assert.match(
+      mainStderr,
+      /npm start: stopped; the 1 command\(s\) running on worker local were interrupted and recorded CANCELLED/,
+      mainStderr,
+    );
+    running.kill('SIGKILL');
   });
 });
