@@ -6,12 +6,13 @@ import { awsEndpoint, sqsClientOf } from '../shared/aws/clients.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import { runWatchdog } from '../shared/commands/watchdog.ts';
 import { runWithEnv } from '../shared/env.ts';
+import { HEARTBEAT_INTERVAL_MS } from '../shared/workers/types.ts';
 
 /**
  * The load of the partition tally: `workers` simulated workers, each holding its share of `quiet` and
  * `chatty` running commands, all through the stack's HTTP API (gateway, authorizer, handlers), as
  * worker/worker.ts drives them:
- *   - a presence heartbeat per worker every heartbeatIntervalMs (the heartbeat answer's, 10 s);
+ *   - a presence heartbeat per worker every heartbeatIntervalMs (the heartbeat answer's: HEARTBEAT_INTERVAL_MS);
  *   - a quiet command sends an empty batch every heartbeat timeout / 3 (worker.ts), a chatty one a batch of
  *     one stdout line every `chattyEveryMs`;
  *   - the watchdog runs every `watchdogEveryMs`, as the stack's schedule would (it is off in this stack).
@@ -117,7 +118,7 @@ export async function runLoad(
   const heartbeatTimeoutSeconds = Math.max(1, Math.round(DEFAULT_HEARTBEAT_SECONDS / opts.compression));
   const sqs = sqsClientOf(awsEndpoint(stack.env));
   const workers: SimWorker[] = [];
-  let heartbeatIntervalMs = 10_000;
+  let heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS;
   for (let i = 0; i < opts.workers; i++) {
     const name = `scale-${process.pid}-${i}`;
     const registered = await api.call<{ token: string; queueUrl: string }>(

@@ -11,6 +11,7 @@ import { workerRegistryKey } from '../../shared/workers/keys.ts';
 import { WORKER_CACHE_MS, loadWorkerForDispatch } from '../../shared/workers/records.ts';
 import { deleteWorker } from '../../shared/workers/registry.ts';
 import type { WorkerView } from '../../shared/workers/types.ts';
+import { OFFLINE_AFTER_MS } from '../../shared/workers/types.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { RequestCounter } from '../../shared/aws/requestCounter.ts';
@@ -127,12 +128,12 @@ describe('the watchdog and presence', () => {
   it('ends a queued command as worker_lost_before_start when its worker went offline while it waited, start_timeout when not', async () => {
     // Prepare: two online workers, a command queued for each with a 30 s start timeout
     const real = commandsContextFromEnv();
-    const later: CommandsContext = { ...real, now: () => Date.now() + 31_000 };
+    const later: CommandsContext = { ...real, now: () => Date.now() + OFFLINE_AFTER_MS + 1_000 };
     const gone = await t.h.onlineWorker();
     const alive = await t.h.onlineWorker();
     const lostId = await t.h.startCommand(gone, { timeouts: { start: 30 } });
     const timedOutId = await t.h.startCommand(alive, { timeouts: { start: 30 } });
-    // Act: 31 s later only `alive` has heartbeated (through the time seam); the watchdog runs then
+    // Act: past OFFLINE_AFTER_MS later only `alive` has heartbeated (through the time seam); the watchdog runs then
     await recordHeartbeat(later, alive.name, { commands: ['shell', 'mkdir'] });
     const report = await runWatchdog(later);
     const lost = await t.h.call<CommandView>(t.stack.tokens.client, 'GET', `/v1/commands/${lostId}`);
