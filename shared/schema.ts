@@ -133,7 +133,7 @@ function lengthOf(value: unknown): number {
 }
 
 /** What went wrong, without the path: the words our answers have always used, and the bound broken. */
-function describe(issue: v.BaseIssue<unknown>): { text: string; limit?: number } {
+function describe(issue: v.BaseIssue<unknown>, echo: boolean): { text: string; limit?: number } {
   const limit = typeof issue.requirement === 'number' ? issue.requirement : undefined;
   const got = typeName(issue.input);
   switch (issue.type) {
@@ -166,13 +166,32 @@ function describe(issue: v.BaseIssue<unknown>): { text: string; limit?: number }
     case 'integer':
       return { text: `expected an integer, got ${issue.received}` };
     case 'regex':
-      return { text: `expected a string matching ${String(issue.requirement)}` };
+      return {
+        text: `expected a string matching ${String(issue.requirement)}${echo ? `, got ${shown(issue.input)}` : ''}`,
+      };
     case 'picklist':
-      return { text: `expected one of ${issue.expected}, got ${issue.received.slice(0, 80)}` };
+      return { text: `expected one of ${issue.expected}${echo ? `, got ${shown(issue.input)}` : ''}` };
     default:
       if (issue.expected === 'never') return { text: 'unexpected item' };
       return { text: `expected ${EXPECTED_TYPES[issue.expected ?? ''] ?? issue.expected}, got ${got}` };
   }
+}
+
+/** Characters of a refused value an answer quotes back (ECHO_CHARACTERS), so a message stays one short line. @default 40 */
+const ECHO_CHARACTERS = 40;
+
+/** A refused value as the answer quotes it: JSON, its first ECHO_CHARACTERS characters. */
+function shown(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > ECHO_CHARACTERS ? `${json.slice(0, ECHO_CHARACTERS)}…` : json;
+}
+
+/**
+ * Whether a refusal at `path` may quote the value: never under `secrets` (a secret's value must not come back
+ * in an answer or a log line), nor for a token.
+ */
+function mayEcho(path: string): boolean {
+  return !/^(secrets\b|.*token)/i.test(path);
 }
 
 /** `args.command`, `updates[3][0].stdout`: the path as the caller wrote it, under `root` (a parameter's name). */
@@ -195,7 +214,7 @@ export function parse<S extends Schema>(schema: S, value: unknown, path = ''): I
   if (result.success) return result.output;
   const issue = result.issues[0];
   const where = pathOf(issue, path) || 'body';
-  const { text, limit } = describe(issue);
+  const { text, limit } = describe(issue, mayEcho(where));
   throw new ValidationError(`${where}: ${text}`, {
     details: limit === undefined ? { path: where } : { path: where, limit },
   });

@@ -107,7 +107,25 @@ describe('arrays, tuples and numbers', () => {
     assert.equal(refusal(list, [['a', -1]]).message, '[0][1]: expected a number >=0, got -1');
     assert.equal(refusal(list, [['a', 0, 'extra']]).message, '[0][2]: unexpected item');
     assert.equal(refusal(number(0), -0.5).message, 'body: expected a number >=0, got -0.5');
-    assert.equal(refusal(text({ pattern: /^a+$/ }), 'b').message, 'body: expected a string matching /^a+$/');
+    assert.equal(
+      refusal(text({ pattern: /^a+$/ }), 'b').message,
+      'body: expected a string matching /^a+$/, got "b"',
+    );
+  });
+
+  it('quotes a refused value to 40 characters, and never one under secrets', () => {
+    const named = v.object({
+      name: text({ pattern: /^a+$/ }),
+      secrets: v.record(v.string(), text({ pattern: /^a+$/ })),
+    });
+    assert.equal(
+      refusal(named, { name: 'b'.repeat(60), secrets: {} }).message,
+      `name: expected a string matching /^a+$/, got "${'b'.repeat(39)}…`,
+    );
+    assert.equal(
+      refusal(named, { name: 'a', secrets: { KEY: 'hunter2' } }).message,
+      'secrets.KEY: expected a string matching /^a+$/',
+    );
   });
 });
 
