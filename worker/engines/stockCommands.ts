@@ -49,8 +49,15 @@ function textOf(value: MsgpackValue): string {
   return typeof value === 'string' ? value : '';
 }
 
+/**
+ * Buildbot's master writes "program finished with exit code N" to the header when a command's rc arrives
+ * (process/remotecommand.py remoteUpdate); our own worker writes it for the commands that run a process
+ * (runProcess.ts), so the agent, playing the master here, writes it for the same commands.
+ */
+const PROCESS_COMMANDS = new Set(['shell', 'rmdir', 'cpdir']);
+
 /** One update from the stock worker in our format (the worker's own `elapsed` is dropped: CommandRun measures). */
-export function toOurUpdates(pairs: [string, MsgpackValue][]): CommandUpdate[] {
+export function toOurUpdates(pairs: [string, MsgpackValue][], command = ''): CommandUpdate[] {
   const out: CommandUpdate[] = [];
   for (const [key, value] of pairs) {
     if (key === 'stdout' || key === 'stderr' || key === 'header')
@@ -58,6 +65,8 @@ export function toOurUpdates(pairs: [string, MsgpackValue][]): CommandUpdate[] {
     else if (key === 'log' && Array.isArray(value))
       out.push({ log: [String(value[0]), textOf(value[1] ?? '')] } as CommandUpdate);
     else if (key !== 'elapsed') out.push({ [key]: value } as CommandUpdate);
+    if (key === 'rc' && PROCESS_COMMANDS.has(command))
+      out.push({ header: `program finished with exit code ${String(value)}\n` });
   }
   return out;
 }
@@ -170,7 +179,7 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
       await connection
         .startCommand(id, wireName, args, {
           onUpdate: (pairs) => {
-            for (const update of toOurUpdates(pairs)) {
+            for (const update of toOurUpdates(pairs, wireName)) {
               // The master joined absolute paths: a relative glob answers relative paths, as our engine does.
               if (relative && 'files' in update && Array.isArray(update.files))
                 update.files = update.files.map((f) =>
@@ -184,7 +193,8 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
           onLost: (why) => settle.reject(new Error(`${why} while the command ran (buildbot-worker lost)`)),
         })
         .catch((error: Error) => {
-          throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
+          // The stock worker's own words (a StockWorkerError), or the lost connection's.
+          throw new CommandStartError(error.message, { cause: error });
         });
       return {
         done,
