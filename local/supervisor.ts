@@ -32,6 +32,16 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((done) => child.once('exit', () => done()));
 }
 
+/** SIGKILL of a supervisor's process group: it and the java it started (which a SIGKILLed supervisor cannot stop). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
@@ -50,6 +60,9 @@ async function launch(
   const tsx = import.meta.resolve('tsx');
   const child = spawn(process.execPath, ['--import', tsx, script, ...extraArgs], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a supervisor given up on (not ready in time) goes with the java it started, which
+    // would otherwise keep the port and serve stale data beside the next attempt's.
+    detached: true,
     // The SDK's Node-version notice is noise in every test's output.
     env: { ...process.env, [ENV.awsSdkSuppressNodeDeprecationWarning]: '1', [ENV.nodeNoWarnings]: '1' },
   });
@@ -62,7 +75,7 @@ async function launch(
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<EmulatorsReady>((resolveReady, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child.pid);
       reject(new EmulatorError(`emulators not ready after ${READY_TIMEOUT_MS} ms`, { details: { stderr } }));
     }, READY_TIMEOUT_MS);
     lines.once('line', (line) => {

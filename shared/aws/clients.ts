@@ -86,11 +86,26 @@ export function awsEndpoint(env: Env = currentEnv()): AwsEndpoint {
   return endpoint;
 }
 
+/**
+ * How long one request may take before the SDK gives it up (and retries it, up to maxAttempts): an endpoint
+ * that accepts the connection and then hangs (an emulator restarting, a network fault) must fail into a 503
+ * (shared/aws/errors.ts), not hold a handler until its Lambda timeout. DynamoDB and STS answer in
+ * milliseconds; SQS gets more than its 20 s long poll. Connecting gets 3 s.
+ */
+export const REQUEST_TIMEOUT_MS = { dynamodb: 10_000, sqs: 30_000, sts: 10_000 } as const;
+const CONNECTION_TIMEOUT_MS = 3_000;
+
 function common(
   settings: ClientSettings,
-): Pick<DynamoDBClientConfig, 'region' | 'credentials' | 'maxAttempts'> {
+  service: keyof typeof REQUEST_TIMEOUT_MS,
+): Pick<DynamoDBClientConfig, 'region' | 'credentials' | 'maxAttempts' | 'requestHandler'> {
   const { region, credentials } = settings;
-  return { maxAttempts: 5, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
+  return {
+    maxAttempts: 5,
+    requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS[service], connectionTimeout: CONNECTION_TIMEOUT_MS },
+    ...(region ? { region } : {}),
+    ...(credentials ? { credentials } : {}),
+  };
 }
 
 /** The endpoint's DocumentClient, made on first use. */
@@ -100,7 +115,7 @@ export function documentClientOf(endpoint: AwsEndpoint): DynamoDBDocumentClient 
     const { dynamodbEndpoint } = endpoint.settings;
     // Kept apart: DynamoDBDocumentClient.destroy() does nothing, so releaseAwsClients closes the base client.
     clients.base = new DynamoDBClient({
-      ...common(endpoint.settings),
+      ...common(endpoint.settings, 'dynamodb'),
       ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
     });
     endpoint.counter.count(clients.base, 'dynamodb');
@@ -119,7 +134,7 @@ export function sqsClientOf(endpoint: AwsEndpoint): SQSClient {
     // Send to the configured endpoint, not the queue URL's host: fauxqs URLs name sqs.<region>.localhost,
     // which does not resolve; on AWS both are the same regional endpoint.
     clients.sqs = new SQSClient({
-      ...common(endpoint.settings),
+      ...common(endpoint.settings, 'sqs'),
       ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
       useQueueUrlAsEndpoint: false,
     });
@@ -134,7 +149,7 @@ export function stsClientOf(endpoint: AwsEndpoint): STSClient {
   if (!clients.sts) {
     const { stsEndpoint } = endpoint.settings;
     clients.sts = new STSClient({
-      ...common(endpoint.settings),
+      ...common(endpoint.settings, 'sts'),
       ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
     });
     endpoint.counter.count(clients.sts, 'sts');
