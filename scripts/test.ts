@@ -35,6 +35,7 @@ const STACK_LOG = path.join(ROOT, '.local-data', 'test-stack.log');
  * (`node --test` sorts the files it is given by name, which is why this script calls run() itself.)
  */
 const LONGEST_FIRST = [
+  'test/chaos/short.test.ts',
   'test/local/lifecycle.test.ts',
   'test/bench/smoke.test.ts',
   'test/state/cluster.test.ts',
