@@ -113,7 +113,7 @@ export async function workerMain(argv: string[], log: WorkerLogSink = stderrLogS
         executable: opts.buildbotWorker,
         log,
       });
-      log(`worker ${opts.name}: engine buildbot-worker (pid ${engine.pid}, directory ${engine.workerDir})`);
+      log(`worker ${opts.name}: engine buildbot-worker, connected`);
     }
     worker = await runWorker({ ...opts, log, ...(engine ? { registry: engine.registry } : {}) });
   } catch (error) {

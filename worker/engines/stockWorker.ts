@@ -101,6 +101,7 @@ export async function startBuildbotWorkerEngine(
       detached: true,
     });
     child = proc;
+    opts.log(`buildbot-worker started (pid ${proc.pid}, directory ${workerDir})`);
     proc.stderr?.on('data', (chunk: Buffer) => opts.log(`buildbot-worker: ${chunk.toString().trimEnd()}`));
     proc.on('error', (error) => opts.log(`buildbot-worker could not start: ${error.message}`));
     proc.on('exit', (code, signal) => {

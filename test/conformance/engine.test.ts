@@ -1,0 +1,88 @@
+// The buildbot-worker engine as an agent: echo end to end, a refused transfer, and a stock worker that dies mid-command.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { readLog, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import type { RegisteredWorker } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
+import { running, spawnWorker, stopWorker } from '../worker/helpers.ts';
+import type { WorkerProcess } from '../worker/helpers.ts';
+import { buildbotWorkerAvailable } from './harness.ts';
+
+const skip = buildbotWorkerAvailable()
+  ? false
+  : 'buildbot-worker is not installed (apt-get install -y buildbot-worker; .ci/run installs it)';
+
+let stack: TestStack;
+let worker: RegisteredWorker;
+let proc: WorkerProcess;
+
+/** The stock worker's pid, from the agent's last "buildbot-worker started (pid N" line. */
+function stockPid(): number | undefined {
+  const starts = [...proc.output().matchAll(/buildbot-worker started \(pid (\d+)/g)];
+  return starts.length > 0 ? Number(starts.at(-1)![1]) : undefined;
+}
+
+describe('bbs worker --engine buildbot-worker', { skip }, () => {
+  before(async () => {
+    stack = await useStack();
+    worker = await registerWorker(stack, 'engine-stock');
+    proc = await spawnWorker(stack, worker, ['--engine', 'buildbot-worker']);
+  });
+
+  after(async () => {
+    if (proc) await stopWorker(proc);
+    await stack?.release();
+  });
+
+  it('runs echo hello through the stock worker and streams its output to the API', async () => {
+    // Act
+    const id = await startCommand(stack, worker.name, 'shell', { workdir: '.', command: ['echo', 'hello'] });
+    const view = await waitForCommand(stack, id);
+
+    // Assess
+    assert.equal(view.rc, 0);
+    assert.equal(view.results, 0);
+    assert.match(await readLog(stack, id), /^hello$/m);
+  });
+
+  it('refuses a transfer with a start_error that names the engine, never a false success', async () => {
+    // Act
+    const id = await startCommand(stack, worker.name, 'downloadFile', { workdir: '.', workerdest: 'f' });
+    const view = await waitForCommand(stack, id);
+
+    // Assess
+    assert.equal(view.failure?.kind, 'start_error');
+    assert.match(view.failure?.message ?? '', /not supported with --engine buildbot-worker/);
+  });
+
+  it('ends the running command when the stock worker dies, starts it again, and runs the next one', async () => {
+    // Prepare
+    const id = await startCommand(stack, worker.name, 'shell', {
+      workdir: '.',
+      command: 'echo ready; sleep 30',
+    });
+    await waitFor(
+      'the command to print ready',
+      async () => (await readLog(stack, id)).includes('ready'),
+      20_000,
+    );
+    const pid = stockPid()!;
+
+    // Act
+    process.kill(pid, 'SIGKILL');
+    const view = await waitForCommand(stack, id, undefined, 20_000);
+
+    // Assess
+    assert.equal(view.failure?.kind, 'finish_error');
+    assert.match(view.failure?.message ?? '', /buildbot-worker lost/);
+    await waitFor(
+      'the stock worker to run again',
+      () => !running(pid) && (stockPid() ?? pid) !== pid,
+      20_000,
+    );
+    const next = await startCommand(stack, worker.name, 'shell', { workdir: '.', command: 'echo again' });
+    assert.equal((await waitForCommand(stack, next, undefined, 60_000)).rc, 0);
+  });
+});
