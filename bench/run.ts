@@ -19,8 +19,9 @@ import { log } from './log.ts';
 import { scale } from './scale.ts';
 import { state } from './state.ts';
 import { throughput } from './throughput.ts';
+import { transfer } from './transfer.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill, scale];
+const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill, scale, transfer];
 
 class UnknownBenchmarkError extends Error {
   constructor(names: string[]) {

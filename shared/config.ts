@@ -64,6 +64,8 @@ export const clientToken = 'BBS_CLIENT_TOKEN';
 // The benchmarks (bench/).
 /** `npm run bench -- coldstart`: other builds to time in the same rounds, `LABEL=DIR[,LABEL=DIR...]`. */
 export const coldstartAgainst = 'COLDSTART_AGAINST';
+/** `npm run bench -- transfer`: MiB moved each way (default 1024). */
+export const transferBenchMib = 'TRANSFER_BENCH_MIB';
 /** `npm run bench -- scale`: commands a second arriving at the watchdog (default 116, 10 M a day). */
 export const scaleArrivalsPerSecond = 'SCALE_ARRIVALS_PER_SECOND';
 
