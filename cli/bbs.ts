@@ -12,6 +12,7 @@ import type { Io } from './io.ts';
 import { runCommand } from './run.ts';
 import { stateCommand } from './state.ts';
 import { workerCommand } from './worker.ts';
+import { workersCommand } from './workers.ts';
 
 type Subcommand = (argv: string[], io: Io) => Promise<number>;
 
@@ -24,6 +25,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   list: listCommand,
   state: stateCommand,
   worker: workerCommand,
+  workers: workersCommand,
   help: helpCommand,
   version: versionCommand,
 };

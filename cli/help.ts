@@ -21,6 +21,11 @@ Usage: bbs SUBCOMMAND [options]
   state get OBJECTID NAME          print a state value as JSON
   state set OBJECTID NAME JSON     store a state value
   state id NAME CLASSNAME          print the object id of (NAME, CLASSNAME)
+  workers [--limit N] [--cursor C] [--json]
+                                   list the registered workers and their presence
+  worker register|rotate|delete NAME [--json]
+                                   register a worker (its token shown once), give it a new
+                                   token, or remove it (admin token: ${ENV.adminToken})
   worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
                                    run a worker agent on this machine
   help [SUBCOMMAND]                this text, or one subcommand's
@@ -98,13 +103,27 @@ shell, e.g. bbs state set 1 lastRev '"abc123"' or bbs state set 1 counts '{"a": 
 
 ${CONNECTION}`,
 
-  worker: `Usage: bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
+  worker: `Usage: bbs worker register NAME [--json]   register NAME: its queue, and a token shown once
+       bbs worker rotate NAME [--json]     give NAME a new token; the old one stops working
+       bbs worker delete NAME              remove NAME, its token and its queue
+       bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
                   [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
 
 Runs a worker agent: it long-polls its queue and runs commands inside DIR. TOKEN is the worker's own
-token (POST /v1/workers shows it once); ${ENV.workerToken} may carry it instead, ${ENV.apiUrl} the URL.
-The AWS endpoint settings come from the environment. SIGTERM or Ctrl-C stops it after the running
-commands; a second one interrupts them. Exit status: 0 after a stop, 2 on a usage error.`,
+token (bbs worker register shows it once); ${ENV.workerToken} may carry it instead, ${ENV.apiUrl} the URL.
+Nothing else is needed: its heartbeat hands it credentials for its own queue. SIGTERM or Ctrl-C stops it after the running
+commands; a second one interrupts them. Exit status: 0 after a stop, 2 on a usage error.
+
+register, rotate and delete need an admin token: --token, else ${ENV.adminToken} (npm start exports it),
+else ${ENV.token}.`,
+
+  workers: `Usage: bbs workers [--limit N] [--cursor C] [--json]
+
+Lists one page of the registered workers, oldest first: presence (online when it heartbeated within
+30 s), RUNNING as running/concurrency, when it was last seen, its version. An admin or client token.
+When there are more, stderr says the --cursor that reads the next page.
+
+${CONNECTION}`,
 
   help: `Usage: bbs help [SUBCOMMAND]`,
 };

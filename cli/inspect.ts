@@ -170,7 +170,7 @@ function describeCommand(view: CommandView): string {
   return table(lines.filter((line): line is [string, string] => line[1] !== undefined));
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return (

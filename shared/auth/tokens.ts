@@ -94,8 +94,13 @@ export class TokenStore {
 export function requireRole(principal: Principal, ...roles: Role[]): void {
   if (!roles.includes(principal.role))
     throw new ForbiddenError(
-      `this call needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`,
+      `this call needs ${withArticle(roles.join(' or '))} token; yours is ${withArticle(principal.role)} token`,
     );
+}
+
+/** "an admin", "a client": the roles' names with their article. */
+function withArticle(words: string): string {
+  return /^[aeiou]/i.test(words) ? `an ${words}` : `a ${words}`;
 }
 
 /** Throws ForbiddenError unless the caller is the worker `name` (worker tokens are bound to one worker). */

@@ -63,6 +63,7 @@ export const COMPONENTS = {
   RegisterWorkerRequest: commands.registerWorkerRequest,
   RegisteredWorker: workers.registeredWorker,
   WorkerView: workers.workerView,
+  WorkerList: workers.workerList,
   CreateBlobRequest: artifacts.createBlobRequest,
   CreateBlobResponse: artifacts.createBlobResponse,
   StartArtifactRequest: artifacts.startArtifactRequest,
@@ -332,6 +333,15 @@ export const ROUTES: RouteDoc[] = [
     body: { json: 'RegisterWorkerRequest' },
     answers: { 201: { description: 'the worker, its token and queue', json: 'RegisteredWorker' } },
     errors: [400, 409],
+  },
+  {
+    method: 'GET',
+    path: '/v1/workers',
+    summary: 'The registered workers and their presence, oldest first, a page at a time',
+    roles: [ROLES.admin, ROLES.client],
+    query: workers.listWorkersQuery,
+    answers: { 200: { description: 'a page; `next` is the cursor of the next', json: 'WorkerList' } },
+    errors: [400],
   },
   {
     method: 'GET',

@@ -6,11 +6,23 @@ import type { WorkersContext } from './context.ts';
  *   6. Read / heartbeat one worker                           GetItem/UpdateItem pk=WORKER#<name> sk=WORKER
  *      6b. Its command registry, apart so a heartbeat stays 1 WCU  Put (only when it changed)  pk=WORKER#<name> sk=REGISTRY
  *          Read with the presence record in one Query on pk=WORKER#<name>.
+ *      6c. List the workers, oldest registration first        Query     GSI byWorker: worker=WORKER_LIST_PARTITION
+ *          The worker record carries worker=WORKER_LIST_PARTITION beside its createdAt (both byWorker keys). No
+ *          worker is named so (the name pattern has no '#'), so no command list meets it; the index is keys-only
+ *          and no heartbeat changes a key, so only registration, rotation and removal write that partition.
  */
 
 /** Pattern 6: the worker record (presence, queue, token hash, the hash of its command registry). */
 export function workerKey(name: string): { pk: string; sk: string } {
   return { pk: `WORKER#${name}`, sk: 'WORKER' };
+}
+
+/** Pattern 6c: the byWorker partition that lists the workers (not a worker name: names cannot hold '#'). */
+export const WORKER_LIST_PARTITION = '#WORKERS';
+
+/** Pattern 6c: what a worker record carries to be listed (its createdAt is the sort key). */
+export function workerListEntry(): { worker: string } {
+  return { worker: WORKER_LIST_PARTITION };
 }
 
 /**

@@ -1,4 +1,4 @@
-// Owns POST /v1/workers (register, rotate a token), GET /v1/workers/{name} and DELETE /v1/workers/{name}.
+// Owns POST /v1/workers (register, rotate a token), GET /v1/workers/{name} and DELETE /v1/workers/{name} (the list: list.ts).
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError } from '../aws/errors.ts';
 import { conditionalPut, conditionalUpdate } from '../aws/conditionalWrite.ts';
@@ -6,13 +6,13 @@ import { TokenStore } from '../auth/tokens.ts';
 import { ROLES } from '../auth/types.ts';
 import type { WorkersContext } from './context.ts';
 import { WorkerExistsError, WorkerNotFoundError } from './errors.ts';
-import { workerKey, workerRegistryKey } from './keys.ts';
+import { workerKey, workerListEntry, workerRegistryKey } from './keys.ts';
 import { checkWorkerNameFits, createWorkerQueue, deleteWorkerQueue } from './queues.ts';
 import { asWorkerItem, forgetWorker, loadWorker, workerView } from './records.ts';
 import type { RegisteredWorker, WorkerItem, WorkerView } from './types.ts';
 
 /**
- * The worker registry (DESIGN.md section 5): registration (queue + token) and removal, on the worker
+ * The worker registry (docs/worker.md): registration (queue + token) and removal, on the worker
  * record, access pattern 6. Presence heartbeats are in heartbeat.ts, reads of the record in records.ts.
  */
 function tokens(ctx: WorkersContext): TokenStore {
@@ -50,7 +50,7 @@ export async function registerWorker(
   // The first put wins; the loser's token never worked for a stored record and is revoked.
   const outcome = await conditionalPut(ctx.db, {
     tableName: ctx.tableName,
-    item,
+    item: { ...item, ...workerListEntry() },
     condition: { nameFree: 'attribute_not_exists(pk)' },
     decode: asWorkerItem,
   });
@@ -74,9 +74,15 @@ async function rotateToken(
   const outcome = await conditionalUpdate(ctx.db, {
     tableName: ctx.tableName,
     key: workerKey(opts.name),
-    update: 'SET tokenHash = :new, queueUrl = :queueUrl',
+    // The list entry too (pattern 6c): a worker registered before GET /v1/workers is listed once rotated.
+    update: 'SET tokenHash = :new, queueUrl = :queueUrl, worker = :list',
     condition: { tokenUnchanged: 'tokenHash = :old' },
-    values: { ':new': opts.issued.hash, ':old': opts.oldHash, ':queueUrl': opts.queueUrl },
+    values: {
+      ':new': opts.issued.hash,
+      ':old': opts.oldHash,
+      ':queueUrl': opts.queueUrl,
+      ':list': workerListEntry().worker,
+    },
     decode: asWorkerItem,
   });
   if (!outcome.won) {

@@ -178,6 +178,8 @@ describe('real answers conform to the document', () => {
       '/v1/workers/{name}/heartbeat',
       await h.call(worker.token, 'POST', beat, { commands: 'shell' }),
     );
+    check('GET', '/v1/workers', await h.call(client, 'GET', '/v1/workers?limit=1'));
+    check('GET', '/v1/workers', await h.call(client, 'GET', '/v1/workers?limit=0'));
     check('GET', '/v1/workers/{name}', await h.call(client, 'GET', `/v1/workers/${worker.name}`));
     check('GET', '/v1/workers/{name}', await h.call(client, 'GET', '/v1/workers/nobody-here'));
     check('DELETE', '/v1/workers/{name}', await h.call(admin, 'DELETE', `/v1/workers/${worker.name}-2`));

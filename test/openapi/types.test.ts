@@ -14,7 +14,8 @@ import type {
 } from '../../shared/commands/answers.ts';
 import type { Infer } from '../../shared/schema.ts';
 import type { RegisteredWorker, WorkerView } from '../../shared/workers/types.ts';
-import type { registeredWorker, workerView } from '../../shared/workers/wire.ts';
+import type { WorkerList } from '../../shared/workers/list.ts';
+import type { registeredWorker, workerList, workerView } from '../../shared/workers/wire.ts';
 
 /**
  * Answers whose TypeScript shape is written beside the code that makes them (not inferred from their
@@ -25,6 +26,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const checks: true[] = [
   true satisfies Same<WorkerView, Infer<typeof workerView>>,
   true satisfies Same<RegisteredWorker, Infer<typeof registeredWorker>>,
+  true satisfies Same<WorkerList, Infer<typeof workerList>>,
   true satisfies Same<CommandList, Infer<typeof commandList>>,
   true satisfies Same<UpdatesPage, Infer<typeof updatesPage>>,
   true satisfies Same<InterruptOutcome, Infer<typeof interruptResponse>>,
@@ -33,6 +35,6 @@ const checks: true[] = [
 
 describe('answer types and their schemas', () => {
   it('agree (checked by the type checker; this test only runs the file)', () => {
-    assert.equal(checks.length, 6);
+    assert.equal(checks.length, 7);
   });
 });
