@@ -10,7 +10,7 @@ export const HELP: Record<string, string> = {
 
 Usage: bbs SUBCOMMAND [options]
 
-  run [--worker W] [--workdir D] [--timeout S] [--max-time S] [--env K=V]... -- COMMAND...
+  run [--worker W] [--workdir D] [--env K=V]... [--logfile N=F]... [...] -- COMMAND...
                                    run a shell command on a worker, output live, exit with its rc
   cp [-r] [-d D] SRC DEST          copy a file (-r: a directory from a worker) to or from WORKER:PATH
   status [--json] ID               show one command
@@ -57,6 +57,7 @@ as it arrives. Several words run as an argv list; one word runs through /bin/sh 
       --timeout S      kill the command after S seconds without output
       --max-time S     kill the command after S seconds in all
   -e, --env K=V        set an environment variable (repeatable)
+  -l, --logfile N=F    follow file F (in the workdir) as log N: bbs logs ID N (repeatable)
   -v, --verbose        also print the worker's headers to stderr
   -q, --quiet          do not print 'started ID on WORKER' (nor why a queued command waits) to stderr
   -n, --no-stdin       do not forward piped stdin (a terminal is never read)

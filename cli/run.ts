@@ -19,6 +19,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'max-time': { type: 'string' },
   env: { type: 'string', short: 'e', multiple: true },
+  logfile: { type: 'string', short: 'l', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
   quiet: { type: 'boolean', short: 'q' },
   'no-stdin': { type: 'boolean', short: 'n' },
@@ -88,7 +89,9 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (timeout !== undefined) args.timeout = timeout;
   const maxTime = numberOption('max-time', values['max-time']);
   if (maxTime !== undefined) args.maxTime = maxTime;
-  if (values.env) args.env = envOption(values.env);
+  if (values.env) args.env = pairsOption('env', values.env);
+  // Buildbot's logfiles: the worker follows FILE (in workdir) and sends it as log NAME (bbs logs ID NAME).
+  if (values.logfile) args.logfiles = pairsOption('logfile', values.logfile);
   if (!values['no-stdin']) await addStdin(args, io);
 
   const cmd = new CliShellCommand(args, io, {
@@ -161,14 +164,14 @@ function reason(cmd: RemoteCommand): string {
   return cmd.remoteFailureReason ? ` (${cmd.remoteFailureReason})` : '';
 }
 
-function envOption(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
+function pairsOption(flag: string, pairs: string[]): Record<string, string> {
+  const named: Record<string, string> = {};
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new UsageError(`--env takes NAME=VALUE, got ${pair}`);
-    env[pair.slice(0, equals)] = pair.slice(equals + 1);
+    if (equals <= 0) throw new UsageError(`--${flag} takes NAME=VALUE, got ${pair}`);
+    named[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
-  return env;
+  return named;
 }
 
 /**

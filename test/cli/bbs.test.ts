@@ -96,6 +96,21 @@ describe('bbs against the local stack with a real worker', () => {
     assert.match(three.stderr, /^bbs: started [0-9a-f]{32} on \S+\nto-err\n$/);
   });
 
+  it('follows a --logfile as its own log, which bbs logs ID NAME prints', async () => {
+    // Act
+    const run = await runBbs(
+      ['run', '-l', 'report=out.txt', '--', 'sh', '-c', 'echo line1 > out.txt; echo line2 >> out.txt'],
+      bbsEnv,
+    );
+    const commandId = /started ([0-9a-f]{32})/.exec(run.stderr)?.[1];
+    const log = await runBbs(['logs', commandId ?? '', 'report'], bbsEnv);
+
+    // Assess
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(log.code, 0, log.stderr);
+    assert.equal(log.stdout, 'line1\nline2\n');
+  });
+
   it('runs one string through sh -c, in --workdir, with --env', async () => {
     // Act
     const result = await runBbs(
