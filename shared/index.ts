@@ -1,4 +1,4 @@
-/** The library's public entry point (DESIGN.md section 1). Each part lists its names explicitly. */
+/** The library's public entry point (docs/architecture.md, Modules). Each part lists its names explicitly. */
 export { StateConnector } from './state/StateConnector.ts';
 export { DEFAULT_LEASE_MS, WAIT_LEASES } from './state/lease.ts';
 export {
