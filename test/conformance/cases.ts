@@ -59,6 +59,12 @@ export const CASES: ConformanceCase[] = [
   shell('initial_stdin', { command: 'cat', initial_stdin: 'line one\nline two\n' }),
   shell('usePTY', { command: 'test -t 1 && echo on a tty', usePTY: true }),
   shell('logEnviron-false', { command: 'echo quiet', logEnviron: false }),
+  // secrets: filled in on the worker, masked in everything it sends, on either engine (the agent masks)
+  shell(
+    'secret-masked',
+    { command: 'echo key=%(secret:API_KEY)s; echo env=$K', env: { K: '%(secret:API_KEY)s' } },
+    { secrets: { API_KEY: 'hunter2-bbs-conformance' } },
+  ),
   // interrupts
   shell('interrupt-kill', { command: 'echo ready; sleep 30' }, { interruptAfter: { stdout: 'ready' } }),
   shell(
@@ -107,6 +113,13 @@ export const CASES: ConformanceCase[] = [
     setup: 'mkdir -p glob-match && touch glob-match/a.txt glob-match/b.txt glob-match/c.log',
   },
   { name: 'glob-no-match', command: 'glob', args: { path: 'glob-no-match/*.none' } },
+  {
+    name: 'glob-through-link-out',
+    command: 'glob',
+    args: { path: 'glob-through-link-out/*/host*' },
+    setup:
+      'mkdir -p glob-through-link-out/in && touch glob-through-link-out/in/hostile && ln -s /etc glob-through-link-out/out',
+  },
   {
     name: 'listdir',
     command: 'listdir',

@@ -61,6 +61,15 @@ describe('conformance of our worker with buildbot-worker 3.7', { skip }, () => {
         if (!verdict.accepted) unlisted.push(`${field}:\n  ours:  ${shown(a)}\n  stock: ${shown(b)}`);
       }
       assert.deepEqual(unlisted, [], `unlisted differences in ${kase.name}:\n${unlisted.join('\n')}`);
+      for (const value of Object.values(kase.secrets ?? {}))
+        for (const [engine, result] of [
+          ['native', native],
+          ['buildbot-worker', stock],
+        ] as const)
+          assert.ok(
+            !JSON.stringify(result.observation).includes(value),
+            `${engine} sent a secret's value unmasked`,
+          );
     });
 
   it('lists no difference that no longer occurs', () => {

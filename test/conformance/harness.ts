@@ -23,6 +23,8 @@ export interface ConformanceCase {
   interruptAfter?: { stdout?: string; ms?: number; why?: string };
   /** Seconds to wait for the command to complete. @default 30 */
   waitSeconds?: number;
+  /** The start request's secrets ({NAME: value}); no value may show in what either engine sends. */
+  secrets?: Record<string, string>;
 }
 
 /** What a case is compared on, each field normalised (normalise()). */
@@ -124,7 +126,8 @@ export async function runOn(
 ): Promise<{ observation: Observation; view: CommandView }> {
   const basedir = agents.procs[engine].basedir;
   if (kase.setup) execFileSync('sh', ['-c', kase.setup], { cwd: basedir });
-  const id = await startCommand(stack, agents.workers[engine].name, kase.command, kase.args);
+  const extra = kase.secrets ? { secrets: kase.secrets } : {};
+  const id = await startCommand(stack, agents.workers[engine].name, kase.command, kase.args, extra);
   await interruptWhen(stack, id, kase.interruptAfter);
   const view = await waitForCommand(stack, id, undefined, (kase.waitSeconds ?? 30) * 1000);
   const updates = (await readUpdates(stack, id)).map(([u]) => u);

@@ -163,6 +163,28 @@ const TRANSFERS = [
 
 let nextCommandId = 0;
 
+/**
+ * A glob's matches as our engine answers them: only those whose directory lies inside basedir after symlinks
+ * (the stock worker's glob follows a link that leads out), and relative ones for a relative pattern (the
+ * master's path work made the pattern absolute).
+ */
+async function globFiles(
+  basedir: string,
+  realBase: string,
+  relative: boolean,
+  files: string[],
+): Promise<string[]> {
+  const kept: string[] = [];
+  for (const file of files) {
+    const inside = await realPathInside(basedir, 'path', file, ON_THE_LINK).then(
+      () => true,
+      () => false,
+    );
+    if (inside) kept.push(relative && path.isAbsolute(file) ? path.relative(realBase, file) || '.' : file);
+  }
+  return kept;
+}
+
 function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster): WorkerCommand {
   return {
     name,
@@ -176,20 +198,25 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
       const id = String(nextCommandId++);
       let settle!: { resolve(): void; reject(e: Error): void };
       const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      // Updates are relayed one after another: a glob's files are checked (asynchronously) before its rc goes.
+      let relay = Promise.resolve();
+      const then = (step: () => void | Promise<void>): void => {
+        relay = relay.then(step).catch((error: Error) => settle.reject(error));
+      };
       await connection
         .startCommand(id, wireName, args, {
-          onUpdate: (pairs) => {
-            for (const update of toOurUpdates(pairs, wireName)) {
-              // The master joined absolute paths: a relative glob answers relative paths, as our engine does.
-              if (relative && 'files' in update && Array.isArray(update.files))
-                update.files = update.files.map((f) =>
-                  path.isAbsolute(f) ? path.relative(realBase, f) || '.' : f,
-                );
-              ctx.send(update);
-            }
-          },
+          onUpdate: (pairs) =>
+            then(async () => {
+              for (const update of toOurUpdates(pairs, wireName)) {
+                if (name === 'glob' && 'files' in update && Array.isArray(update.files))
+                  update.files = await globFiles(ctx.basedir, realBase, relative, update.files);
+                ctx.send(update);
+              }
+            }),
           onComplete: (failure) =>
-            failure === null ? settle.resolve() : settle.reject(new Error(`buildbot-worker: ${failure}`)),
+            then(() =>
+              failure === null ? settle.resolve() : settle.reject(new Error(`buildbot-worker: ${failure}`)),
+            ),
           onLost: (why) => settle.reject(new Error(`${why} while the command ran (buildbot-worker lost)`)),
         })
         .catch((error: Error) => {
