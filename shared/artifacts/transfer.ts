@@ -99,6 +99,12 @@ async function putPart(part: PresignedPart, bytes: Buffer, signal?: AbortSignal)
   return { partNumber: part.partNumber, etag };
 }
 
+/**
+ * Part URLs asked for at a time (256 MiB of parts): asked for as they are needed, so that none expires
+ * (LIMITS.artifactUploadUrlSeconds) before it is used, even at a few MiB/s. A page is one small API call.
+ */
+const URLS_PER_PAGE = Math.min(32, LIMITS.artifactPartUrlsPerAnswer);
+
 /** Hands out part URLs in order, asking `target` for a page whenever the ones in hand run out. */
 function urlSupply(
   target: PartTarget,
@@ -108,11 +114,7 @@ function urlSupply(
   return async (partNumber) => {
     if (!known.has(partNumber)) {
       const left = expectedParts === undefined ? Infinity : Math.max(1, expectedParts - partNumber + 1);
-      const count = Math.min(
-        LIMITS.artifactPartUrlsPerAnswer,
-        left,
-        LIMITS.artifactMaxParts - partNumber + 1,
-      );
+      const count = Math.min(URLS_PER_PAGE, left, LIMITS.artifactMaxParts - partNumber + 1);
       if (count < 1)
         throw new TransferFailedError(`part ${partNumber}`, 0, `more than ${LIMITS.artifactMaxParts} parts`);
       for (const part of await target.urls(partNumber, count)) known.set(part.partNumber, part);
