@@ -3,52 +3,28 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RESULTS } from '../../shared/commands/types.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
 import { expandUser } from '../../worker/commands/fsArgs.ts';
-import {
-  apiCaller,
-  readLog,
-  readUpdates,
-  registerWorker,
-  startCommand,
-  waitForCommand,
-} from '../support/api.ts';
-import type { RegisteredWorker } from '../support/api.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
+import { apiCaller, readLog, readUpdates, startCommand, waitForCommand } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
-import { alive, spawnWorker, stopWorker } from './helpers.ts';
-import type { WorkerProcess } from './helpers.ts';
+import { alive, oneWorkerFixture } from './helpers.ts';
 
-let stack: TestStack;
-let worker: RegisteredWorker;
-let proc: WorkerProcess;
-
-before(async () => {
-  stack = await useStack();
-  worker = await registerWorker(stack, 'parity');
-  proc = await spawnWorker(stack, worker, ['--concurrency', '4']);
-});
-
-after(async () => {
-  if (proc) await stopWorker(proc);
-  await stack?.release();
-});
+const t = oneWorkerFixture('parity', ['--concurrency', '4']);
 
 async function ran(
   command: string,
   args: Record<string, unknown>,
 ): Promise<{ view: CommandView; updates: Record<string, unknown>[]; log: string }> {
-  const id = await startCommand(stack, worker.name, command, args);
-  const view = await waitForCommand(stack, id, undefined, 30_000);
-  const updates = (await readUpdates(stack, id)).map(([update]) => update);
-  return { view, updates, log: await readLog(stack, id) };
+  const id = await startCommand(t.stack, t.worker.name, command, args);
+  const view = await waitForCommand(t.stack, id, undefined, 30_000);
+  const updates = (await readUpdates(t.stack, id)).map(([update]) => update);
+  return { view, updates, log: await readLog(t.stack, id) };
 }
 
 function inBase(...parts: string[]): string {
-  return path.join(proc.basedir, ...parts);
+  return path.join(t.proc.basedir, ...parts);
 }
 
 describe('file commands with the arguments of Buildbot’s master steps', () => {
@@ -68,7 +44,7 @@ describe('file commands with the arguments of Buildbot’s master steps', () => 
     assert.equal((await ran('cpdir', { from_path: 'm/one', to_path: 'm/copy' })).view.rc, 0);
     assert.equal(await readFile(inBase('m/copy/f.txt'), 'utf8'), 'abc');
     assert.equal((await ran('rmdir', { dir: 'm' })).view.rc, 0);
-    assert.deepEqual(await readdir(proc.basedir).then((names) => names.includes('m')), false);
+    assert.deepEqual(await readdir(t.proc.basedir).then((names) => names.includes('m')), false);
   });
 
   it('refuses both spellings at once, and names both when neither is given', async () => {
@@ -128,21 +104,21 @@ describe('file commands with the arguments of Buildbot’s master steps', () => 
 describe('shell as runprocess.py', () => {
   it('kills with SIGTERM first and interruptSignal after sigtermTime, even when that signal is KILL', async () => {
     // Prepare: a process that notes SIGTERM and carries on.
-    const id = await startCommand(stack, worker.name, 'shell', {
+    const id = await startCommand(t.stack, t.worker.name, 'shell', {
       command: "trap 'echo got TERM' TERM; echo ready; while :; do sleep 0.1; done",
       workdir: '.',
       sigtermTime: 1,
       interruptSignal: 'KILL',
     });
-    await waitFor('the trap to be set', async () => (await readLog(stack, id)).includes('ready'), 15_000);
+    await waitFor('the trap to be set', async () => (await readLog(t.stack, id)).includes('ready'), 15_000);
 
     // Act
     const asked = Date.now();
-    await apiCaller(stack)(stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
-    const view = await waitForCommand(stack, id, undefined, 15_000);
+    await apiCaller(t.stack)(t.stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
+    const view = await waitForCommand(t.stack, id, undefined, 15_000);
 
     // Assess
-    const log = await readLog(stack, id);
+    const log = await readLog(t.stack, id);
     assert.equal(view.results, RESULTS.CANCELLED);
     assert.match(log, /got TERM/, 'the grace period was given');
     assert.match(log, /process killed by signal 9\n/);
@@ -151,20 +127,20 @@ describe('shell as runprocess.py', () => {
 
   it('gives up on a process that will not die 5 s after the last signal, with a fake rc of -1', async () => {
     // Prepare: interruptSignal TERM, which the process ignores.
-    const id = await startCommand(stack, worker.name, 'shell', {
+    const id = await startCommand(t.stack, t.worker.name, 'shell', {
       command: "trap '' TERM; echo $$ > stubborn.pid; echo ready; while :; do sleep 0.1; done",
       workdir: '.',
       interruptSignal: 'TERM',
     });
-    await waitFor('the process to start', async () => (await readLog(stack, id)).includes('ready'), 15_000);
+    await waitFor('the process to start', async () => (await readLog(t.stack, id)).includes('ready'), 15_000);
     const pid = Number(await readFile(inBase('stubborn.pid'), 'utf8'));
 
     // Act
-    await apiCaller(stack)(stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
-    const view = await waitForCommand(stack, id, undefined, 20_000);
+    await apiCaller(t.stack)(t.stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
+    const view = await waitForCommand(t.stack, id, undefined, 20_000);
 
     // Assess
-    const log = await readLog(stack, id);
+    const log = await readLog(t.stack, id);
     assert.equal(view.rc, -1);
     assert.match(log, /SIGTERM failed to kill process\nusing fake rc=-1\n/);
     await waitFor('the stubborn process to be gone', () => !alive(pid), 5_000);

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stackFixture } from '../support/fixture.ts';
+import { useStack } from '../support/stack.ts';
 import type { StackAddress, TestStack } from '../support/stack.ts';
+import { registerWorker } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 
 /** The worker process is driven and read through the public HTTP API, with test/support/api.ts. */
@@ -124,5 +126,39 @@ export function workerStackFixture(start: () => Promise<TestStack>): {
       return fixture.stack;
     },
     started,
+  };
+}
+
+/** The file's stack and one registered worker process (`bbs worker` with `extraArgs`), started before its tests. */
+export function oneWorkerFixture(
+  prefix: string,
+  extraArgs: string[] = [],
+): { readonly stack: TestStack; readonly worker: RegisteredWorker; readonly proc: WorkerProcess } {
+  let worker: RegisteredWorker | undefined;
+  let proc: WorkerProcess | undefined;
+  // One before hook: the worker starts inside the stack's (a second top-level hook may run ahead of it).
+  const fixture = stackFixture(
+    async () => {
+      const stack = await useStack();
+      worker = await registerWorker(stack, prefix);
+      proc = await spawnWorker(stack, worker, extraArgs);
+      return stack;
+    },
+    { beforeRelease: async () => (proc ? stopWorker(proc) : undefined) },
+  );
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the worker is read before its before hook ran');
+    return value;
+  };
+  return {
+    get stack() {
+      return fixture.stack;
+    },
+    get worker() {
+      return ready(worker);
+    },
+    get proc() {
+      return ready(proc);
+    },
   };
 }

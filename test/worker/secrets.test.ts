@@ -1,25 +1,14 @@
 // Secrets: given at start, filled in on the worker, masked in every output before it leaves, never stored anywhere.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as ENV from '../../shared/config.ts';
 import { checkSecretReferences, interpolateSecrets, secretNamesIn } from '../../shared/commands/secrets.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import { SecretMasker } from '../../worker/secretMasker.ts';
-import {
-  apiCaller,
-  readLog,
-  readUpdates,
-  registerWorker,
-  startCommand,
-  waitForCommand,
-} from '../support/api.ts';
-import type { RegisteredWorker } from '../support/api.ts';
-import { useStack } from '../support/stack.ts';
-import type { TestStack } from '../support/stack.ts';
-import { spawnWorker, stopWorker } from './helpers.ts';
-import type { WorkerProcess } from './helpers.ts';
+import { apiCaller, readLog, readUpdates, startCommand, waitForCommand } from '../support/api.ts';
+import { oneWorkerFixture } from './helpers.ts';
 
 const SECRETS = { TOKEN: 'tok-8f3a91c2d7e6b5a4', PASSWORD: 'hunter2-correct-horse' };
 
@@ -92,26 +81,14 @@ describe('secret references (pure)', () => {
   });
 });
 
+const t = oneWorkerFixture('secrets', ['--concurrency', '2']);
+
 describe('secrets through the API and a real worker', () => {
-  let stack: TestStack;
-  let worker: RegisteredWorker;
-  let proc: WorkerProcess;
-
-  before(async () => {
-    stack = await useStack();
-    worker = await registerWorker(stack, 'secrets');
-    proc = await spawnWorker(stack, worker, ['--concurrency', '2']);
-  });
-  after(async () => {
-    if (proc) await stopWorker(proc);
-    await stack?.release();
-  });
-
   it('prints each secret thousands of times across chunk edges and stores none of them anywhere', async () => {
     // Prepare: the values reach the process through args and env, and come back on stdout, stderr and headers.
     const id = await startCommand(
-      stack,
-      worker.name,
+      t.stack,
+      t.worker.name,
       'shell',
       {
         command: [
@@ -128,19 +105,19 @@ describe('secrets through the API and a real worker', () => {
     );
 
     // Act
-    const view = await waitForCommand(stack, id, undefined, 60_000);
-    const log = await readLog(stack, id);
-    const updates = JSON.stringify(await readUpdates(stack, id));
+    const view = await waitForCommand(t.stack, id, undefined, 60_000);
+    const log = await readLog(t.stack, id);
+    const updates = JSON.stringify(await readUpdates(t.stack, id));
     const db = DynamoDBDocumentClient.from(
       new DynamoDBClient({
-        region: stack.env[ENV.awsRegion],
-        endpoint: stack.env[ENV.awsEndpointUrlDynamodb],
+        region: t.stack.env[ENV.awsRegion],
+        endpoint: t.stack.env[ENV.awsEndpointUrlDynamodb],
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       }),
     );
     const { Items = [] } = await db.send(
       new QueryCommand({
-        TableName: stack.env[ENV.commandsTable],
+        TableName: t.stack.env[ENV.commandsTable],
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': `CMD#${id}` },
       }),
@@ -161,15 +138,15 @@ describe('secrets through the API and a real worker', () => {
     assert.match(log, /T=<TOKEN>/, 'the environment header is masked');
     assert.match(log, /<TOKEN>\n/, 'stderr is masked');
     for (const value of Object.values(SECRETS))
-      for (const [where, text] of Object.entries({ log, updates, stored, agent: proc.output() }))
+      for (const [where, text] of Object.entries({ log, updates, stored, agent: t.proc.output() }))
         assert.equal(text.includes(value), false, `${where} holds a secret value`);
   });
 
   it('refuses bad secrets and references with a 4xx that echoes no value, and stores nothing', async () => {
     // Prepare
-    const call = apiCaller(stack);
+    const call = apiCaller(t.stack);
     const body = (extra: Record<string, unknown>) => ({
-      worker: worker.name,
+      worker: t.worker.name,
       command: 'shell',
       args: { command: 'true', workdir: '.' },
       idempotencyKey: `bad-secret-${Math.random()}`,
@@ -195,7 +172,7 @@ describe('secrets through the API and a real worker', () => {
 
     for (const [name, extra, message] of cases) {
       // Act
-      const answer = await call(stack.tokens.client, 'POST', '/v1/commands', body(extra));
+      const answer = await call(t.stack.tokens.client, 'POST', '/v1/commands', body(extra));
 
       // Assess
       assert.equal(answer.status, 400, `${name}: ${answer.text}`);
@@ -203,19 +180,19 @@ describe('secrets through the API and a real worker', () => {
       assert.doesNotMatch(answer.text, /8675309|zz-value/, `${name}: the error echoes a value`);
     }
     const listed = await call<{ commands: unknown[] }>(
-      stack.tokens.client,
+      t.stack.tokens.client,
       'GET',
-      `/v1/commands?worker=${worker.name}&limit=50`,
+      `/v1/commands?worker=${t.worker.name}&limit=50`,
     );
     assert.equal(listed.body.commands.length, 1, 'only the first test’s command is stored');
   });
 
   it('treats a repeat of an idempotency key with other secret names as another request', async () => {
     // Prepare
-    const call = apiCaller(stack);
+    const call = apiCaller(t.stack);
     const start = (secrets: Record<string, string>) =>
-      call<{ commandId: string; code?: string }>(stack.tokens.client, 'POST', '/v1/commands', {
-        worker: worker.name,
+      call<{ commandId: string; code?: string }>(t.stack.tokens.client, 'POST', '/v1/commands', {
+        worker: t.worker.name,
         command: 'shell',
         args: { command: 'true', workdir: '.' },
         idempotencyKey: 'secret-names',
@@ -231,6 +208,6 @@ describe('secrets through the API and a real worker', () => {
     assert.equal(first.status, 202);
     assert.equal(sameNames.body.commandId, first.body.commandId);
     assert.equal(otherNames.status, 409);
-    await waitForCommand(stack, first.body.commandId);
+    await waitForCommand(t.stack, first.body.commandId);
   });
 });
