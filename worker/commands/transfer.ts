@@ -134,11 +134,12 @@ function uploadFile(name: string): WorkerCommand {
 }
 
 /**
- * Counts what passes, against the blob's size; past `maxBytes` it fails the pipeline with OverMaxsize. No sum:
+ * Counts what passes, against the blob's size; past `maxBytes` it fails the pipeline and says so in `exceeded`. No sum:
  * a blob has none recorded to check against (docs/artifacts.md, Not done yet).
  */
 class Measured extends Transform {
   bytes = 0;
+  exceeded = false;
   constructor(private readonly maxBytes: number | undefined) {
     super();
   }
@@ -148,12 +149,13 @@ class Measured extends Transform {
     callback: (error?: Error | null, data?: Buffer) => void,
   ): void {
     this.bytes += chunk.length;
-    if (this.maxBytes !== undefined && this.bytes > this.maxBytes) return callback(new OverMaxsize());
+    if (this.maxBytes !== undefined && this.bytes > this.maxBytes) {
+      this.exceeded = true;
+      return callback(new Error(`over maxsize (${this.maxBytes} bytes)`));
+    }
     callback(null, chunk);
   }
 }
-
-class OverMaxsize extends Error {}
 
 function downloadFile(name: string): WorkerCommand {
   const className = 'WorkerFileDownloadCommand';
@@ -200,7 +202,7 @@ function downloadFile(name: string): WorkerCommand {
         await rename(partial, file);
       } catch (error) {
         await rm(partial, { force: true });
-        if (error instanceof OverMaxsize) return truncated();
+        if (measured.exceeded) return truncated();
         throw error;
       } finally {
         await handle.close().catch(() => undefined);
