@@ -57,7 +57,7 @@ as it arrives. Several words run as an argv list; one word runs through /bin/sh 
       --timeout S      kill the command after S seconds without output
       --max-time S     kill the command after S seconds in all
   -e, --env K=V        set an environment variable (repeatable)
-  -l, --logfile N=F    follow file F (in the workdir) as log N: bbs logs ID N (repeatable)
+      --logfile N=F    follow file F (in the workdir) as log N: bbs logs ID N (repeatable)
   -v, --verbose        also print the worker's headers to stderr
   -q, --quiet          do not print 'started ID on WORKER' (nor why a queued command waits) to stderr
   -n, --no-stdin       do not forward piped stdin (a terminal is never read)

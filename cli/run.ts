@@ -19,7 +19,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'max-time': { type: 'string' },
   env: { type: 'string', short: 'e', multiple: true },
-  logfile: { type: 'string', short: 'l', multiple: true },
+  logfile: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
   quiet: { type: 'boolean', short: 'q' },
   'no-stdin': { type: 'boolean', short: 'n' },
@@ -175,26 +175,10 @@ function pairsOption(flag: string, pairs: string[]): Record<string, string> {
 }
 
 /**
- * parse() with advice for the common slip: `bbs run ls -la` reads -la as bbs's own flags. The command goes
- * after `--`, so the advice shows the same line with it.
+ * parse() with advice for the common slip, `bbs run ls -la`: without `--`, a dash word after the command is read
+ * as bbs run's own flag (-l, -a) or refused as unknown. Either way the advice shows the same line with `--`.
  */
 function parseRun(argv: string[]): ReturnType<typeof parse<typeof OPTIONS>> {
-  try {
-    return parse('run', argv, OPTIONS);
-  } catch (error) {
-    const unknown = /Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
-    const first = firstPositional(argv);
-    if (!(error instanceof UsageError) || !unknown || first === -1) throw error;
-    const suggestion = ['bbs run', ...argv.slice(0, first), '--', ...argv.slice(first)].join(' ');
-    throw new UsageError(
-      `bbs run: ${unknown[1]} is not an option of bbs run; to pass it to the command, put -- before the command: ${suggestion}`,
-      { cause: error },
-    );
-  }
-}
-
-/** The index in argv of the first word that is not bbs run's option or its value (-1 when none). */
-function firstPositional(argv: string[]): number {
   const { tokens } = parseArgs({
     args: argv,
     options: OPTIONS,
@@ -202,7 +186,15 @@ function firstPositional(argv: string[]): number {
     tokens: true,
     allowPositionals: true,
   });
-  return tokens.find((token) => token.kind === 'positional')?.index ?? -1;
+  const first = tokens.find((token) => token.kind === 'positional')?.index ?? -1;
+  const late = tokens.find((token) => token.kind === 'option' && first !== -1 && token.index > first);
+  if (first !== -1 && late !== undefined && !argv.includes('--')) {
+    const suggestion = ['bbs run', ...argv.slice(0, first), '--', ...argv.slice(first)].join(' ');
+    throw new UsageError(
+      `bbs run: ${argv[late.index]} after the command would be read as an option of bbs run; to pass it to the command, put -- before the command: ${suggestion}`,
+    );
+  }
+  return parse('run', argv, OPTIONS);
 }
 
 /**

@@ -99,7 +99,7 @@ describe('bbs against the local stack with a real worker', () => {
   it('follows a --logfile as its own log, which bbs logs ID NAME prints', async () => {
     // Act
     const run = await runBbs(
-      ['run', '-l', 'report=out.txt', '--', 'sh', '-c', 'echo line1 > out.txt; echo line2 >> out.txt'],
+      ['run', '--logfile', 'report=out.txt', '--', 'sh', '-c', 'echo line1 > out.txt; echo line2 >> out.txt'],
       bbsEnv,
     );
     const commandId = /started ([0-9a-f]{32})/.exec(run.stderr)?.[1];

@@ -68,7 +68,7 @@ describe('bbs usage errors', () => {
     assert.equal(result.code, 64);
     assert.equal(
       result.stderr,
-      'bbs: bbs run: -l is not an option of bbs run; to pass it to the command, put -- before the command: bbs run -w local -- ls -la\n',
+      'bbs: bbs run: -la after the command would be read as an option of bbs run; to pass it to the command, put -- before the command: bbs run -w local -- ls -la\n',
     );
   });
 
