@@ -32,7 +32,7 @@ import { mergeTallies, totalRequests } from './lib/tally.ts';
 import { startWorkers, stopWorkers } from './lib/workers.ts';
 
 const MB = 1_000_000;
-/** The worker's long poll of its queue, seconds (DESIGN.md section 5): an idle worker's one SQS request each. */
+/** The worker's long poll of its queue, seconds (docs/worker.md): an idle worker's one SQS request each. */
 const LONG_POLL_SECONDS = 20;
 /** Worker processes: one per phase; all of them idle through the idle phase. */
 const PHASES = 5;

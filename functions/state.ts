@@ -16,7 +16,7 @@ import type { CreateStateResponse, ObjectIdResponse, StateValueResponse } from '
 import { httpRouter } from './lib/http.ts';
 import type { HttpRequest } from './lib/http.ts';
 
-/** The HTTP face of the state connector (DESIGN.md section 3) for services outside the deployment. */
+/** The HTTP face of the state connector (docs/state.md) for services outside the deployment. */
 function state(): StateConnector {
   // The invocation's table; one connector per table, so its id cache outlives the invocation.
   return StateConnector.forEnv();

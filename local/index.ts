@@ -1,4 +1,4 @@
-// startLocalStack(): the whole service on this machine (DESIGN.md section 8), and its stop().
+// startLocalStack(): the whole service on this machine (local/README.md), and its stop().
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -34,7 +34,7 @@ import type { LocalWorker, LocalWorkerOptions } from './worker.ts';
 export type { FunctionTally } from './handlers.ts';
 
 /**
- * The embedded local stack (DESIGN.md section 8): DynamoDB Local and fauxqs on loopback, the tables and queues of
+ * The embedded local stack (local/README.md): DynamoDB Local and fauxqs on loopback, the tables and queues of
  * infra/, serverless.yml's HTTP routes (through its authorizer), SQS triggers and schedules, all run in this process.
  *
  * Several stacks can run in one process. A stack never writes process.env: its functions run inside

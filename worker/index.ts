@@ -1,4 +1,4 @@
-/** The worker agent's public entry point (DESIGN.md section 5); `bbs worker` calls workerMain. */
+/** The worker agent's public entry point (docs/worker.md); `bbs worker` calls workerMain. */
 export { runWorker } from './worker.ts';
 export type { RunningWorker, StopOptions } from './worker.ts';
 export type { WorkerOptions } from './options.ts';

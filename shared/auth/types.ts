@@ -1,4 +1,4 @@
-/** Who is calling, as the authorizer resolved it from the bearer token (DESIGN.md section 7). */
+/** Who is calling, as the authorizer resolved it from the bearer token (docs/security.md). */
 export const ROLES = { admin: 'admin', client: 'client', worker: 'worker' } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 

@@ -42,7 +42,7 @@ export const FOLLOW_FLOORS = {
 export const FOLLOW_POLL_DEFAULT = { minMs: FOLLOW_FLOORS.quietMs, maxMs: 1000 } as const;
 
 /**
- * The client routes of the HTTP API (DESIGN.md sections 3, 4 and 5), one method each, plus followers that
+ * The client routes of the HTTP API (docs/state.md, docs/commands.md, docs/worker.md), one method each, plus followers that
  * poll a running command until it is complete and everything is read.
  */
 export class CommandsClient {

@@ -24,7 +24,7 @@ export const RESULT_NAMES = [
 export const COMMAND_STATUS = { queued: 'queued', running: 'running', complete: 'complete' } as const;
 export type CommandStatus = (typeof COMMAND_STATUS)[keyof typeof COMMAND_STATUS];
 
-/** One kind per failure case of Buildbot's RemoteCommand (DESIGN.md section 4), plus interruption. */
+/** One kind per failure case of Buildbot's RemoteCommand (docs/commands.md), plus interruption. */
 export const FAILURE_KINDS = {
   worker_lost_before_start: 'worker_lost_before_start',
   start_timeout: 'start_timeout',
@@ -41,7 +41,7 @@ export interface CommandFailure {
   message: string;
 }
 
-/** The results each failure kind implies (DESIGN.md's table). */
+/** The results each failure kind implies (docs/commands.md's table). */
 export const FAILURE_RESULTS: Record<FailureKind, Results> = {
   worker_lost_before_start: RESULTS.RETRY,
   start_timeout: RESULTS.RETRY,

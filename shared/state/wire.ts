@@ -1,4 +1,4 @@
-// The state API's wire (DESIGN.md section 3, HTTP face): request bodies, path parameters and answers, one schema each.
+// The state API's wire (docs/state.md, HTTP face): request bodies, path parameters and answers, one schema each.
 import * as v from 'valibot';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import { encodeValue } from './codec.ts';
