@@ -346,9 +346,18 @@ export function limitComments(source = readFileSync(LIMITS_SOURCE, 'utf8')): Map
   return comments;
 }
 
-const UNITS: Record<string, number> = { MiB, KiB, KB: 1000, Ki: KiB, s: 1, day: 24 * 3600, days: 24 * 3600 };
+const UNITS: Record<string, number> = {
+  MiB,
+  KiB,
+  KB: 1000,
+  bytes: 1,
+  Ki: KiB,
+  s: 1,
+  day: 24 * 3600,
+  days: 24 * 3600,
+};
 
-/** The number a `@default` states: `1 MiB`, `380 KB`, `64 Ki`, `30 days`, `60 s`, `10,000`, `0.7`; NaN when unreadable. */
+/** The number a `@default` states: `1 MiB`, `380 KB`, `6,291,556 bytes`, `64 Ki`, `30 days`, `60 s`, `10,000`, `0.7`; NaN when unreadable. */
 export function defaultValue(text: string): number {
   const match = /^([\d.,]+)\s*([A-Za-z]+)?$/.exec(text);
   if (!match) return Number.NaN;
