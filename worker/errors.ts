@@ -38,6 +38,16 @@ export class CommandFinishError extends BuildbotError {
   static override readonly httpStatus: number | undefined = undefined;
 }
 
+/**
+ * The process that ran the command died under it (the buildbot-worker engine's stock worker crashed or its
+ * connection dropped). The agent stops heartbeating the command without completing it, so the watchdog ends it
+ * as `worker_lost` (RETRY), as when the agent itself dies.
+ */
+export class CommandLostError extends BuildbotError {
+  static override readonly code = 'command_lost';
+  static override readonly httpStatus = undefined;
+}
+
 /** The API kept refusing an update batch or a completion in a way resending cannot fix. */
 export class UpdateDeliveryError extends BuildbotError {
   static override readonly code = 'update_delivery_failed';

@@ -4,7 +4,7 @@ import { interpolateSecrets } from '../shared/commands/secrets.ts';
 import type { ClaimResponse, CommandUpdate, CompleteRequest } from '../shared/commands/wire.ts';
 import type { CommandRegistry } from './commands/registry.ts';
 import type { StartedCommand } from './commands/types.ts';
-import { CommandStartError } from './errors.ts';
+import { CommandLostError, CommandStartError } from './errors.ts';
 import type { WorkerLogSink } from './log.ts';
 import { SecretMasker } from './secretMasker.ts';
 import { UpdateSender } from './updateSender.ts';
@@ -21,6 +21,9 @@ export interface CommandRunOptions {
   /** The values of the command's secrets, from its queue message: filled into its args, masked in its output. */
   secrets?: Readonly<Record<string, string>>;
 }
+
+/** execute()'s answer when the command's process died under it (CommandLostError). */
+const LOST = Symbol('lost');
 
 export class CommandRun {
   readonly commandId: string;
@@ -64,6 +67,12 @@ export class CommandRun {
     const startedAt = performance.now();
     log(`command ${commandId}: ${command} started`);
     const unmasked = await this.execute();
+    if (unmasked === LOST) {
+      // No complete and no more heartbeats: the watchdog ends the command as worker_lost after its heartbeat timeout.
+      this.sender.abandon();
+      log(`command ${commandId}: ${command} lost: left to the watchdog (worker_lost)`);
+      return;
+    }
     const failure = unmasked && { ...unmasked, message: this.masker.maskText(unmasked.message) };
     const elapsed = (performance.now() - startedAt) / 1000;
     for (const update of this.masker.mask({ elapsed })) this.sender.push(update);
@@ -77,7 +86,7 @@ export class CommandRun {
   }
 
   /** Starts the command and waits for it; the failure to complete with, if any. */
-  private async execute(): Promise<CompleteRequest['failure']> {
+  private async execute(): Promise<CompleteRequest['failure'] | typeof LOST> {
     const { commandId, command } = this.claim;
     const send = (update: CommandUpdate): void => {
       if (update.rc !== undefined) this.rc = update.rc;
@@ -100,6 +109,7 @@ export class CommandRun {
       try {
         await this.started.done;
       } catch (error) {
+        if (error instanceof CommandLostError) return LOST;
         return {
           kind: 'finish_error',
           message: `${command} failed while finishing: ${(error as Error).message}`,

@@ -1,6 +1,7 @@
 // The buildbot-worker engine as an agent: echo end to end, a refused transfer, and a stock worker that dies mid-command.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { RESULTS } from '../../shared/commands/types.ts';
 import { readLog, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
@@ -57,12 +58,15 @@ describe('bbs worker --engine buildbot-worker', { skip }, () => {
     assert.match(view.failure?.message ?? '', /not supported with --engine buildbot-worker/);
   });
 
-  it('ends the running command when the stock worker dies, starts it again, and runs the next one', async () => {
+  it('leaves the command to end as worker_lost when the stock worker dies, starts it again, runs the next', async () => {
     // Prepare
-    const id = await startCommand(stack, worker.name, 'shell', {
-      workdir: '.',
-      command: 'echo ready; sleep 30',
-    });
+    const id = await startCommand(
+      stack,
+      worker.name,
+      'shell',
+      { workdir: '.', command: 'echo ready; sleep 30' },
+      { timeouts: { heartbeat: 3 } },
+    );
     await waitFor(
       'the command to print ready',
       async () => (await readLog(stack, id)).includes('ready'),
@@ -72,11 +76,12 @@ describe('bbs worker --engine buildbot-worker', { skip }, () => {
 
     // Act
     process.kill(pid, 'SIGKILL');
-    const view = await waitForCommand(stack, id, undefined, 20_000);
+    const view = await waitForCommand(stack, id, undefined, 60_000);
 
-    // Assess
-    assert.equal(view.failure?.kind, 'finish_error');
-    assert.match(view.failure?.message ?? '', /buildbot-worker lost/);
+    // Assess: no complete from the agent; the watchdog's verdict after the 3 s heartbeat timeout
+    assert.equal(view.failure?.kind, 'worker_lost');
+    assert.equal(view.results, RESULTS.RETRY);
+    assert.match(proc.output(), /lost: left to the watchdog/);
     await waitFor(
       'the stock worker to run again',
       () => !running(pid) && (stockPid() ?? pid) !== pid,

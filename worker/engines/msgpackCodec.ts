@@ -1,4 +1,5 @@
 // The msgpack subset Buildbot's msgpack_experimental_v7 carries: nil, bool, ints, floats, str, bin, array, map.
+import { MsgpackError } from './errors.ts';
 /**
  * Written here rather than taken from npm: the protocol's messages are maps of a handful of plain types
  * (Python's msgpack.packb of dicts, lists, str, bytes, int, float, bool, None), the agent already takes
@@ -7,10 +8,6 @@
  */
 export type MsgpackValue =
   null | boolean | number | string | Buffer | MsgpackValue[] | { [key: string]: MsgpackValue | undefined };
-
-export class MsgpackError extends Error {
-  override readonly name = 'MsgpackError';
-}
 
 class Writer {
   private chunks: Buffer[] = [];

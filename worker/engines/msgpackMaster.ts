@@ -1,4 +1,5 @@
 // The master side of Buildbot's msgpack_experimental_v7 on 127.0.0.1: auth, seq_number requests both ways, update/complete.
+import { StockWorkerError } from './errors.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
@@ -24,10 +25,6 @@ export interface StockCommandListener {
   onComplete(failure: string | null): void;
   /** The connection went away before `complete`. */
   onLost(reason: string): void;
-}
-
-export class StockWorkerError extends Error {
-  override readonly name = 'StockWorkerError';
 }
 
 export interface MsgpackMasterOptions {

@@ -1,6 +1,6 @@
 // The registry of the buildbot-worker engine: each command does the master's path work and forwards to the stock worker.
 import path from 'node:path';
-import { CommandStartError } from '../errors.ts';
+import { CommandLostError, CommandStartError } from '../errors.ts';
 import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
 import { copyPathArgs, pathArg, pathListArg, statPathArg } from '../commands/fsArgs.ts';
@@ -217,7 +217,8 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
             then(() =>
               failure === null ? settle.resolve() : settle.reject(new Error(`buildbot-worker: ${failure}`)),
             ),
-          onLost: (why) => settle.reject(new Error(`${why} while the command ran (buildbot-worker lost)`)),
+          onLost: (why) =>
+            settle.reject(new CommandLostError(`${why} while the command ran (buildbot-worker lost)`)),
         })
         .catch((error: Error) => {
           // The stock worker's own words (a StockWorkerError), or the lost connection's.

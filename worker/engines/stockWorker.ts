@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { CommandRegistry } from '../commands/registry.ts';
 import { commandBaseEnvironment } from '../commands/shellFormat.ts';
 import type { WorkerLogSink } from '../log.ts';
+import { StockWorkerError } from './errors.ts';
 import { MsgpackMaster } from './msgpackMaster.ts';
 import { stockRegistry } from './stockCommands.ts';
 
@@ -86,7 +87,9 @@ export async function startBuildbotWorkerEngine(
     );
   } catch (error) {
     await master.close();
-    throw new Error(`${executable} create-worker failed: ${(error as Error).message}`, { cause: error });
+    throw new StockWorkerError(`${executable} create-worker failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   let stopping = false;
   let starts = 0;
