@@ -30,19 +30,23 @@ class Writer {
   }
 }
 
+/** An integer in the fewest bytes, as Python's msgpack packs it; any other number as a float 64. */
 function encodeNumber(w: Writer, n: number): void {
   if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) {
     if (n >= 0 && n < 128) return w.byte(n);
     if (n < 0 && n >= -32) return w.byte(n & 0xff);
     const b = Buffer.alloc(9);
+    let size: number;
     if (n >= 0) {
-      b[0] = 0xcf;
-      b.writeBigUInt64BE(BigInt(n), 1);
-    } else {
-      b[0] = 0xd3;
-      b.writeBigInt64BE(BigInt(n), 1);
-    }
-    return w.raw(b);
+      if (n < 0x100) [b[0], size] = [0xcc, b.writeUInt8(n, 1)];
+      else if (n < 0x10000) [b[0], size] = [0xcd, b.writeUInt16BE(n, 1)];
+      else if (n < 0x100000000) [b[0], size] = [0xce, b.writeUInt32BE(n, 1)];
+      else [b[0], size] = [0xcf, b.writeBigUInt64BE(BigInt(n), 1)];
+    } else if (n >= -0x80) [b[0], size] = [0xd0, b.writeInt8(n, 1)];
+    else if (n >= -0x8000) [b[0], size] = [0xd1, b.writeInt16BE(n, 1)];
+    else if (n >= -0x80000000) [b[0], size] = [0xd2, b.writeInt32BE(n, 1)];
+    else [b[0], size] = [0xd3, b.writeBigInt64BE(BigInt(n), 1)];
+    return w.raw(b.subarray(0, size));
   }
   const b = Buffer.alloc(9);
   b[0] = 0xcb;
