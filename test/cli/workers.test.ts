@@ -21,6 +21,23 @@ describe('bbs workers and bbs worker register|rotate|delete against the local st
     await stack?.release();
   });
 
+  /** The worker as `bbs workers --json` lists it, and the cursor of the page it is on. */
+  async function findListed(name: string): Promise<{ worker?: Record<string, unknown>; cursor?: string }> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const listed = await runBbs(
+        ['workers', '--json', '--limit', '100', ...(cursor ? ['--cursor', cursor] : [])],
+        clientEnv,
+      );
+      assert.equal(listed.code, 0, listed.stderr);
+      const body = JSON.parse(listed.stdout) as { workers: Record<string, unknown>[]; next?: string };
+      const worker = body.workers.find((w) => w.name === name);
+      if (worker || !body.next) return { worker, ...(cursor ? { cursor } : {}) };
+      cursor = body.next;
+    }
+    return {};
+  }
+
   it('registers a worker, lists it, rotates its token (the old one stops working) and deletes it', async () => {
     // Prepare
     const name = uniqueName('cliadmin');
@@ -28,8 +45,12 @@ describe('bbs workers and bbs worker register|rotate|delete against the local st
 
     // Act
     const registered = await runBbs(['worker', 'register', name, '--json'], adminEnv);
-    const listed = await runBbs(['workers', '--json', '--limit', '100'], clientEnv);
-    const table = await runBbs(['workers'], clientEnv);
+    // Oldest registration first, and the shared stack holds other files' workers: page until it shows.
+    const { worker: listedWorker, cursor } = await findListed(name);
+    const table = await runBbs(
+      ['workers', '--limit', '100', ...(cursor ? ['--cursor', cursor] : [])],
+      clientEnv,
+    );
     const rotated = await runBbs(['worker', 'rotate', name], adminEnv);
     const deleted = await runBbs(['worker', 'delete', name], adminEnv);
     const gone = await runBbs(['worker', 'delete', name], adminEnv);
@@ -38,9 +59,6 @@ describe('bbs workers and bbs worker register|rotate|delete against the local st
     assert.equal(registered.code, 0, registered.stderr);
     const first = JSON.parse(registered.stdout) as { name: string; token: string };
     assert.equal(first.name, name);
-    assert.equal(listed.code, 0, listed.stderr);
-    const page = JSON.parse(listed.stdout) as { workers: Record<string, unknown>[] };
-    const listedWorker = page.workers.find((w) => w.name === name);
     assert.equal(listedWorker?.presence, 'offline');
     assert.equal(listedWorker?.lastSeenAt, null);
     assert.equal(typeof listedWorker?.createdAt, 'string');
