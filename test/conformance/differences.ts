@@ -64,32 +64,6 @@ export const DIFFERENCES: KnownDifference[] = [
     },
   },
   {
-    case: 'mkdir-over-file',
-    field: 'header',
-    kind: 'ours',
-    reason:
-      "EEXIST's text: ours takes Node's errno map ('File already exists'); Python's strerror, which Buildbot prints, is 'File exists'. To fix in worker/commands/osError.ts.",
-  },
-  {
-    case: 'logfiles',
-    field: 'header',
-    kind: 'ours',
-    reason:
-      "'watching logfiles' shows each file: ours as the absolute path it resolved, Buildbot's as the client gave it ('out.log'). To fix in our shell header.",
-  },
-  ...['rmdir-tree', 'rmdir-missing', 'cpdir-tree', 'cpdir-missing-source'].map((name): KnownDifference => ({
-    case: name,
-    field: 'header',
-    kind: 'ours',
-    reason:
-      "Order of the last two header lines of rmdir and cpdir: Buildbot's worker sends rc after runprocess has written elapsedTime, and the master writes 'program finished with exit code N' when rc arrives, after it; ours writes that line before elapsedTime. To fix in worker/commands/fsTree.ts.",
-    rewrite: {
-      side: 'ours',
-      pattern: /(program finished with exit code -?\d+\n)(elapsedTime=<t>\n)$/,
-      replacement: '$2$1',
-    },
-  })),
-  {
     case: 'long-line',
     field: 'stdout',
     kind: 'stock',

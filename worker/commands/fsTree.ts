@@ -69,6 +69,8 @@ function treeCommand(
           ...ctx,
           send: (update) => {
             if ('rc' in update && Object.keys(update).length === 1) rc = update.rc as number;
+            // Buildbot's master writes this line when the command's rc arrives, after elapsedTime: done() below.
+            else if (update.header?.startsWith('program finished with exit code ')) return;
             else ctx.send(update);
           },
         };
@@ -77,7 +79,10 @@ function treeCommand(
         await current.done;
         return rc;
       };
-      const done = work(step).then((rc) => ctx.send({ rc }));
+      const done = work(step).then((rc) => {
+        ctx.send({ header: `program finished with exit code ${rc}\n` });
+        ctx.send({ rc });
+      });
       return {
         done,
         interrupt: () => {

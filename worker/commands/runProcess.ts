@@ -31,7 +31,8 @@ export interface ShellOptions {
   wantStdout: boolean;
   wantStderr: boolean;
   initialStdin?: string;
-  logfiles: Record<string, { filename: string; follow: boolean }>;
+  /** `filename` resolved; `shown` as the client gave it (the header shows that, as Buildbot's does). */
+  logfiles: Record<string, { filename: string; shown: string; follow: boolean }>;
   logEnviron: boolean;
   /** Runs on a pseudo-terminal (argv.real is then wrapped in util-linux `script`: shell.ts ptyArgv). */
   usePTY: boolean;
@@ -90,7 +91,7 @@ export class RunProcess implements StartedCommand {
     this.header(`${opts.argv.display}\n`);
     this.header(workdirHeader(opts.workdir, opts.timeout, opts.maxTime));
     this.header(
-      ` watching logfiles ${pyRepr(Object.fromEntries(Object.entries(opts.logfiles).map(([k, v]) => [k, v.filename])))}\n`,
+      ` watching logfiles ${pyRepr(Object.fromEntries(Object.entries(opts.logfiles).map(([k, v]) => [k, v.shown])))}\n`,
     );
     this.header(` argv: ${pyRepr(opts.argv.fake)}\n`);
     if (opts.logEnviron) this.header(environmentHeader(opts.env, opts.inheritedEnv));

@@ -42,7 +42,7 @@ function parseLogfiles(args: CommandArgs, workdir: string, basedir: string): She
       `logfiles['${name}']`,
       resolveInside(workdir, 'logfile', filename),
     );
-    out[name] = { filename: absolute, follow };
+    out[name] = { filename: absolute, shown: filename, follow };
   }
   return out;
 }
