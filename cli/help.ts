@@ -109,6 +109,7 @@ ${CONNECTION}`,
        bbs worker delete NAME              remove NAME, its token and its queue
        bbs worker --api-url URL --name NAME --token TOKEN --basedir DIR [--concurrency N]
                   [--buffer-bytes N] [--buffer-ms N] [--interrupt-on-shutdown]
+                  [--engine native|buildbot-worker [--buildbot-worker PATH]]
 
 Runs a worker agent: it long-polls its queue and runs commands inside DIR. TOKEN is the worker's own
 token (bbs worker register shows it once); ${ENV.workerToken} may carry it instead, ${ENV.apiUrl} the URL.
