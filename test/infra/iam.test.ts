@@ -66,7 +66,10 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
       'dynamodb:Query',
+      'dynamodb:BatchGetItem',
     ],
+    // GET /v1/workers: the worker-list partition of byWorker (shared/workers/list.ts).
+    'CommandsTable/index/byWorker': ['dynamodb:Query'],
     [WORKER_QUEUES]: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
   },
   // Presigned URLs and the artifact items beside command records (shared/artifacts).

@@ -1,8 +1,9 @@
 // What iam.test.ts compares: the roles of the packaged CloudFormation, and the AWS SDK calls in each function's bundle.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
@@ -34,7 +35,49 @@ export function logicalPrefix(functionName: string): string {
  * template a deploy would send. Stdin is closed and the run bounded: one osls run here, in a shell pipeline,
  * hung for 10 minutes with its stdin open (cause not found; the same command then took 20 s).
  */
+/**
+ * One `osls package` of this checkout at a time, across processes: two at once (npm test runs two files together,
+ * and iam.test.ts and operations.test.ts both package) share serverless-esbuild's `.esbuild/` work directory and
+ * one of them crashes. A directory is the lock (mkdir is atomic); a lock whose holder died is taken over.
+ */
+async function oneAtATime<T>(repo: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(repo, '.local-data', 'osls-package.lock');
+  mkdirSync(join(repo, '.local-data'), { recursive: true });
+  for (const deadline = Date.now() + 600_000; ;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+      if (holder > 0 && !alive(holder)) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline)
+        throw new Error(`${lock} held for 10 minutes by pid ${holder}`, { cause: error });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function packageTemplate(repo: string, stage: string): Promise<CfnTemplate> {
+  return oneAtATime(repo, () => packageOnce(repo, stage));
+}
+
+async function packageOnce(repo: string, stage: string): Promise<CfnTemplate> {
   const out = mkdtempSync(join(tmpdir(), 'bbs-iam-package-'));
   try {
     const child = promisify(execFile)(
