@@ -187,7 +187,8 @@ export class RunProcess implements StartedCommand {
   }
 
   private resetIoTimer(): void {
-    if (!this.opts.timeout || this.killed) return;
+    // Not once the process has ended: a logfile's last read (watcher.stop) still reports output then.
+    if (!this.opts.timeout || this.killed || this.closed) return;
     clearTimeout(this.ioTimer);
     this.ioTimer = setTimeout(() => {
       this.ctx.send({ failure_reason: 'timeout_without_output' });
@@ -211,7 +212,7 @@ export class RunProcess implements StartedCommand {
    * its command).
    */
   private kill(message: string): void {
-    if (this.killed || !this.child) return;
+    if (this.killed || !this.child || this.closed) return;
     this.killed = true;
     this.cancelTimers();
     this.header(`\n${message}, attempting to kill\n`);
