@@ -1,4 +1,4 @@
-// The same commands through our worker and an unmodified buildbot-worker, compared field by field (DESIGN.md section 11).
+// The same commands through our worker and an unmodified buildbot-worker, compared field by field; docs/conformance.md lists what differs and why.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';

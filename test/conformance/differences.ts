@@ -104,7 +104,7 @@ export const DIFFERENCES: KnownDifference[] = [
       field,
       kind: 'choice',
       reason:
-        "A program that does not exist: Twisted forks first, so the 3.7 worker's exec fails in the child, which prints a Python traceback to stderr and exits 1 (results FAILURE); ours fails to spawn and completes with start_error (results EXCEPTION) and Buildbot's 'error in RunProcess._startCommand' text, as DESIGN.md asks of a missing executable.",
+        "A program that does not exist: Twisted forks first, so the 3.7 worker's exec fails in the child, which prints a Python traceback to stderr and exits 1 (results FAILURE); ours fails to spawn and completes with start_error (results EXCEPTION) and Buildbot's 'error in RunProcess._startCommand' text, as docs/worker.md documents for a missing executable.",
     }),
   ),
 ];
