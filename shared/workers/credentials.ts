@@ -18,7 +18,7 @@ import type { QueueAccess } from './types.ts';
  * only what both allow).
  *
  * The worker asks only when it holds none or its current ones end within WORKER_CREDENTIALS_REFRESH_MS: one
- * STS call per worker-hour, not per heartbeat. 10,000 workers then make about 3 AssumeRole calls a second,
+ * STS call per worker every 45 minutes, not per heartbeat. 10,000 workers then make about 4 AssumeRole calls a second,
  * well under STS's default of 600 a second per account.
  */
 
