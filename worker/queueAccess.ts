@@ -1,6 +1,7 @@
 // Owns the agent's SQS client: made from the queue credentials its heartbeat vends, and refreshed before they end.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../shared/aws/clients.ts';
+import { isUnreachable } from '../shared/aws/errors.ts';
 import type { WorkerHeartbeatResponse } from '../shared/commands/wire.ts';
 import { WORKER_CREDENTIALS_REFRESH_MS } from '../shared/workers/credentials.ts';
 import type { WorkerLogSink } from './log.ts';
@@ -112,13 +113,6 @@ const ACCESS_FAILURES = new Set([
   'AccessDeniedException',
   'SignatureDoesNotMatch',
 ]);
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-
 function isAccessFailure(error: unknown): boolean {
-  const failure = error as { name?: string; code?: string; cause?: { code?: string } };
-  return (
-    ACCESS_FAILURES.has(failure.name ?? '') ||
-    UNREACHABLE.has(failure.code ?? '') ||
-    UNREACHABLE.has(failure.cause?.code ?? '')
-  );
+  return ACCESS_FAILURES.has((error as { name?: string }).name ?? '') || isUnreachable(error);
 }

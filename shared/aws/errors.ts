@@ -116,21 +116,32 @@ function isUnavailable(error: SdkErrorShape): boolean {
  * to a name with several addresses as one); undefined for anything else (a bug, a lost condition, bad data).
  */
 export function serviceUnavailableOf(error: unknown): ServiceUnavailableError | undefined {
+  const found = inChain(error, (each) => each instanceof ServiceUnavailableError || isUnavailable(each));
+  if (found === undefined || found instanceof ServiceUnavailableError) return found;
+  const what = typeof found.code === 'string' ? found.code : String(found.name);
+  return new ServiceUnavailableError(
+    `a backing service (DynamoDB or SQS) is unavailable or throttling (${what}); retry after ${RETRY_AFTER_SECONDS} s`,
+    { cause: found },
+  );
+}
+
+/** Whether nobody answered at the error's endpoint (a refused, reset or timed-out connection), anywhere in its chain. */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    inChain(error, (each) => typeof each.code === 'string' && UNREACHABLE_CODES.has(each.code)) !== undefined
+  );
+}
+
+/** The first of the error, its `cause` chain and an AggregateError's `errors` that `test` holds for. */
+function inChain(error: unknown, test: (each: SdkErrorShape) => boolean): SdkErrorShape | undefined {
   const seen = new Set<unknown>();
   const pending: unknown[] = [error];
   while (pending.length > 0) {
     const each = pending.shift();
     if (typeof each !== 'object' || each === null || seen.has(each)) continue;
     seen.add(each);
-    if (each instanceof ServiceUnavailableError) return each;
     const shape = each as SdkErrorShape;
-    if (isUnavailable(shape)) {
-      const what = typeof shape.code === 'string' ? shape.code : String(shape.name);
-      return new ServiceUnavailableError(
-        `a backing service (DynamoDB or SQS) is unavailable or throttling (${what}); retry after ${RETRY_AFTER_SECONDS} s`,
-        { cause: each },
-      );
-    }
+    if (test(shape)) return shape;
     if (Array.isArray(shape.errors)) pending.push(...(shape.errors as unknown[]));
     pending.push(shape.cause);
   }
