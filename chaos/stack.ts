@@ -1,13 +1,13 @@
 // The chaos suite's side of the stack process: ports, the fault proxies in front of the emulators, kill and restart.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as ENV from '../shared/config.ts';
 import { startFaultProxy } from './faultProxy.ts';
 import type { FaultProxy } from './faultProxy.ts';
 import type { StackChildConfig, StackChildReady, StackPids } from './stackChild.ts';
+import { freePort } from '../local/ports.ts';
 
 const CHILD = fileURLToPath(new URL('./stackChild.ts', import.meta.url));
 /** How long a stack process may take to serve (java boots in it; a loaded 2-core machine is slow). */
@@ -30,17 +30,6 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -16,10 +16,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { modelQueueDeletedRecently } from './sqsLimits.ts';
+import { freePort } from './ports.ts';
 
 export interface EmulatorsReady {
   pid: number;
@@ -59,18 +59,6 @@ function shutdown(code: number): void {
   child.kill('SIGKILL');
 }
 
-/** A port the OS considers free on loopback right now (DynamoDB Local cannot listen on port 0 itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function jarDirectory(): string {
   const require = createRequire(import.meta.url);

@@ -94,8 +94,11 @@ function treeCommand(
   };
 }
 
-export const rmdirCommand = treeCommand('rmdir', 'RemoveDirectory', async (ctx) => {
-  const realBase = await realBasedir(ctx.basedir);
+/**
+ * rmdir's paths, each resolved to act on a link itself and confined by real path; the base directory itself is
+ * refused. Both engines use it (the stock worker's rmdir is handed these: worker/engines/stockCommands.ts).
+ */
+export async function rmdirTargets(ctx: CommandContext, realBase: string): Promise<string[]> {
   const targets: string[] = [];
   for (const { name, value } of pathListArg('RemoveDirectory', ctx.args)) {
     const resolved = await realPathInside(ctx.basedir, name, value, ON_THE_LINK);
@@ -105,6 +108,11 @@ export const rmdirCommand = treeCommand('rmdir', 'RemoveDirectory', async (ctx) 
       );
     targets.push(resolved);
   }
+  return targets;
+}
+
+export const rmdirCommand = treeCommand('rmdir', 'RemoveDirectory', async (ctx) => {
+  const targets = await rmdirTargets(ctx, await realBasedir(ctx.basedir));
   return async (step) => {
     let rc = 0;
     for (const target of targets) {

@@ -4,6 +4,7 @@ import { CommandLostError, CommandStartError } from '../errors.ts';
 import { realBasedir, realPathInside, resolveInside } from '../paths.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
 import { copyPathArgs, pathArg, pathListArg, statPathArg } from '../commands/fsArgs.ts';
+import { rmdirTargets } from '../commands/fsTree.ts';
 import type { CommandArgs } from '../commands/args.ts';
 import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
@@ -107,15 +108,7 @@ const PREPARE: Record<string, Prepare> = {
     return { name: 'mkdir', args: { paths } };
   },
   async rmdir(ctx, realBase) {
-    const paths: string[] = [];
-    for (const { name, value } of pathListArg('RemoveDirectory', ctx.args)) {
-      const resolved = await realPathInside(ctx.basedir, name, value, ON_THE_LINK);
-      if (resolved === realBase)
-        throw new CommandStartError(
-          `RemoveDirectory: refusing to remove the worker's base directory ('${value}')`,
-        );
-      paths.push(resolved);
-    }
+    const paths = await rmdirTargets(ctx, realBase);
     return { name: 'rmdir', args: { paths, ...processSettings(ctx.args) } };
   },
   async cpdir(ctx) {
