@@ -1,0 +1,75 @@
+// Owns what a connection does to the connections table: open, subscribe, unsubscribe (the push function's writes).
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Role } from '../auth/types.ts';
+import type { PushContext } from './context.ts';
+import { CONNECTION_TTL_SECONDS, connectionKey, subscriptionKey, topicPk } from './keys.ts';
+import type { PushTopic } from './wire.ts';
+
+/** Topics one connection may hold: each is an item to delete at $disconnect. @default 100 */
+export const TOPICS_PER_CONNECTION = 100;
+
+function expiresAt(now: number): number {
+  return Math.floor(now / 1000) + CONNECTION_TTL_SECONDS;
+}
+
+/** $connect: the connection's record (pattern 1), with the caller's role. */
+export async function openConnection(ctx: PushContext, connectionId: string, role: Role): Promise<void> {
+  const now = Date.now();
+  await ctx.db.send(
+    new PutCommand({
+      TableName: ctx.tableName,
+      Item: { ...connectionKey(connectionId), role, connectedAt: now, expiresAt: expiresAt(now) },
+    }),
+  );
+}
+
+/**
+ * Subscribes a connection to a topic: the subscription item (pattern 2), then the topic on the connection's
+ * record. Answers false when the connection holds TOPICS_PER_CONNECTION already.
+ */
+export async function subscribe(ctx: PushContext, connectionId: string, topic: PushTopic): Promise<boolean> {
+  const pk = topicPk(topic);
+  // Race: $disconnect deletes the record while this adds to it. The update is conditioned on the record, so
+  // it cannot recreate a closed connection as a stub; the subscription item put just before expires by TTL.
+  try {
+    await ctx.db.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: connectionKey(connectionId),
+        UpdateExpression: 'ADD topics :topic',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(topics) OR size(topics) < :max)',
+        ExpressionAttributeValues: { ':topic': new Set([pk]), ':max': TOPICS_PER_CONNECTION },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+  await ctx.db.send(
+    new PutCommand({
+      TableName: ctx.tableName,
+      Item: { ...subscriptionKey(topic, connectionId), expiresAt: expiresAt(Date.now()) },
+    }),
+  );
+  return true;
+}
+
+export async function unsubscribe(ctx: PushContext, connectionId: string, topic: PushTopic): Promise<void> {
+  await ctx.db.send(
+    new DeleteCommand({ TableName: ctx.tableName, Key: subscriptionKey(topic, connectionId) }),
+  );
+  await ctx.db
+    .send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: connectionKey(connectionId),
+        UpdateExpression: 'DELETE topics :topic',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':topic': new Set([topicPk(topic)]) },
+      }),
+    )
+    .catch((error: Error) => {
+      // Closed meanwhile: nothing left to update.
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
+}

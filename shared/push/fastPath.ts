@@ -1,0 +1,105 @@
+// Owns the fast path: the handler that stored an ack or a status change posts it to that command's subscribers itself.
+import type { SequencedUpdate } from '../commands/apiTypes.ts';
+import type { CommandItem } from '../commands/items.ts';
+import { decodeRun } from '../commands/runs.ts';
+import { loggableError, logger } from '../observability.ts';
+import { pushContextFromEnv } from './context.ts';
+import type { PushContext } from './context.ts';
+import { publish } from './poster.ts';
+import { updateFrames } from './wire.ts';
+import type { PushFrame, PushTopic, StatusFrame } from './wire.ts';
+
+/*
+ * Why here and not only from the stream: on AWS, Lambda polls a DynamoDB stream shard about 4 times a second,
+ * so a fan-out fed by the stream alone adds 100–250 ms. The handler that wrote the change knows it at once and
+ * posts it (one subscribers Query, then PostToConnection); the stream fan-out (fanOut.ts) posts the same
+ * changes again as the backstop for a post the fast path missed (a crash between the write and the post, a
+ * subscription made while the post was under way). Clients dedupe by seq and by status order.
+ *
+ * Every function here resolves, never rejects: a push failure is logged and counted, and the write stands.
+ */
+
+/** A command's record as a `status` frame. */
+export function statusFrameOf(item: CommandItem): StatusFrame {
+  const frame: StatusFrame = {
+    type: 'status',
+    commandId: item.commandId,
+    worker: item.worker,
+    command: item.command,
+    status: item.status,
+    acked: item.acked,
+    createdAt: item.createdAt,
+  };
+  if (item.startedAt !== undefined) frame.startedAt = item.startedAt;
+  if (item.completedAt !== undefined) {
+    frame.completedAt = item.completedAt;
+    frame.results = item.results;
+    frame.rc = item.rc ?? null;
+    frame.failure = item.failure ?? null;
+  }
+  if (item.interrupt !== undefined) frame.interrupted = true;
+  return frame;
+}
+
+/** The topics a status change goes to: the command, its worker, and everything. */
+export function statusTopics(item: Pick<CommandItem, 'commandId' | 'worker'>): PushTopic[] {
+  return [{ commandId: item.commandId }, { worker: item.worker }, { all: true }];
+}
+
+function fastPathContext(): PushContext | undefined {
+  const ctx = pushContextFromEnv();
+  return ctx?.fastPath ? ctx : undefined;
+}
+
+async function guarded(ctx: PushContext, what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    ctx.tally.failures++;
+    logger.warn(`push: ${what} failed`, { error: loggableError(error as Error) });
+  }
+}
+
+/** After a claim (queued → running), an interrupt flag, or any other change of a command's status. */
+export async function pushStatus(item: CommandItem): Promise<void> {
+  const ctx = fastPathContext();
+  if (!ctx) return;
+  await guarded(ctx, 'a status', () => publish(ctx, statusTopics(item), [statusFrameOf(item)]));
+}
+
+/**
+ * After POST .../updates answered `acked`: the request's updates up to it are stored (a resent one again, which
+ * the client drops by seq). Small ones go inline; a large one is announced (`acked`) for the client to read.
+ */
+export async function pushUpdates(
+  commandId: string,
+  updates: SequencedUpdate[],
+  acked: number,
+): Promise<void> {
+  const ctx = fastPathContext();
+  if (!ctx) return;
+  const stored = updates.filter(([, seq]) => seq <= acked);
+  if (stored.length === 0) return;
+  await guarded(ctx, 'updates', () => publish(ctx, [{ commandId }], updateFrames(commandId, stored)));
+}
+
+/**
+ * After a command ended (the worker's complete, the watchdog, an interrupt of a queued command, the DLQ): the
+ * final run the ending write stored on the record, then the completion. Final updates too large for the record
+ * were stored as runs: the frame's `acked` tells the client to read them.
+ */
+export async function pushCompletion(item: CommandItem): Promise<void> {
+  const ctx = fastPathContext();
+  if (!ctx) return;
+  await guarded(ctx, 'a completion', async () => {
+    const frames: PushFrame[] = item.finalRun ? updateFrames(item.commandId, decodeRun(item.finalRun)) : [];
+    frames.push(statusFrameOf(item));
+    // Updates go to the command's subscribers; the completion to the worker's and everyone's as well.
+    await Promise.all([
+      frames.length > 1 ? publish(ctx, [{ commandId: item.commandId }], frames) : undefined,
+      publish(ctx, frames.length > 1 ? statusTopics(item).slice(1) : statusTopics(item), [
+        statusFrameOf(item),
+      ]),
+    ]);
+  });
+}
