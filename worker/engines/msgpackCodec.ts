@@ -117,19 +117,31 @@ class Reader {
     this.offset += n;
     return out;
   }
+  // Numbers are read in place, not through take()'s subarray: an update carries one offset and one timestamp per
+  // line (3.7), and a Buffer made for each was most of the agent's CPU per MiB of output.
   uint(bytes: number): number {
-    const b = this.take(bytes);
-    if (bytes === 1) return b.readUInt8(0);
-    if (bytes === 2) return b.readUInt16BE(0);
-    if (bytes === 4) return b.readUInt32BE(0);
-    return Number(b.readBigUInt64BE(0));
+    this.need(bytes);
+    const at = this.offset;
+    this.offset += bytes;
+    if (bytes === 1) return this.buf[at]!;
+    if (bytes === 2) return this.buf.readUInt16BE(at);
+    if (bytes === 4) return this.buf.readUInt32BE(at);
+    return Number(this.buf.readBigUInt64BE(at));
   }
   int(bytes: number): number {
-    const b = this.take(bytes);
-    if (bytes === 1) return b.readInt8(0);
-    if (bytes === 2) return b.readInt16BE(0);
-    if (bytes === 4) return b.readInt32BE(0);
-    return Number(b.readBigInt64BE(0));
+    this.need(bytes);
+    const at = this.offset;
+    this.offset += bytes;
+    if (bytes === 1) return this.buf.readInt8(at);
+    if (bytes === 2) return this.buf.readInt16BE(at);
+    if (bytes === 4) return this.buf.readInt32BE(at);
+    return Number(this.buf.readBigInt64BE(at));
+  }
+  float(bytes: 4 | 8): number {
+    this.need(bytes);
+    const at = this.offset;
+    this.offset += bytes;
+    return bytes === 4 ? this.buf.readFloatBE(at) : this.buf.readDoubleBE(at);
   }
 }
 
@@ -152,9 +164,9 @@ function decodeValue(r: Reader): MsgpackValue {
     case 0xc6:
       return Buffer.from(r.take(r.uint(1 << (t - 0xc4))));
     case 0xca:
-      return r.take(4).readFloatBE(0);
+      return r.float(4);
     case 0xcb:
-      return r.take(8).readDoubleBE(0);
+      return r.float(8);
     case 0xcc:
     case 0xcd:
     case 0xce:
