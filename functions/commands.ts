@@ -13,6 +13,7 @@ import {
   parseListCommandsQuery,
   startCommandRequest,
 } from '../shared/commands/wire.ts';
+import { logObjectStoreFromEnv } from '../shared/logs/objects.ts';
 import { parse } from '../shared/schema.ts';
 import type { HttpRequest } from './lib/http.ts';
 import { httpRouter } from './lib/http.ts';
@@ -50,6 +51,7 @@ export const handler = httpRouter({
     const after = parseAfterQuery(request.query);
     const page = await getUpdates(commandsContextFromEnv(), request.params.id ?? '', after, {
       compressed: request.answerEncoding !== undefined,
+      objects: logObjectStoreFromEnv(),
     });
     return {
       statusCode: 200,
@@ -67,7 +69,7 @@ export const handler = httpRouter({
       request.params.id ?? '',
       request.params.name ?? '',
       after,
-      { compressed: request.answerEncoding !== undefined },
+      { compressed: request.answerEncoding !== undefined, objects: logObjectStoreFromEnv() },
     );
     return {
       statusCode: 200,

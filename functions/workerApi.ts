@@ -13,6 +13,7 @@ import {
   workerHeartbeatRequest,
   workerName,
 } from '../shared/commands/wire.ts';
+import { logObjectStoreFromEnv } from '../shared/logs/objects.ts';
 import { parse } from '../shared/schema.ts';
 import * as LIMITS from '../shared/limits.ts';
 import { credentialsVendorFromEnv } from '../shared/workers/credentials.ts';
@@ -52,7 +53,7 @@ export const handler = httpRouter(
 
     'POST /v1/commands/{id}/updates': async (request) => {
       const worker = callingWorker(request.principal);
-      const { updates } = parse(updatesRequest, request.body);
+      const { updates, object } = parse(updatesRequest, request.body);
       return {
         statusCode: 200,
         body: await postUpdates(
@@ -61,6 +62,7 @@ export const handler = httpRouter(
           request.params.id ?? '',
           updates,
           request.bodyText,
+          object && { ref: object, store: logObjectStoreFromEnv() },
         ),
       };
     },

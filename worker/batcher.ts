@@ -66,6 +66,11 @@ export class UpdateBatcher {
     return this.buffer.length > 0 || this.unacked.length > 0;
   }
 
+  /** The unacked updates, in seq order (read-only: only ack() removes them). */
+  get unackedEntries(): readonly Unacked[] {
+    return this.unacked;
+  }
+
   get unackedCount(): number {
     return this.unacked.length;
   }

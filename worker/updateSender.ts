@@ -1,5 +1,6 @@
 // Sends one command's updates to POST /v1/commands/{id}/updates, one request in flight, and finally completes it.
 import { setImmediate as setImmediateAsync } from 'node:timers/promises';
+import { TransferFailedError } from '../shared/artifacts/errors.ts';
 import { ApiError } from '../shared/client/errors.ts';
 import { apiRequest } from '../shared/client/http.ts';
 import type { ApiConnection, EncodedBody } from '../shared/client/http.ts';
@@ -12,6 +13,7 @@ import { UpdateBatcher } from './batcher.ts';
 import type { Prepared, Unacked } from './batcher.ts';
 import { completeCanCarry, sendComplete } from './completer.ts';
 import { UpdateDeliveryError } from './errors.ts';
+import { logObjectBatch, sendLogObject } from './logObjects.ts';
 import type { WorkerLogSink } from './log.ts';
 import { withDefaults } from './options.ts';
 
@@ -198,9 +200,13 @@ export class UpdateSender {
     let prepared: Prepared | undefined;
     while (!this.fatal) {
       this.batcher.seal();
+      // A long stretch of output that does not compress goes to S3 as a log object (worker/logObjects.ts).
+      const object = logObjectBatch(this.batcher.unackedEntries);
       let batch: Unacked[];
-      let encoded: EncodedBody;
-      if (prepared !== undefined && this.batcher.startsWith(prepared)) {
+      let encoded: EncodedBody | undefined;
+      if (object !== undefined) {
+        batch = object.batch;
+      } else if (prepared !== undefined && this.batcher.startsWith(prepared)) {
         // Encoded while the last request was answered, and that request was acked whole.
         ({ batch, encoded } = prepared);
       } else {
@@ -211,15 +217,20 @@ export class UpdateSender {
       prepared = undefined;
       this.heartbeatDue = false;
       try {
-        const request = apiRequest<UpdatesResponse>(
-          this.opts.connection,
-          'POST',
-          `/v1/commands/${encodeURIComponent(this.opts.commandId)}/updates`,
-          { encoded },
-        );
+        const request =
+          encoded === undefined
+            ? sendLogObject(this.opts.connection, this.opts.commandId, object!)
+            : apiRequest<UpdatesResponse>(
+                this.opts.connection,
+                'POST',
+                `/v1/commands/${encodeURIComponent(this.opts.commandId)}/updates`,
+                { encoded },
+              );
         // Only worth it when a large batch is under way: small ones leave nothing to overlap.
         const ahead =
-          this.batcher.unackedCount > batch.length && encoded.plainBytes >= ENCODE_AHEAD_MIN_BYTES
+          encoded !== undefined &&
+          this.batcher.unackedCount > batch.length &&
+          encoded.plainBytes >= ENCODE_AHEAD_MIN_BYTES
             ? this.encodeAhead(batch)
             : undefined;
         let answer: UpdatesResponse;
@@ -239,7 +250,7 @@ export class UpdateSender {
           this.ack(acked);
           continue;
         }
-        if (error instanceof ApiError && error.status === 413 && batch.length > 1) {
+        if (error instanceof ApiError && error.status === 413 && batch.length > 1 && encoded !== undefined) {
           // An edge with a lower limit (an older API): halve the requests from now on, and send again.
           const limit = this.batcher.halveRequests(encoded.plainBytes);
           this.opts.log(
@@ -247,11 +258,11 @@ export class UpdateSender {
           );
           continue;
         }
-        const waitMs = isTransient(error) ? retries.failed() : undefined;
+        // A log object's PUT that failed (S3 unreachable, an expired URL) is sent again with a new URL.
+        const transient = isTransient(error) || error instanceof TransferFailedError;
+        const waitMs = transient ? retries.failed() : undefined;
         if (waitMs === undefined) {
-          const why = isTransient(error)
-            ? `updates kept failing for ${this.opts.giveUpMs} ms`
-            : 'updates refused';
+          const why = transient ? `updates kept failing for ${this.opts.giveUpMs} ms` : 'updates refused';
           this.fail(
             new UpdateDeliveryError(this.opts.commandId, `${why}: ${(error as Error).message}`, {
               cause: error,

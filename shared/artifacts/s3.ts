@@ -22,6 +22,7 @@ const OPERATIONS = {
   completeUpload: { iamAction: 's3:PutObject', method: 'POST' },
   getObject: { iamAction: 's3:GetObject', method: 'GET' },
   headObject: { iamAction: 's3:GetObject', method: 'HEAD' },
+  putObject: { iamAction: 's3:PutObject', method: 'PUT' },
 } as const;
 type Operation = keyof typeof OPERATIONS;
 
@@ -100,6 +101,7 @@ async function presign(
   key: string,
   query: Record<string, string>,
   seconds: number,
+  signedHeaders: Record<string, string> = {},
 ): Promise<string> {
   const url = objectUrl(ctx, key);
   const signed = await signerOf(ctx).presign(
@@ -111,9 +113,10 @@ async function presign(
       path: url.pathname,
       query,
       // The body is not signed (a part's bytes come from the worker): S3's UNSIGNED-PAYLOAD.
-      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...signedHeaders },
     },
-    { expiresIn: seconds },
+    // Headers the caller must send as signed (a checksum S3 then verifies) stay headers, not query parameters.
+    { expiresIn: seconds, unhoistableHeaders: new Set(Object.keys(signedHeaders)) },
   );
   const search = Object.entries(signed.query ?? {})
     .flatMap(([name, value]) =>
@@ -192,6 +195,20 @@ export async function objectSize(ctx: ArtifactsContext, key: string): Promise<nu
   if (response.status === 404 || response.status === 403) return undefined;
   if (!response.ok) return refused(`HeadObject of ${key}`, response);
   return Number(response.headers.get('content-length') ?? 0);
+}
+
+/**
+ * A presigned single PUT of the object whose bytes have this sha256 (base64) and length: both are signed
+ * headers, which the uploader must send as given. S3 refuses a body whose SHA-256 is not the header's (the
+ * local emulator checks neither: there the API's HEAD of the size is the check).
+ */
+export function putUrl(
+  ctx: ArtifactsContext,
+  key: string,
+  seconds: number,
+  headers: { 'x-amz-checksum-sha256': string; 'content-length': string },
+): Promise<string> {
+  return presign(ctx, 'putObject', key, {}, seconds, headers);
 }
 
 /** A presigned GET of the object, good for `seconds`. */

@@ -60,15 +60,17 @@ function send(
   method: string,
   body: Buffer | undefined,
   signal?: AbortSignal,
+  extraHeaders: Record<string, string> = {},
 ): Promise<IncomingMessage> {
   const target = new URL(url);
   const protocol = target.protocol === 'https:' ? 'https:' : 'http:';
   const request = (protocol === 'https:' ? httpsRequest : httpRequest)(target, {
     method,
     agent: agents[protocol],
-    headers: body
-      ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }
-      : {},
+    headers: {
+      ...(body ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } : {}),
+      ...extraHeaders,
+    },
     ...(signal ? { signal } : {}),
   });
   return new Promise((resolve, reject) => {
@@ -229,6 +231,34 @@ export async function completeWithUrl(url: string, parts: UploadedPart[]): Promi
   const text = await response.text();
   if (!response.ok || text.includes('<Error>'))
     throw new TransferFailedError('complete', response.status, text);
+}
+
+/** PUTs one whole object to a presigned URL, with the headers it was signed for (a log object: shared/logs). */
+export async function putObject(url: string, body: Buffer, headers: Record<string, string>): Promise<void> {
+  const response = await send(url, 'PUT', body, undefined, headers);
+  const text = await textOf(response);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw new TransferFailedError('PUT of a log object', status, text);
+}
+
+/** GETs a presigned URL whole, into one buffer of the `size` expected (a log object, read by the API). */
+export async function getObject(url: string, size: number): Promise<Buffer> {
+  const response = await send(url, 'GET', undefined);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300)
+    throw new TransferFailedError('GET of a log object', status, await textOf(response));
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for await (const chunk of response) {
+    const piece = chunk as Buffer;
+    if (at + piece.length > size)
+      throw new TransferFailedError('GET of a log object', status, `more than ${size} bytes`);
+    piece.copy(bytes, at);
+    at += piece.length;
+  }
+  if (at !== size)
+    throw new TransferFailedError('GET of a log object', status, `${at} bytes where ${size} were stored`);
+  return bytes;
 }
 
 /** GETs a presigned URL as a stream of its bytes; a refusal (an expired URL: 403) is TransferFailedError. */

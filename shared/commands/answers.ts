@@ -1,6 +1,7 @@
 // The commands API's answers as schemas: what the OpenAPI document and its conformance test describe (their types are in wire.ts).
 import * as v from 'valibot';
 import { integer } from '../schema.ts';
+import { logObjectUpload } from '../logs/wire.ts';
 import { COMMAND_STATUS } from './types.ts';
 import { commandId, commandUpdate } from './wire.ts';
 import { commandFailure, commandStatus, isoTime, results } from './wireValues.ts';
@@ -13,6 +14,8 @@ export const updatesResponse = v.object({
   acked: integer(-1),
   /** Present once the command has been interrupted: the worker stops the process and completes. */
   interrupt: v.optional(v.object({ why: v.string() })),
+  /** The request's log object is not in S3 yet: nothing was stored; PUT it there, then send again. */
+  upload: v.optional(logObjectUpload),
 });
 
 /** The answer to POST .../complete: how the command ended (the same on a repeated call). */

@@ -19,10 +19,19 @@ import { loadCommand, requireOwner, updateCommand } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import { updateBatchKey } from './keys.ts';
 import { rememberRecord } from './recordCache.ts';
-import { asStoredRun, decodeRun, encodeFragment, fragmentOfBody, isFragmentBatch, planRuns } from './runs.ts';
+import {
+  asStoredRun,
+  encodeFragment,
+  fragmentOfBody,
+  isFragmentBatch,
+  planRuns,
+  runOutline,
+} from './runs.ts';
 import type { PlannedRun, StoredRun } from './runs.ts';
 import { COMMAND_STATUS } from './types.ts';
 import type { UpdatesResponse } from './wire.ts';
+import { objectOutline, objectRun } from '../logs/objectRuns.ts';
+import type { LogObjectInput } from '../logs/objectRuns.ts';
 
 /** Refresh the heartbeat deadline only once half of the window has passed: most updates then cost no GSI write. */
 function needsDeadlineRefresh(item: CommandItem, now: number): boolean {
@@ -49,20 +58,34 @@ export async function postUpdates(
   commandId: string,
   updates: SequencedUpdate[],
   bodyText?: string,
+  logObject?: LogObjectInput,
 ): Promise<UpdatesResponse> {
   checkCommandId(commandId);
-  checkConsecutive(updates);
+  // A log object's updates come first: the text run the worker put in S3 (shared/logs/objectRuns.ts).
+  const outline = logObject ? objectOutline(logObject.ref) : [];
+  const all = outline.length > 0 ? [...outline, ...updates] : updates;
+  checkConsecutive(all);
   const item = await loadCommand(ctx, commandId);
   requireOwner(item, workerName);
   if (item.status !== COMMAND_STATUS.running)
     throw notRunning(item, 'updates are accepted only while it runs');
-  const fresh = freshUpdates(commandId, updates, item.acked);
+  const fresh = freshUpdates(commandId, all, item.acked);
   if (fresh === undefined) return heartbeat(ctx, item);
   checkLogNames(item.logNames, summarizeUpdates(fresh));
-  // Encode every run before the first write, so that a 413 stores nothing.
-  const plan =
-    (fresh.length === updates.length ? planAsSent(updates, bodyText) : undefined) ?? planRuns(fresh);
-  const stored = await storeRuns(ctx, commandId, fresh, plan);
+  const objectLast = outline.length > 0 ? outline[outline.length - 1]![1] : -1;
+  let plan: PlannedRun[];
+  if (logObject && fresh[0]![1] <= objectLast) {
+    const step = await objectRun(commandId, logObject, item.acked);
+    // Nothing stored yet; the request still counts as a heartbeat (a slow upload must not look lost).
+    if ('upload' in step) return { ...(await heartbeat(ctx, item)), upload: step.upload };
+    plan = [step.run, ...planRuns(fresh.slice(outline.length))];
+  } else {
+    // Encode every run before the first write, so that a 413 stores nothing.
+    plan =
+      (fresh.length === all.length && !logObject ? planAsSent(updates, bodyText) : undefined) ??
+      planRuns(fresh);
+  }
+  const stored = await storeRuns(ctx, commandId, fresh, plan, objectLast);
   return advanceAck(ctx, item, stored);
 }
 
@@ -78,12 +101,16 @@ function planAsSent(updates: SequencedUpdate[], bodyText: string | undefined): P
   return [{ first: updates[0]![1], last: updates[updates.length - 1]![1], encoded: outcome.encoded }];
 }
 
-/** Puts each run under UPD#<first seq>; returns every update now stored from acked + 1 on, in order. */
+/**
+ * Puts each run under UPD#<first seq>; returns every update now stored from acked + 1 on, in order.
+ * `objectLast`: the updates up to this seq are a log object's, which only its own run can store.
+ */
 export async function storeRuns(
   ctx: CommandsContext,
   commandId: string,
   fresh: SequencedUpdate[],
   plan: PlannedRun[],
+  objectLast = -1,
 ): Promise<SequencedUpdate[]> {
   const stored: SequencedUpdate[] = [];
   const expires = expiresAt(ctx.now());
@@ -119,8 +146,12 @@ export async function storeRuns(
     const existing = outcome.old;
     if (!existing)
       throw new ConditionFailedError(`storing updates ${first}..${last} of ${commandId}`, outcome);
-    stored.push(...decodeRun(existing));
-    pending = planRuns(fresh.filter(([, seq]) => seq > existing.last));
+    stored.push(...runOutline(existing));
+    const unstored = fresh.filter(([, seq]) => seq > existing.last);
+    // A run an earlier request stored ends inside the log object: the object's other seqs are in S3 only.
+    // Stop at what is stored; acked advances to it, and the worker sends the rest again as a new run.
+    if (unstored.length > 0 && unstored[0]![1] <= objectLast) break;
+    pending = planRuns(unstored);
   }
   return stored;
 }

@@ -13,7 +13,9 @@ import { loadFollowedCommand } from './recordReads.ts';
 import { PlainAnswerSize, jsonPartBytes } from './escapedBytes.ts';
 import type { PlainEncoding } from './escapedBytes.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
-import { decodeRun, isPacked, runFragment, storedSize, textRunParts } from './runs.ts';
+import { decodeRun, isPacked, packedSize, runFragment, storedSize, textRunParts } from './runs.ts';
+import { BuildbotError } from '../errors.ts';
+import type { LogObjectStore } from '../logs/objects.ts';
 import type { StoredRun } from './runs.ts';
 
 /**
@@ -100,6 +102,7 @@ async function readPage(
   after: number,
   record: CommandItem,
   sink: PageSink,
+  objects: LogObjectStore | undefined,
 ): Promise<{ seen: number; stored: number; packedStored: number; packedRaw: number }> {
   const acked = record.acked;
   let seen = after;
@@ -107,15 +110,18 @@ async function readPage(
   let packedStored = 0;
   let packedRaw = 0;
   if (after >= acked) return { seen, stored, packedStored, packedRaw };
-  for await (const run of withFinalRun(runsFrom(ctx, commandId, after), record.finalRun)) {
-    if (run.last <= seen) continue;
+  for await (const found of withFinalRun(runsFrom(ctx, commandId, after), record.finalRun)) {
+    if (found.last <= seen) continue;
     // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
-    if (run.first > seen + 1 || run.first > acked) break;
-    const size = storedSize(run);
+    if (found.first > seen + 1 || found.first > acked) break;
+    const size = storedSize(found);
     if (seen > after && stored + size > LIMITS.pageStoredBytes) break;
+    // A log object's text is read from S3 here, once the page will take it: at most about one a page, as
+    // a log object holds up to pageStoredBytes (LOG_OBJECT_MAX_BYTES).
+    const run = found.obj === undefined ? found : { ...found, text: await readObject(objects, found) };
     stored += size;
-    if (isPacked(run)) {
-      packedStored += size;
+    if (isPacked(run) || run.obj !== undefined) {
+      packedStored += packedSize(run);
       packedRaw += run.bytes;
     }
     const taking = sink.whole(run, run.first === seen + 1 && run.last <= acked);
@@ -132,6 +138,12 @@ async function readPage(
     if (seen >= acked) break;
   }
   return { seen, stored, packedStored, packedRaw };
+}
+
+async function readObject(objects: LogObjectStore | undefined, run: StoredRun): Promise<Buffer> {
+  if (!objects)
+    throw new BuildbotError(`updates ${run.first}..${run.last} are in S3, and this read has no bucket`);
+  return objects.read(run.obj!, run.bytes);
 }
 
 /**
@@ -222,30 +234,37 @@ export async function getUpdates(
   ctx: CommandsContext,
   commandId: string,
   after: number,
-  opts: { compressed: boolean },
+  opts: { compressed: boolean; objects?: LogObjectStore },
 ): Promise<UpdatesPageJson> {
   checkCommandId(commandId);
   const item = await loadFollowedCommand(ctx, commandId);
   const parts: Buffer[] = [];
   const budget = new PageBudget(opts.compressed);
-  const read = await readPage(ctx, commandId, after, item, {
-    whole(run, wholeAllowed) {
-      // Each fragment after the first costs a comma too.
-      const comma = parts.length > 0 ? 1 : 0;
-      if (!budget.mayTake(run.bytes + comma)) return parts.length > 0 ? 'full' : 'byUpdate';
-      if (!wholeAllowed) return 'byUpdate';
-      const fragment = runFragment(run);
-      if (!budget.take([fragment], comma, false)) return parts.length > 0 ? 'full' : 'byUpdate';
-      parts.push(fragment);
-      return 'taken';
+  const read = await readPage(
+    ctx,
+    commandId,
+    after,
+    item,
+    {
+      whole(run, wholeAllowed) {
+        // Each fragment after the first costs a comma too.
+        const comma = parts.length > 0 ? 1 : 0;
+        if (!budget.mayTake(run.bytes + comma)) return parts.length > 0 ? 'full' : 'byUpdate';
+        if (!wholeAllowed) return 'byUpdate';
+        const fragment = runFragment(run);
+        if (!budget.take([fragment], comma, false)) return parts.length > 0 ? 'full' : 'byUpdate';
+        parts.push(fragment);
+        return 'taken';
+      },
+      one(update, first) {
+        const text = Buffer.from(JSON.stringify(update));
+        if (!budget.take([text], parts.length > 0 ? 1 : 0, first)) return false;
+        parts.push(text);
+        return true;
+      },
     },
-    one(update, first) {
-      const text = Buffer.from(JSON.stringify(update));
-      if (!budget.take([text], parts.length > 0 ? 1 : 0, first)) return false;
-      parts.push(text);
-      return true;
-    },
-  });
+    opts.objects,
+  );
   const { seen } = read;
   budget.checkAnswer(commandId, after);
   const more = seen < item.acked;
@@ -286,7 +305,7 @@ export async function getLog(
   commandId: string,
   name: string,
   after: number,
-  opts: { compressed: boolean },
+  opts: { compressed: boolean; objects?: LogObjectStore },
 ): Promise<LogPageRead> {
   checkCommandId(commandId);
   const item = await loadFollowedCommand(ctx, commandId);
@@ -294,27 +313,34 @@ export async function getLog(
   if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
   const texts: (string | Buffer)[] = [];
   const budget = new PageBudget(opts.compressed);
-  const read = await readPage(ctx, commandId, after, item, {
-    // A run larger than what is left waits for the next page rather than be decoded for a few updates.
-    // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
-    whole(run, wholeAllowed) {
-      const fits = budget.mayTake(run.bytes);
-      if (texts.length > 0 && !fits) return 'full';
-      const parts = wholeAllowed && fits ? textRunParts(run) : undefined;
-      if (parts === undefined) return 'byUpdate';
-      const inLog = parts.filter((part) => streamInLog(part.stream, name)).map((part) => part.text);
-      // Its text escaped may not fit where its bytes did: the first run of a page then goes update by update.
-      if (!budget.take(inLog, 0, false)) return texts.length > 0 ? 'full' : 'byUpdate';
-      for (const text of inLog) texts.push(text);
-      return 'taken';
+  const read = await readPage(
+    ctx,
+    commandId,
+    after,
+    item,
+    {
+      // A run larger than what is left waits for the next page rather than be decoded for a few updates.
+      // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
+      whole(run, wholeAllowed) {
+        const fits = budget.mayTake(run.bytes);
+        if (texts.length > 0 && !fits) return 'full';
+        const parts = wholeAllowed && fits ? textRunParts(run) : undefined;
+        if (parts === undefined) return 'byUpdate';
+        const inLog = parts.filter((part) => streamInLog(part.stream, name)).map((part) => part.text);
+        // Its text escaped may not fit where its bytes did: the first run of a page then goes update by update.
+        if (!budget.take(inLog, 0, false)) return texts.length > 0 ? 'full' : 'byUpdate';
+        for (const text of inLog) texts.push(text);
+        return 'taken';
+      },
+      one(update, first) {
+        const text = logText([update], name);
+        if (!budget.take([text], 0, first)) return false;
+        texts.push(text);
+        return true;
+      },
     },
-    one(update, first) {
-      const text = logText([update], name);
-      if (!budget.take([text], 0, first)) return false;
-      texts.push(text);
-      return true;
-    },
-  });
+    opts.objects,
+  );
   budget.checkAnswer(commandId, after);
   const nextSeq = Math.max(read.seen, -1);
   return {

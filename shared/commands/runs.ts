@@ -20,6 +20,31 @@ export const COMPRESS_AT_REST_BYTES = 1024;
 export const TEXT_RUN_MIN_BYTES = 64 * 1024;
 
 /**
+ * A text run whose text compresses to at least this many bytes is a *log object*: its text is an S3 object
+ * under logs/ (shared/logs/objects.ts), which the worker uploads itself, and its item holds only the key and
+ * the parts. The worker decides, estimating the compressed size with brotli on a 64 KiB sample.
+ *
+ * Where S3 is cheaper, at us-east-1 prices (bench/lib/prices.ts), for text that does not compress:
+ *   DynamoDB: 1 WRU per KB stored ($0.625 per million WRU), storage $0.25 per GB-month (+ $0.20 with PITR).
+ *   S3: one PUT ($0.005 per 1,000 = 8 WRU), the API's HEAD of its size ($0.0004 per 1,000 = 0.64 WRU), and
+ *   the extra updates request that answers the PUT's URL (HTTP API $1 and Lambda $0.20 per million, ~10 ms
+ *   at 1 GB: about 2 WRU): about 11 WRU, the price of 11 KB in DynamoDB. Storage at $0.023 per GB-month is a
+ *   tenth of DynamoDB's, so it only moves the break-even lower. A read pays one GET per object ($0.0004 per
+ *   1,000) where DynamoDB would bill 0.5 RRU per 4 KB: even at 26 KB.
+ * So S3 wins above about 11 KB written and 26 KB read; at 32 KiB a run in S3 costs about a third of its WRUs,
+ * and small bursts (a few lines a poll) stay single items that one read returns together. Measured with
+ * `npm run bench -- bill` (docs/performance.md). @default 32 KiB
+ */
+export const LOG_OBJECT_MIN_BYTES = 32 * 1024;
+
+/**
+ * Text bytes of one log object: one read page (LIMITS.pageStoredBytes), so that a page's Lambda fetches at
+ * most about one object, and one single PUT (the local emulator refuses bodies over 11 MiB). 50 MB of random
+ * text is 16 objects. @default 3 MiB
+ */
+export const LOG_OBJECT_MAX_BYTES = LIMITS.pageStoredBytes;
+
+/**
  * A run is stored as its *fragment*: the JSON text `[update,seq],[update,seq],...`, exactly the inside of
  * the `updates` array of POST .../updates and GET .../updates. A reader joins whole fragments into a page
  * without parsing them, and a fresh batch's fragment can be cut out of the request text without
@@ -38,9 +63,10 @@ export const TEXT_RUN_MIN_BYTES = 64 * 1024;
  * of the updates' text joined, and `parts`, see TextPart). `bytes` is the fragment's or the text's UTF-8 size.
  */
 export type EncodedRun = { bytes: number } & (
-  | { frag: string; fragBr?: never; textBr?: never; parts?: never }
-  | { fragBr: Uint8Array; frag?: never; textBr?: never; parts?: never }
-  | { textBr: Uint8Array; parts: string; frag?: never; fragBr?: never }
+  | { frag: string; fragBr?: never; textBr?: never; parts?: never; obj?: never }
+  | { fragBr: Uint8Array; frag?: never; textBr?: never; parts?: never; obj?: never }
+  | { textBr: Uint8Array; parts: string; frag?: never; fragBr?: never; obj?: never }
+  | { obj: string; parts: string; packed: number; frag?: never; fragBr?: never; textBr?: never }
 );
 
 /** A run ready to store: seqs first..last and their encoded fragment. */
@@ -249,10 +275,15 @@ export interface StoredRun {
   /** A text run: the updates' text joined, brotli-compressed, and where each ends (encodeParts). */
   textBr?: Uint8Array;
   parts?: string;
+  /** A log object: the S3 key of the run's text (raw), and the bytes the worker estimated it compresses to. */
+  obj?: string;
+  packed?: number;
+  /** A log object's text once a read fetched it from S3 (never stored in the item). */
+  text?: Buffer;
 }
 
 /** Checks and types a stored run (an update run item, or the record's final run). */
-export const asStoredRun = itemDecoder<StoredRun>('stored update run', {
+export const asStoredRun = itemDecoder<Omit<StoredRun, 'text'>>('stored update run', {
   first: 'number',
   last: 'number',
   bytes: 'number',
@@ -260,6 +291,8 @@ export const asStoredRun = itemDecoder<StoredRun>('stored update run', {
   fragBr: 'binary?',
   textBr: 'binary?',
   parts: 'string?',
+  obj: 'string?',
+  packed: 'number?',
 });
 
 /** The fragment text of a stored run, as bytes. */
@@ -271,6 +304,7 @@ export function runFragment(run: StoredRun): Buffer {
 
 /** Bytes this run costs at rest (its payload attributes), for page budgets. */
 export function storedSize(run: StoredRun): number {
+  if (run.obj !== undefined) return run.bytes;
   if (run.textBr !== undefined) return run.textBr.length + (run.parts?.length ?? 0);
   return run.fragBr?.length ?? Buffer.byteLength(run.frag ?? '');
 }
@@ -280,12 +314,20 @@ export function isPacked(run: StoredRun): boolean {
   return run.fragBr !== undefined || run.textBr !== undefined;
 }
 
+/** Bytes the run compresses to: stored, or for a log object as the worker estimated (for pages' compression). */
+export function packedSize(run: StoredRun): number {
+  return run.obj !== undefined ? (run.packed ?? run.bytes) : storedSize(run);
+}
+
 /** A text run's updates as stream and UTF-8 bytes, each with its seq; undefined for other runs. */
 export function textRunParts(
   run: StoredRun,
 ): { stream: TextStream; text: Buffer; seq: number }[] | undefined {
-  if (run.textBr === undefined || run.parts === undefined) return undefined;
-  const joined = brotliDecompressSync(run.textBr);
+  if (run.parts === undefined) return undefined;
+  if (run.obj !== undefined && run.text === undefined)
+    throw new BuildbotError(`log object ${run.obj} (updates ${run.first}..${run.last}) was not read`);
+  if (run.text === undefined && run.textBr === undefined) return undefined;
+  const joined = run.text ?? brotliDecompressSync(run.textBr!);
   let at = 0;
   const parts = decodeParts(run.parts).map((part, i) => {
     const text = joined.subarray(at, at + part.bytes);
@@ -297,6 +339,15 @@ export function textRunParts(
       `stored text run ${run.first}..${run.last} holds ${joined.length} bytes but its parts name ${at}`,
     );
   return parts;
+}
+
+/**
+ * The updates of a stored run with a log object's text left empty (each update keeps its stream and seq):
+ * what a batch summary needs (stdio text changes nothing on the record), without reading the object.
+ */
+export function runOutline(run: StoredRun): SequencedUpdate[] {
+  if (run.obj === undefined || run.parts === undefined) return decodeRun(run);
+  return decodeParts(run.parts).map((part, i) => [{ [part.stream]: '' }, run.first + i]);
 }
 
 /** The updates of a stored run, each with its seq. */

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { fields, integer, jsonValue, keyed, number, parse, text } from '../schema.ts';
 import type { Infer } from '../schema.ts';
 import * as LIMITS from '../limits.ts';
+import { logObjectRef } from '../logs/wire.ts';
 import { SECRET_NAME } from './secrets.ts';
 import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
@@ -87,7 +88,8 @@ const sequencedUpdates = v.pipe(
   v.maxLength(LIMITS.updatesPerBatch),
 );
 
-export const updatesRequest = fields({ updates: sequencedUpdates });
+/** `object` (optional): the batch's first updates are a text run the worker put in S3 (shared/logs/wire.ts). */
+export const updatesRequest = fields({ updates: sequencedUpdates, object: v.optional(logObjectRef) });
 export type UpdatesRequest = Infer<typeof updatesRequest>;
 
 /**

@@ -1,0 +1,117 @@
+// Owns the worker's log objects: a long stretch of output that does not compress, put in S3 through the URL the updates API answers, then recorded.
+import { createHash } from 'node:crypto';
+import { brotliCompressSync, constants as zlib } from 'node:zlib';
+import { TransferFailedError } from '../shared/artifacts/errors.ts';
+import { putObject } from '../shared/artifacts/transfer.ts';
+import { apiRequest } from '../shared/client/http.ts';
+import type { ApiConnection } from '../shared/client/http.ts';
+import { LOG_OBJECT_MAX_BYTES, LOG_OBJECT_MIN_BYTES } from '../shared/commands/runs.ts';
+import { encodeParts, textOf } from '../shared/commands/textParts.ts';
+import type { TextPart } from '../shared/commands/textParts.ts';
+import type { UpdatesResponse } from '../shared/commands/wire.ts';
+import type { LogObjectRef } from '../shared/logs/wire.ts';
+import type { Unacked } from './batcher.ts';
+
+/**
+ * A log object goes in three requests: POST .../updates {updates: [], object} (the API answers `upload`, a
+ * presigned PUT, as S3 does not hold the object yet), the PUT of the text to S3, and the same POST again
+ * (the API checks the object's size and records the run; acked moves). A resend after any failure repeats
+ * the same request: the object's key is its command, first seq and sha256, so the PUT writes the same bytes
+ * under the same key, and the record's write is conditional as for every run. Memory: one object's text
+ * (LOG_OBJECT_MAX_BYTES) besides the unacked updates.
+ */
+export interface LogObjectBatch {
+  /** The unacked updates it carries, from the front of the list. */
+  batch: Unacked[];
+  /** Their text joined, as stored. */
+  text: Buffer;
+  ref: LogObjectRef;
+}
+
+/** Bytes brotli (quality 1) compresses to estimate how a stretch of output compresses. @default 64 KiB */
+const SAMPLE_BYTES = 64 * 1024;
+
+function compressedSize(sample: Buffer): number {
+  return brotliCompressSync(sample, {
+    params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: sample.length },
+  }).length;
+}
+
+/**
+ * The log object the unacked list starts with: its leading stdio text updates, up to LOG_OBJECT_MAX_BYTES,
+ * when they would compress to at least LOG_OBJECT_MIN_BYTES (estimated on their first SAMPLE_BYTES).
+ * Undefined otherwise: the updates go to the API as today (a text batch or JSON).
+ */
+export function logObjectBatch(unacked: readonly Unacked[]): LogObjectBatch | undefined {
+  const batch: Unacked[] = [];
+  const parts: TextPart[] = [];
+  let bytes = 0;
+  for (const entry of unacked) {
+    const text = textOf(entry.update);
+    if (text === undefined) break;
+    const size = Buffer.byteLength(text.text, 'utf8');
+    if (batch.length > 0 && bytes + size > LOG_OBJECT_MAX_BYTES) break;
+    batch.push(entry);
+    parts.push({ stream: text.stream, bytes: size });
+    bytes += size;
+  }
+  if (bytes < LOG_OBJECT_MIN_BYTES) return undefined;
+  const texts: Buffer[] = [];
+  let sampled = 0;
+  for (const entry of batch) {
+    if (sampled >= SAMPLE_BYTES) break;
+    const utf8 = Buffer.from(textOf(entry.update)!.text, 'utf8');
+    texts.push(utf8);
+    sampled += utf8.length;
+  }
+  const sample = Buffer.concat(texts).subarray(0, SAMPLE_BYTES);
+  const packed = Math.ceil((bytes * compressedSize(sample)) / sample.length);
+  if (packed < LOG_OBJECT_MIN_BYTES) return undefined;
+  const text = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const entry of batch) at += text.write(textOf(entry.update)!.text, at, 'utf8');
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  return { batch, text, ref: { first: batch[0]!.seq, parts: encodeParts(parts), sha256, packed } };
+}
+
+/**
+ * A seam for the crash tests (test/logs/crash.test.ts), as Buildbot's `_test_timing_hook`: each step, when
+ * set, runs at its point of a log object's delivery. The worker itself sets none.
+ */
+export const logObjectSteps: {
+  beforePut?: (url: string, text: Buffer, headers: Record<string, string>) => Promise<void>;
+  afterPut?: () => Promise<void>;
+  afterRecord?: () => Promise<void>;
+} = {};
+
+/**
+ * Records `object` with the updates API, uploading it first when the API asks. Rejects with the API's
+ * errors, or TransferFailedError when the PUT failed (worth another try: a new request gets a new URL).
+ */
+export async function sendLogObject(
+  connection: ApiConnection,
+  commandId: string,
+  object: LogObjectBatch,
+): Promise<UpdatesResponse> {
+  const path = `/v1/commands/${encodeURIComponent(commandId)}/updates`;
+  const body = { updates: [], object: object.ref };
+  const answer = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body });
+  if (answer.upload === undefined) return answer;
+  try {
+    await logObjectSteps.beforePut?.(answer.upload.url, object.text, answer.upload.headers);
+    await putObject(answer.upload.url, object.text, answer.upload.headers);
+  } catch (error) {
+    if (error instanceof TransferFailedError) throw error;
+    throw new TransferFailedError('PUT of a log object', 0, (error as Error).message);
+  }
+  await logObjectSteps.afterPut?.();
+  const recorded = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body });
+  await logObjectSteps.afterRecord?.();
+  if (recorded.upload !== undefined)
+    throw new TransferFailedError(
+      `log object of seqs ${object.ref.first}..`,
+      0,
+      'S3 does not hold it whole after its PUT',
+    );
+  return recorded;
+}
