@@ -1,4 +1,4 @@
-// The buildbot-worker engine as an agent: echo end to end, a refused transfer, and a stock worker that dies mid-command.
+// The buildbot-worker engine as an agent: echo end to end, a download of a missing blob, and a stock worker that dies mid-command.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RESULTS } from '../../shared/commands/types.ts';
@@ -48,14 +48,18 @@ describe('bbs worker --engine buildbot-worker', { skip }, () => {
     assert.match(await readLog(stack, id), /^hello$/m);
   });
 
-  it('refuses a transfer with a start_error that names the engine, never a false success', async () => {
+  it('ends a download of a blob that does not exist with a header and rc 1, never a success', async () => {
     // Act
-    const id = await startCommand(stack, worker.name, 'downloadFile', { workdir: '.', workerdest: 'f' });
+    const id = await startCommand(stack, worker.name, 'downloadFile', {
+      blob: 'e'.repeat(32),
+      workdir: '.',
+      workerdest: 'f',
+    });
     const view = await waitForCommand(stack, id);
 
     // Assess
-    assert.equal(view.failure?.kind, 'start_error');
-    assert.match(view.failure?.message ?? '', /not supported with --engine buildbot-worker/);
+    assert.equal(view.rc, 1);
+    assert.match(await readLog(stack, id), /no blob e{32}/);
   });
 
   it('leaves the command to end as worker_lost when the stock worker dies, starts it again, runs the next', async () => {

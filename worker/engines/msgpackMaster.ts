@@ -15,7 +15,10 @@ import type { MsgpackValue } from './msgpackCodec.ts';
  * `set_worker_settings` (Buildbot's line splitting, with our buffer time), then it is ready for commands.
  */
 
-type Message = { [key: string]: MsgpackValue | undefined };
+export type Message = { [key: string]: MsgpackValue | undefined };
+
+/** How long a command waits for a (re)starting stock worker to connect. */
+export const CONNECT_WAIT_MS = 30_000;
 
 /** What one started command hears from the stock worker. */
 export interface StockCommandListener {
@@ -25,6 +28,12 @@ export interface StockCommandListener {
   onComplete(failure: string | null): void;
   /** The connection went away before `complete`. */
   onLost(reason: string): void;
+  /**
+   * A transfer op of this command (update_upload_file_write, update_read_file, ...): its answer is the
+   * response's result, a rejection its exception. The worker waits for each answer before its next block,
+   * so an answer held back is back-pressure. Without this, the op is answered with an exception.
+   */
+  onTransfer?(op: string, message: Message): Promise<MsgpackValue>;
 }
 
 export interface MsgpackMasterOptions {
@@ -135,8 +144,16 @@ export class StockWorkerConnection {
       case 'keepalive':
         return this.respond(seq, null);
       default:
-        // The transfer ops (update_upload_file_write, update_read_file, ...): this engine refuses the transfer
-        // commands before they start, so one arriving here answers with an exception, never with empty bytes.
+        // The transfer ops (update_upload_file_write, update_read_file, ...) go to their command's transfer
+        // (stockTransfers.ts); any other op, or one for a command without a transfer, answers with an
+        // exception, never with empty bytes (3.7's own master answered update_read_file with None).
+        if (typeof op === 'string' && op.startsWith('update_') && listener?.onTransfer) {
+          listener.onTransfer(op, message).then(
+            (result) => this.respond(seq, result),
+            (error: Error) => this.respond(seq, error.message, true),
+          );
+          return;
+        }
         return this.respond(seq, `${String(op)} is not served by this agent`, true);
     }
   }

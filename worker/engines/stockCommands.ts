@@ -9,7 +9,9 @@ import type { CommandArgs } from '../commands/args.ts';
 import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import type { MsgpackValue } from './msgpackCodec.ts';
+import { CONNECT_WAIT_MS } from './msgpackMaster.ts';
 import type { MsgpackMaster } from './msgpackMaster.ts';
+import { stockTransferCommands } from './stockTransfers.ts';
 
 /**
  * Buildbot's master does the path work before start_command (protocols/msgpack.py remoteStartCommand):
@@ -40,9 +42,6 @@ const SHELL_DEFAULTS: Args = {
   initial_stdin: null,
   interruptSignal: 'KILL',
 };
-
-/** How long a command waits for a (re)starting stock worker to connect. */
-const CONNECT_WAIT_MS = 30_000;
 
 /** [text, newline_indexes, timestamps] (or a plain string) as its text. */
 function textOf(value: MsgpackValue): string {
@@ -140,20 +139,6 @@ const PREPARE: Record<string, Prepare> = {
   },
 };
 
-/**
- * The transfers are refused on this engine for now: they need the agent to serve the transfer ops from the
- * artifact path (S3), and Buildbot 3.7's own master answers update_read_file with None, so a stock
- * downloadFile through it writes an empty file and reports success. Refusing is never a false success.
- */
-const TRANSFERS = [
-  'uploadFile',
-  'upload_file',
-  'uploadDirectory',
-  'upload_directory',
-  'downloadFile',
-  'download_file',
-];
-
 let nextCommandId = 0;
 
 /**
@@ -225,23 +210,11 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
   };
 }
 
-function refusedTransfer(name: string): WorkerCommand {
-  return {
-    name,
-    start() {
-      return Promise.reject(
-        new CommandStartError(
-          `${name} is not supported with --engine buildbot-worker yet: the agent does not serve the transfer ops from artifact storage (docs/conformance.md)`,
-        ),
-      );
-    },
-  };
-}
-
 export function stockRegistry(master: MsgpackMaster): CommandRegistry {
   const commands = [
     ...Object.entries(PREPARE).map(([name, prepare]) => forwardingCommand(name, prepare, master)),
-    ...TRANSFERS.map(refusedTransfer),
+    // The transfers move their bytes through the agent, onto the artifact path (stockTransfers.ts).
+    ...stockTransferCommands(master),
   ];
   return new Map(commands.map((command) => [command.name, command]));
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CommandRegistry } from '../commands/registry.ts';
@@ -37,6 +37,31 @@ export interface BuildbotWorkerEngine {
 
 /** The stock worker's directory inside the agent's basedir. */
 export const STOCK_WORKER_DIR = '.buildbot-worker';
+
+/** The line of buildbot.tac after which the agent's setting goes (create-worker writes it; it imports Worker). */
+const TAC_ANCHOR = 'from buildbot_worker.bot import Worker\n';
+
+/**
+ * 3.7's BuildbotWebSocketClientProtocol has `debug = True`: it logs the repr of every message both ways, and
+ * Twisted formats a legacy log.msg when it is published, whatever the observer. Every byte of output and of
+ * each transfer was so turned into text about four times its size and written to twistd.log: 12 MB files
+ * rotating every second during a transfer, 0.25 s of the worker's CPU a MiB (cProfile: safe_str), and a
+ * command's output kept on disk before the agent masked its secrets. The tac is the worker's own Python
+ * configuration; the agent sets the class attribute there, the package stays as installed.
+ */
+const TAC_SETTING = `# Written by the bbs agent (worker/engines/stockWorker.ts): no repr of every protocol message in twistd.log.
+from buildbot_worker.msgpack import BuildbotWebSocketClientProtocol
+BuildbotWebSocketClientProtocol.debug = False
+`;
+
+/** Puts the agent's setting into the tac that create-worker wrote; false when the tac is not as expected. */
+async function quietProtocolLog(workerDir: string): Promise<boolean> {
+  const tac = path.join(workerDir, 'buildbot.tac');
+  const text = await readFile(tac, 'utf8');
+  if (!text.includes(TAC_ANCHOR)) return false;
+  await writeFile(tac, text.replace(TAC_ANCHOR, `${TAC_ANCHOR}${TAC_SETTING}`), { mode: 0o600 });
+  return true;
+}
 
 /** Wait before starting a worker that exited, so a worker that cannot start does not spin. */
 const RESTART_DELAY_MS = 1000;
@@ -91,6 +116,10 @@ export async function startBuildbotWorkerEngine(
       cause: error,
     });
   }
+  if (!(await quietProtocolLog(workerDir)))
+    opts.log(
+      'buildbot-worker: buildbot.tac is not as expected; twistd.log keeps the repr of every protocol message',
+    );
   let stopping = false;
   let starts = 0;
   let child: ReturnType<typeof spawn> | undefined;
