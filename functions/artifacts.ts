@@ -62,6 +62,12 @@ export const handler = httpRouter(
         idOf(request),
         nameOf(request),
       );
+      // ?redirect=false: the same answer as JSON (200), for a browser, whose fetch cannot read a redirect's
+      // Location and whose plain links cannot carry the token (the web console, docs/console.md).
+      if (request.query.redirect === 'false') {
+        const headers: Record<string, string> = { 'cache-control': 'no-store' };
+        return { statusCode: 200, headers, body: { ...artifact, url } };
+      }
       return {
         statusCode: 302,
         headers: {

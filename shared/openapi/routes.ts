@@ -281,7 +281,14 @@ export const ROUTES: RouteDoc[] = [
       'Redirects to a short-lived presigned GET of the artifact (x-bbs-sha256 and x-bbs-size say what to expect)',
     roles: CLIENT,
     params: { ...command, name: artifacts.artifactName },
-    answers: { 302: { description: 'Location: the presigned GET', json: 'ArtifactRedirect' } },
+    query: v.object({ redirect: v.optional(v.picklist(['false'])) }),
+    answers: {
+      200: {
+        description: 'with ?redirect=false: the same, as JSON (a browser reads `url`)',
+        json: 'ArtifactRedirect',
+      },
+      302: { description: 'Location: the presigned GET', json: 'ArtifactRedirect' },
+    },
     errors: [400, 404],
   },
   {

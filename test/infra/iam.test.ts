@@ -53,12 +53,14 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     'CommandsTable/index/byWorker': ['dynamodb:Query'],
     CompletionsQueue: ['sqs:SendMessage'],
     [WORKER_QUEUES]: ['sqs:SendMessage'],
+    'ArtifactsBucket/logs/*': ['s3:GetObject'],
   },
   workerApi: {
     'CommandsTable[CMD#*|WORKER#*]': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
     // The heartbeat vends queue credentials (shared/workers/credentials.ts).
     WorkerQueueRole: ['sts:AssumeRole'],
+    'ArtifactsBucket/logs/*': ['s3:PutObject', 's3:GetObject'],
   },
   workers: {
     'CommandsTable[WORKER#*|TOKEN#*]': [
@@ -79,6 +81,7 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     'ArtifactsBucket/artifacts/*': ['s3:PutObject', 's3:GetObject'],
   },
   openapi: {},
+  console: {},
   watchdog: {
     'CommandsTable[CMD#*|WORKER#*|WATCHDOG]': [
       'dynamodb:GetItem',
@@ -110,7 +113,9 @@ const IMPORTED_NOT_CALLED: Record<string, Record<string, string>> = {
     'dynamodb:DeleteItem': 'TokenStore.revoke: only workers revokes tokens',
   },
   state: {},
-  commands: {},
+  commands: {
+    's3:PutObject': 'shared/artifacts/s3.ts signs PUTs too: reads only GET log objects (shared/logs/objects.ts)',
+  },
   workerApi: {
     'dynamodb:DeleteItem':
       "conditionalDelete, and TransactWrite's Delete: the heartbeat writes a Put and an Update",
@@ -126,6 +131,7 @@ const IMPORTED_NOT_CALLED: Record<string, Record<string, string>> = {
     'dynamodb:DeleteItem': 'conditionalWrite.ts conditionalDelete',
   },
   openapi: {},
+  console: {},
   watchdog: {
     'dynamodb:DeleteItem':
       'conditionalWrite.ts conditionalDelete: the watchdog ends commands, it removes none',

@@ -84,7 +84,7 @@ function check(method: string, template: string, answer: Answer<unknown>): void 
   seen.get(route)!.add(answer.status);
 }
 
-/** The HTTP routes serverless.yml declares, as `METHOD /path`. */
+/** The API's HTTP routes serverless.yml declares, as `METHOD /path` (the web console's `/` and `/assets/` are pages, not API). */
 function serverlessRoutes(): string[] {
   const tags: ScalarTag[] = ['!Ref', '!GetAtt', '!Join', '!Sub'].flatMap((tag) => [
     { tag, resolve: (value: string) => value },
@@ -95,7 +95,7 @@ function serverlessRoutes(): string[] {
   }) as { functions: Record<string, { events?: { httpApi?: { method: string; path: string } }[] }> };
   return Object.values(file.functions).flatMap((fn) =>
     (fn.events ?? []).flatMap((event) =>
-      event.httpApi ? [`${event.httpApi.method} ${event.httpApi.path}`] : [],
+      event.httpApi?.path.startsWith('/v1/') ? [`${event.httpApi.method} ${event.httpApi.path}`] : [],
     ),
   );
 }

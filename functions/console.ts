@@ -1,0 +1,78 @@
+// GET / and GET /assets/{file}: the web console's page and its content-hashed assets (docs/console.md).
+import { gzipSync } from 'node:zlib';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CONSOLE_ASSETS, CONSOLE_INDEX_HTML } from '../web/assets.generated.ts';
+
+/**
+ * No authorizer (serverless.yml): the page and its scripts carry no data. The page asks for a token and
+ * sends it to the API in the Authorization header; the data comes from the API's own routes. The assets
+ * are embedded in this bundle (web/assets.generated.ts, about 40 KB), so there is no bucket nor CDN to deploy:
+ * one Lambda answers, and the browser keeps each asset for a year under its content-hashed name.
+ */
+
+/** What the page may load and connect to: only this origin, and WebSockets for push. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+const COMMON_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Gzipped bodies, made once per instance on first request (about 1 ms for the largest). */
+const gzipped = new Map<string, string>();
+
+function acceptsGzip(event: APIGatewayProxyEventV2): boolean {
+  return /\bgzip\b/.test(event.headers?.['accept-encoding'] ?? '');
+}
+
+function answer(
+  event: APIGatewayProxyEventV2,
+  key: string,
+  body: string,
+  headers: Record<string, string>,
+): APIGatewayProxyStructuredResultV2 {
+  const all = { ...COMMON_HEADERS, ...headers, vary: 'accept-encoding' };
+  if (!acceptsGzip(event)) return { statusCode: 200, headers: all, body };
+  let zipped = gzipped.get(key);
+  if (zipped === undefined) {
+    zipped = gzipSync(body, { level: 9 }).toString('base64');
+    gzipped.set(key, zipped);
+  }
+  return {
+    statusCode: 200,
+    headers: { ...all, 'content-encoding': 'gzip' },
+    body: zipped,
+    isBase64Encoded: true,
+  };
+}
+
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const file = event.pathParameters?.file;
+  if (file === undefined)
+    return answer(event, '/', CONSOLE_INDEX_HTML, {
+      'content-type': 'text/html; charset=utf-8',
+      // Always revalidated: a deploy's new page names the new assets at once.
+      'cache-control': 'no-cache',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'x-frame-options': 'DENY',
+    });
+  const asset = Object.hasOwn(CONSOLE_ASSETS, file) ? CONSOLE_ASSETS[file] : undefined;
+  if (asset === undefined)
+    return {
+      statusCode: 404,
+      headers: { ...COMMON_HEADERS, 'content-type': 'application/json', 'cache-control': 'no-cache' },
+      body: JSON.stringify({ message: 'Not Found' }),
+    };
+  return answer(event, file, asset.body, {
+    'content-type': asset.contentType,
+    'cache-control': 'public, max-age=31536000, immutable',
+  });
+}

@@ -1,0 +1,207 @@
+// The web console in headless chromium against the real local stack: sign-in, the live list and log, interrupt, artifacts.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import { useStack } from '../support/stack.ts';
+import { spawnWorker, workerStackFixture } from '../worker/helpers.ts';
+import type { WorkerProcess } from '../worker/helpers.ts';
+import { NO_BROWSER, launchBrowser, screenshot } from './browser.ts';
+
+const t = workerStackFixture(useStack);
+let browser: Browser | undefined;
+let worker: { name: string; proc: WorkerProcess };
+
+let ready: Promise<void> | undefined;
+
+/** One browser and one worker for the file, made at the first test (after the stack fixture's own hook). */
+function setUp(): Promise<void> {
+  ready ??= (async () => {
+    browser = await launchBrowser();
+    const registered = await registerWorker(t.stack, 'console');
+    const proc = await spawnWorker(t.stack, registered, ['--concurrency', '4']);
+    t.started.push(proc);
+    worker = { name: registered.name, proc };
+  })();
+  return ready;
+}
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A page signed in through the `#token=` link, as npm start prints it; every request it makes is recorded. */
+async function signedIn(
+  route = '',
+  width = 1200,
+): Promise<{ page: Page; context: BrowserContext; requests: { url: string; auth?: string }[] }> {
+  const context = await browser!.newContext({ viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  const requests: { url: string; auth?: string }[] = [];
+  page.on('request', (request) => {
+    const auth = request.headers().authorization;
+    requests.push({ url: request.url(), ...(auth ? { auth } : {}) });
+  });
+  await page.goto(`${t.stack.apiUrl}/#token=${encodeURIComponent(t.stack.tokens.client)}`);
+  await page.getByRole('heading', { name: 'Commands' }).waitFor();
+  if (route) await page.goto(`${t.stack.apiUrl}/${route}`);
+  return { page, context, requests };
+}
+
+function shell(command: string): Record<string, unknown> {
+  return { command: ['sh', '-c', command], workdir: '.' };
+}
+
+describe('the web console', { skip: NO_BROWSER }, () => {
+  beforeEach(setUp);
+
+  it('shows a sign-in form that says where a token comes from when visited without one', async () => {
+    // Prepare
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+
+    // Act
+    const answer = await page.goto(`${t.stack.apiUrl}/`);
+
+    // Assess
+    assert.equal(answer?.status(), 200);
+    assert.equal(answer?.headers()['cache-control'], 'no-cache');
+    await page.getByLabel('Client token').waitFor();
+    assert.match(await page.locator('main').innerText(), /npm start prints a ready link/);
+    await screenshot(page, 'sign-in');
+    await context.close();
+  });
+
+  it('signs in from the #token= link, drops it from the address and sends it only in the Authorization header', async () => {
+    // Act
+    const { page, context, requests } = await signedIn();
+
+    // Assess
+    assert.doesNotMatch(page.url(), /token/);
+    const token = t.stack.tokens.client;
+    assert.ok(
+      requests.every((request) => !request.url.includes(token)),
+      'no request URL carries the token',
+    );
+    const apiCalls = requests.filter((request) => new URL(request.url).pathname.startsWith('/v1/'));
+    assert.ok(apiCalls.length > 0);
+    assert.ok(apiCalls.every((request) => request.auth === `Bearer ${token}`));
+    const assets = requests.filter((request) => new URL(request.url).pathname.startsWith('/assets/'));
+    assert.ok(assets.length >= 2 && assets.every((request) => request.auth === undefined));
+    await screenshot(page, 'commands');
+    await context.close();
+  });
+
+  it('tells a refused token apart and says what to do next', async () => {
+    // Prepare
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+
+    // Act
+    await page.goto(`${t.stack.apiUrl}/#token=not-a-real-token`);
+
+    // Assess
+    const problem = page.locator('[data-kind="unauthorized"]').first();
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /token was refused.*npm start/s);
+    await screenshot(page, 'token-refused');
+    await context.close();
+  });
+
+  it('adds a new command to the live list and shows its result when it ends', async () => {
+    // Prepare
+    const { page, context } = await signedIn(`#/commands?worker=${worker.name}`);
+    await page.locator('.commands, .muted').first().waitFor();
+
+    // Act
+    const id = await startCommand(t.stack, worker.name, 'shell', shell('sleep 1; echo listed'));
+
+    // Assess
+    const row = page.locator(`li[data-command-id="${id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await row.locator('.badge-success').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'commands-live');
+    await context.close();
+  });
+
+  it("shows a running command's log line by line, streams apart and ANSI colours rendered", async () => {
+    // Prepare
+    const { page, context } = await signedIn();
+    const id = await startCommand(
+      t.stack,
+      worker.name,
+      'shell',
+      shell(
+        "printf '\\033[31mred text\\033[0m\\n'; echo oops >&2; for i in 1 2 3; do echo step $i; sleep 1; done",
+      ),
+    );
+
+    // Act
+    await page.evaluate(`location.hash = ${JSON.stringify(`#/commands/${id}`)}`);
+
+    // Assess
+    const log = page.locator('pre.log');
+    await log.getByText('step 1').waitFor({ timeout: 10_000 });
+    const early = await log.innerText();
+    assert.doesNotMatch(early, /step 3/, 'the first line shows before the last is written');
+    await log.getByText('step 3').waitFor({ timeout: 10_000 });
+    await page.locator('.badge-success').waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('pre.log .log-stderr').first().innerText(), /oops/);
+    assert.equal(
+      await log
+        .getByText('red text', { exact: true })
+        .evaluate((span) => (span as unknown as { style: { color: string } }).style.color),
+      'rgb(205, 49, 49)',
+    );
+    const stdout = await page.locator('pre.log .log-stdout').allTextContents();
+    assert.match(stdout.join(''), /red text\nstep 1\nstep 2\nstep 3\n/);
+    await screenshot(page, 'command-log');
+    await context.close();
+  });
+
+  it('interrupts a running command from the page: it ends CANCELLED', async () => {
+    // Prepare
+    const id = await startCommand(t.stack, worker.name, 'shell', shell('echo started; sleep 600'));
+    const { page, context } = await signedIn(`#/commands/${id}`, 390);
+    await page.locator('pre.log .log-stdout', { hasText: 'started' }).waitFor({ timeout: 10_000 });
+
+    // Act
+    await page.getByRole('button', { name: 'Interrupt' }).click();
+
+    // Assess
+    await page.locator('.badge-cancelled').waitFor({ timeout: 15_000 });
+    const view = await waitForCommand(t.stack, id);
+    assert.equal(view.results, 6);
+    await screenshot(page, 'interrupted-phone');
+    await context.close();
+  });
+
+  it("opens a command's artifact through a presigned URL the page asks for with its token", async () => {
+    // Prepare
+    await writeFile(path.join(worker.proc.basedir, 'report.txt'), 'the artifact body\n');
+    const id = await startCommand(t.stack, worker.name, 'uploadFile', {
+      workersrc: 'report.txt',
+      workdir: '.',
+    });
+    await waitForCommand(t.stack, id);
+    const { page, context } = await signedIn(`#/commands/${id}`);
+    const open = page.getByRole('button', { name: 'Open report.txt' });
+    await open.waitFor({ timeout: 10_000 });
+
+    // Act
+    const [popup] = await Promise.all([context.waitForEvent('page'), open.click()]);
+
+    // Assess
+    const link = page.locator('a.artifact-link');
+    await link.waitFor();
+    const href = (await link.getAttribute('href'))!;
+    assert.doesNotMatch(href, new RegExp(t.stack.tokens.client));
+    const fetched = await fetch(href);
+    assert.equal(await fetched.text(), 'the artifact body\n');
+    await popup.waitForURL(/report\.txt/, { timeout: 10_000 }).catch(() => undefined);
+    await screenshot(page, 'artifact');
+    await context.close();
+  });
+});
