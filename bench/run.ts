@@ -1,17 +1,23 @@
 /**
- * `npm run bench [-- NAME ...] [--smoke] [--out DIR]`: runs the benchmarks (all, or the named ones) one
- * after the other, prints a table for each and writes bench/results/<name>.json. They share one local
- * stack, started only if a benchmark needs it. Exits 1 when a benchmark throws or a correctness check
- * fails; a missed target is reported, not fatal (targets are goals, checks are facts).
+ * `npm run bench [-- NAME ...] [--smoke] [--out DIR] [--engine native|buildbot-worker|both]
+ * [--buildbot-worker PATH]`: runs the benchmarks (all, or the named ones) one after the other, prints a table
+ * for each and writes bench/results/<name>.json. They share one local stack, started only if a benchmark
+ * needs it. The benchmarks that measure the worker (dispatch, log) do so with each engine `--engine` selects
+ * (by default both when buildbot-worker is on PATH, else ours) and set the figures side by side. Exits 1
+ * when a benchmark throws or a correctness check fails; a missed target is reported, not fatal (targets are
+ * goals, checks are facts).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/index.ts';
 import { startLocalStack } from '../local/index.ts';
 import type { Benchmark, BenchContext } from './lib/benchmark.ts';
+import { EngineChoiceError, engineRun, mergeEngineOutcomes, selectEngines } from './lib/engines.ts';
+import type { EngineSelection } from './lib/engines.ts';
 import { machineInfo, versions } from './lib/machine.ts';
 import { defaultResultsDir } from './lib/paths.ts';
 import { buildResult, formatTable, writeResult } from './lib/report.ts';
+import type { BenchOutcome } from './lib/report.ts';
 import { bill } from './bill.ts';
 import { coldstart } from './coldstart.ts';
 import { dispatch } from './dispatch.ts';
@@ -36,12 +42,31 @@ function selectBenchmarks(names: string[]): Benchmark[] {
   return names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : [...BENCHMARKS];
 }
 
+/** One benchmark's outcome: run once, or once per selected engine and merged (bench/lib/engines.ts). */
+async function runBenchmark(benchmark: Benchmark, ctx: BenchContext): Promise<BenchOutcome> {
+  if (benchmark.engines?.mode !== 'each') return benchmark.run(ctx);
+  const outcomes = new Map<EngineSelection['engines'][number], BenchOutcome>();
+  for (const engine of ctx.engines.engines) {
+    ctx.progress(`engine ${engine}`);
+    outcomes.set(engine, await benchmark.run({ ...ctx, engine: engineRun(ctx.engines, engine) }));
+  }
+  return mergeEngineOutcomes(outcomes, benchmark.engines.targets);
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' } },
+    options: {
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      engine: { type: 'string' },
+      'buildbot-worker': { type: 'string' },
+    },
   });
   const selected = selectBenchmarks(positionals);
+  const engines = selectEngines(values.engine, values['buildbot-worker']);
+  if (selected.some((b) => b.engines))
+    process.stderr.write(`engines: ${engines.engines.join(' and ')} (${engines.why})\n`);
   const outDir = values.out ? resolve(values.out) : defaultResultsDir;
   const smoke = values.smoke ?? false;
 
@@ -53,6 +78,8 @@ async function main(): Promise<number> {
       stack ??= startLocalStack();
       return stack;
     },
+    engines,
+    engine: { name: 'native' },
   };
 
   let failures = 0;
@@ -63,7 +90,7 @@ async function main(): Promise<number> {
       const startedAt = new Date().toISOString();
       const start = performance.now();
       try {
-        const outcome = await benchmark.run(ctx);
+        const outcome = await runBenchmark(benchmark, ctx);
         const result = buildResult(
           {
             name: benchmark.name,
@@ -73,6 +100,7 @@ async function main(): Promise<number> {
             durationMs: performance.now() - start,
             machine,
             versions: versions(),
+            ...(benchmark.engines ? { engines: { used: engines.engines, why: engines.why } } : {}),
           },
           outcome,
         );
@@ -97,4 +125,10 @@ async function main(): Promise<number> {
   return failures ? 1 : 0;
 }
 
-process.exitCode = await main();
+try {
+  process.exitCode = await main();
+} catch (error) {
+  if (!(error instanceof EngineChoiceError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exitCode = 2;
+}

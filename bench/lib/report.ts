@@ -50,6 +50,8 @@ export interface BenchResult {
   durationMs: number;
   machine: MachineInfo;
   versions: Record<string, string>;
+  /** The worker engines a benchmark that measures the worker ran, and why those (`--engine`, or the default). */
+  engines?: { used: string[]; why: string };
   params: Record<string, unknown>;
   figures: ReportedFigure[];
   samples: Record<string, number[]>;
@@ -77,7 +79,10 @@ export function reportFigure(figure: Figure): ReportedFigure {
 }
 
 export function buildResult(
-  head: Pick<BenchResult, 'name' | 'title' | 'smoke' | 'startedAt' | 'durationMs' | 'machine' | 'versions'>,
+  head: Pick<
+    BenchResult,
+    'name' | 'title' | 'smoke' | 'startedAt' | 'durationMs' | 'machine' | 'versions' | 'engines'
+  >,
   outcome: BenchOutcome,
 ): BenchResult {
   return {
@@ -136,6 +141,7 @@ export function formatTable(result: BenchResult): string {
     : '';
   return [
     `== ${result.name}: ${result.title}${result.smoke ? ' (smoke sizes)' : ''}`,
+    result.engines ? `engines: ${result.engines.used.join(', ')} (${result.engines.why})` : '',
     pad([header, ...rows]),
     checks,
   ]

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { LocalStack } from '../../local/index.ts';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import type { WorkerReport } from '../fixtures/worker.ts';
+import type { EngineRun } from './engines.ts';
 import { repoRoot } from './paths.ts';
 import { spawnLineChild } from './processes.ts';
 
@@ -20,13 +21,17 @@ export interface WorkerProcess {
   stop(): Promise<WorkerReport>;
 }
 
-/** Registers `count` workers named `<prefix>-<i>` and starts each in its own process; resolves once all poll. */
+/**
+ * Registers `count` workers named `<prefix>-<i>` and starts each in its own process, with our engine or
+ * `opts.engine`; resolves once all poll (for the stock engine: once its buildbot-worker has connected).
+ */
 export async function startWorkers(
   stack: LocalStack,
   prefix: string,
   count: number,
-  opts: { concurrency?: number } = {},
+  opts: { concurrency?: number; engine?: EngineRun } = {},
 ): Promise<WorkerProcess[]> {
+  const engine = opts.engine ?? { name: 'native' };
   const admin = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.admin });
   const suffix = Date.now().toString(36);
   const workers = await Promise.all(
@@ -36,7 +41,15 @@ export async function startWorkers(
       const basedir = mkdtempSync(join(tmpdir(), `bbs-bench-${name}-`));
       const child = spawnLineChild(
         workerScript,
-        [stack.apiUrl, name, token, basedir, String(opts.concurrency ?? 1)],
+        [
+          stack.apiUrl,
+          name,
+          token,
+          basedir,
+          String(opts.concurrency ?? 1),
+          engine.name,
+          ...(engine.buildbotWorker ? [engine.buildbotWorker] : []),
+        ],
         { ...process.env, ...stack.env },
       );
       await child.next<{ ready: true }>();
