@@ -4,6 +4,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import * as ENV from '../shared/config.ts';
 import { UsageError } from './errors.ts';
+import { processAlive, readStackFile, stackFilePath } from './stackFile.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -44,15 +45,22 @@ export function parse<O extends Options>(subcommand: string, argv: string[], opt
 export interface ConnectionSettings {
   apiUrl: string;
   token: string;
+  /** Set when the URL came from npm start's file (stackFile.ts): errors then name it. */
+  stackFile?: string;
 }
 
-/** --api-url / BBS_API_URL (ENV.apiUrl) and --token / BBS_TOKEN (ENV.token), flags first. The token is never printed. */
+/**
+ * --api-url / BBS_API_URL (ENV.apiUrl) and --token / BBS_TOKEN (ENV.token), flags first. The token is never printed.
+ * With neither URL, the stack `npm start` runs on this machine, through the file it writes (stackFile.ts), with
+ * its client token (or its admin token for `role: 'admin'`) unless a token is given.
+ */
 export function connectionFrom(
   values: { 'api-url'?: string; token?: string },
   env: NodeJS.ProcessEnv,
+  role: 'client' | 'admin' = 'client',
 ): ConnectionSettings {
   const apiUrl = values['api-url'] ?? env[ENV.apiUrl];
-  if (!apiUrl) throw new UsageError(`no API URL: pass --api-url or set ${ENV.apiUrl} (npm start prints it)`);
+  if (!apiUrl) return connectionFromStackFile(values, env, role);
   try {
     new URL(apiUrl);
   } catch {
@@ -62,6 +70,25 @@ export function connectionFrom(
   if (!token)
     throw new UsageError(`no token: pass --token or set ${ENV.token} (npm start prints a client token)`);
   return { apiUrl, token };
+}
+
+function connectionFromStackFile(
+  values: { token?: string },
+  env: NodeJS.ProcessEnv,
+  role: 'client' | 'admin',
+): ConnectionSettings {
+  const path = stackFilePath(env);
+  const file = readStackFile(path);
+  if (file === undefined)
+    throw new UsageError(
+      `no API URL: run npm start in another shell (bbs then finds it through ${path}), or pass --api-url / set ${ENV.apiUrl}`,
+    );
+  if (!processAlive(file.pid))
+    throw new UsageError(
+      `the local stack recorded in ${path} has stopped (its npm start, pid ${file.pid}, is gone): run npm start again, or set ${ENV.apiUrl}`,
+    );
+  const token = values.token ?? env[ENV.token] ?? (role === 'admin' ? file.adminToken : file.clientToken);
+  return { apiUrl: file.apiUrl, token, stackFile: path };
 }
 
 export function clientFrom(

@@ -5,6 +5,7 @@ import { ApiError, ApiUnreachableError } from '../shared/client/errors.ts';
 import { RemoteCommandFailedError } from '../shared/client/errors.ts';
 import { UsageError } from './errors.ts';
 import { EXIT } from './exitCodes.ts';
+import { readStackFile, stackFilePath } from './stackFile.ts';
 import { cpCommand } from './cp.ts';
 import { HELP } from './help.ts';
 import { interruptCommand, listCommand, logsCommand, statusCommand } from './inspect.ts';
@@ -43,7 +44,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (flags.includes('--help') || flags.includes('-h')) return await helpCommand([name], io);
     return await subcommand(rest, io);
   } catch (error) {
-    await io.writeErr(`bbs: ${describeError(error)}\n`);
+    await io.writeErr(`bbs: ${describeError(error, io.env)}\n`);
     return error instanceof UsageError ? EXIT.usage : EXIT.unavailable;
   }
 }
@@ -86,11 +87,14 @@ const API_HINTS: Record<string, string> = {
 };
 
 /** One line a person can act on: what failed and what to do next. */
-function describeError(error: unknown): string {
+function describeError(error: unknown, env: NodeJS.ProcessEnv): string {
   if (error instanceof UsageError || error instanceof RemoteCommandFailedError) return error.message;
   if (error instanceof ApiError) return describeApiError(error);
   if (error instanceof ApiUnreachableError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    const recorded = env[ENV.apiUrl] ? undefined : readStackFile(stackFilePath(env));
+    if (recorded)
+      return `cannot reach the local stack at ${recorded.apiUrl}${cause}, which npm start recorded in ${stackFilePath(env)}: run npm start again, or set ${ENV.apiUrl}`;
     return `cannot reach the API${cause} (is it running? check --api-url / ${ENV.apiUrl})`;
   }
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

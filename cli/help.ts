@@ -3,7 +3,9 @@ import * as ENV from '../shared/config.ts';
 
 const CONNECTION = `Connection (every subcommand but help):
   --api-url URL   the API's base URL              (or ${ENV.apiUrl}; npm start prints it)
-  --token TOKEN   a client token (admin for none) (or ${ENV.token}; npm start prints one)`;
+  --token TOKEN   a client token (admin for none) (or ${ENV.token}; npm start prints one)
+With neither, bbs reaches the stack npm start runs on this machine (it records its URL and tokens in
+$XDG_CONFIG_HOME or ~/.config, buildbot-serverless/local.json, readable only by you).`;
 
 export const HELP: Record<string, string> = {
   bbs: `bbs: run and inspect Buildbot remote commands through the buildbot-serverless API

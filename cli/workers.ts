@@ -85,7 +85,7 @@ function adminConnection(
   env: NodeJS.ProcessEnv,
 ): ApiConnection {
   const token = values.token ?? env[ENV.adminToken] ?? env[ENV.token];
-  return connectionFrom({ ...values, ...(token === undefined ? {} : { token }) }, env);
+  return connectionFrom({ ...values, ...(token === undefined ? {} : { token }) }, env, 'admin');
 }
 
 /** The token once, and the line that starts the worker with it. */

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ENV from '../shared/config.ts';
+import { removeStackFile, stackFilePath, writeStackFile } from '../cli/stackFile.ts';
 import { startLocalStack } from './index.ts';
 
 /** The gateway's port unless --port names another. A taken port is an error, not a reason to pick another. */
@@ -103,13 +104,17 @@ async function main(): Promise<void> {
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   const client = stack.tokens.client;
+  // The client token rides in the fragment, which the browser never sends (docs/console.md).
+  const consoleUrl = `${stack.apiUrl}/#token=${encodeURIComponent(client)}`;
+  const recorded = recordStack({ apiUrl: stack.apiUrl, client, admin: stack.tokens.admin, consoleUrl });
   console.log(`buildbot-serverless local stack ready in ${seconds} s (Ctrl-C stops it)
 
+Console       ${consoleUrl}
 API URL       ${stack.apiUrl}
 admin token   ${stack.tokens.admin}
 client token  ${client}
-
-# Reach the stack from another shell:
+${recorded ? `\nnpx bbs finds this stack by itself (${recorded}, yours only).\n` : ''}
+# Reach the stack from another shell or machine:
 ${Object.entries(stack.env)
   .map(([name, value]) => `export ${name}=${shellQuote(value)}`)
   .join('\n')}
@@ -132,6 +137,40 @@ curl -s -X PUT ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: 
   -H 'content-type: application/json' -d '{"value":"hello"}'
 curl -s ${stack.apiUrl}/v1/objects/$ID/state/greeting -H "Authorization: Bearer $${ENV.clientToken}"
 `);
+}
+
+/**
+ * Writes the file through which `bbs` finds this stack (cli/stackFile.ts), and removes it when npm start ends:
+ * Ctrl-C and SIGTERM (the stack's own handlers stop it and re-raise the signal), or a normal exit. Returns its
+ * path, or undefined when it could not be written (bbs then needs the exports).
+ */
+function recordStack(stack: {
+  apiUrl: string;
+  client: string;
+  admin: string;
+  consoleUrl: string;
+}): string | undefined {
+  const file = stackFilePath();
+  try {
+    writeStackFile({
+      apiUrl: stack.apiUrl,
+      clientToken: stack.client,
+      adminToken: stack.admin,
+      consoleUrl: stack.consoleUrl,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    });
+  } catch (error) {
+    console.error(
+      `npm start: could not write ${file} (${(error as Error).message}); bbs needs the exports below`,
+    );
+    return undefined;
+  }
+  const remove = () => removeStackFile();
+  process.once('SIGINT', remove);
+  process.once('SIGTERM', remove);
+  process.once('exit', remove);
+  return file;
 }
 
 /** What became of the worker's commands when npm start stopped: its last line. */

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runBbs } from './helpers.ts';
 
@@ -6,11 +9,18 @@ import { runBbs } from './helpers.ts';
 describe('bbs usage errors', () => {
   it('says where the API URL comes from and exits 64 when none is given', async () => {
     // Act
-    const result = await runBbs(['run', '--', 'echo', 'hello'], { BBS_TOKEN: 'secret-token-value' });
+    const result = await runBbs(['run', '--', 'echo', 'hello'], {
+      BBS_TOKEN: 'secret-token-value',
+      // No file of a running npm start there.
+      XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'bbs-usage-')),
+    });
 
     // Assess
     assert.equal(result.code, 64);
-    assert.match(result.stderr, /no API URL: pass --api-url or set BBS_API_URL \(npm start prints it\)/);
+    assert.match(
+      result.stderr,
+      /no API URL: run npm start in another shell .*, or pass --api-url \/ set BBS_API_URL/,
+    );
     assert.equal(result.stdout, '');
   });
 
