@@ -1,7 +1,7 @@
 // Buildbot's uploadDirectory (and upload_directory): a directory as a tar, optionally gz or bz2, streamed to an artifact.
 import { spawn } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { uploadArtifact } from '../../shared/artifacts/calls.ts';
@@ -49,8 +49,11 @@ function compressed(
       code === 0 || code === null ? resolve() : reject(new Error(`bzip2 exited ${code}`)),
     );
   });
+  // Piped at once: Node resumes (and so discards) a child's stdout that nobody reads when the child exits, and a
+  // small directory's bzip2 exits before the artifact upload has started reading: an empty artifact, rc 0.
+  const out = bzip2.stdout.pipe(new PassThrough());
   return {
-    stream: bzip2.stdout,
+    stream: out,
     done: Promise.all([pipeline(tar, bzip2.stdin), exited]).then(() => undefined),
   };
 }
