@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { CommandView } from '../../shared/commands/wire.ts';
+import { artifactObservation, fileObservation, withBlob } from './transfers.ts';
+import type { ArtifactObservation } from './transfers.ts';
 import { apiCaller, readUpdates, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
 import type { RegisteredWorker } from '../support/api.ts';
 import type { TestStack } from '../support/stack.ts';
@@ -25,6 +27,10 @@ export interface ConformanceCase {
   waitSeconds?: number;
   /** The start request's secrets ({NAME: value}); no value may show in what either engine sends. */
   secrets?: Record<string, string>;
+  /** Bytes uploaded as a blob before the case, one blob per engine: its id goes in as args.blob (downloadFile). */
+  blob?: Buffer;
+  /** A file (relative to the basedir) whose mode, size and sha256 are observed afterwards (a download's). */
+  inspect?: string;
 }
 
 /** What a case is compared on, each field normalised (normalise()). */
@@ -40,6 +46,10 @@ export interface Observation {
   /** mode and size of a stat (inode, device and times vary by machine). */
   stat: number[] | null;
   files: string[] | null;
+  /** The command's artifacts, each checked against the sha256 its engine recorded (transfers.ts). */
+  artifacts: ArtifactObservation[];
+  /** `inspect`'s [mode, size, sha256], or null when it does not exist. */
+  file: [number, number, string] | null;
 }
 
 export const FIELDS = [
@@ -53,6 +63,8 @@ export const FIELDS = [
   'logs',
   'stat',
   'files',
+  'artifacts',
+  'file',
 ] as const satisfies readonly (keyof Observation)[];
 
 /** True when the stock worker can run here (it is Debian's buildbot-worker 3.7, or what --buildbot-worker names). */
@@ -127,7 +139,8 @@ export async function runOn(
   const basedir = agents.procs[engine].basedir;
   if (kase.setup) execFileSync('sh', ['-c', kase.setup], { cwd: basedir });
   const extra = kase.secrets ? { secrets: kase.secrets } : {};
-  const id = await startCommand(stack, agents.workers[engine].name, kase.command, kase.args, extra);
+  const args = await withBlob(stack, kase.args, kase.blob);
+  const id = await startCommand(stack, agents.workers[engine].name, kase.command, args, extra);
   await interruptWhen(stack, id, kase.interruptAfter);
   const view = await waitForCommand(stack, id, undefined, (kase.waitSeconds ?? 30) * 1000);
   const updates = (await readUpdates(stack, id)).map(([u]) => u);
@@ -154,6 +167,8 @@ export async function runOn(
       logs,
       stat: stat ? [stat[0]!, stat[6]!] : null,
       files: files ? files.map((f) => normalise(f, basedir)).sort() : null,
+      artifacts: await artifactObservation(stack, id),
+      file: kase.inspect ? await fileObservation(path.join(basedir, kase.inspect)) : null,
     },
   };
 }

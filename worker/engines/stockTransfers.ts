@@ -110,7 +110,8 @@ function ourHeader(name: string, stderr: string, shown: string): string {
   if (/^Cannot open file '.*' for upload$/s.test(text)) return `Cannot open file '${shown}' for upload\n`;
   if (/^Cannot open file '.*' for download$/s.test(text)) return `Cannot open file '${shown}' for download\n`;
   if (text.startsWith('Cannot read directory')) return `Cannot read directory '${shown}' for upload\n`;
-  return `${name}: ${text || 'buildbot-worker ended the transfer with an error'}\n`;
+  // A failure's Python traceback: its first line says what happened.
+  return `${name}: ${text.split('\n')[0] || 'buildbot-worker ended the transfer with an error'}\n`;
 }
 
 /**
@@ -170,7 +171,14 @@ function stockUpload(name: string, master: MsgpackMaster, directory: boolean): W
     const connection = connectionOf(ctx, className);
     const stockWorker = await stockConnection(master, name);
     return async (signal, onInterrupt) => {
-      const expected = directory ? undefined : (await stat(source).catch(() => undefined))?.size;
+      const info = await stat(source).catch(() => undefined);
+      // 3.7 tars a directory that is not there without a try: a Python traceback as the command's failure, and
+      // its temporary tar left behind. The agent checks first and answers as our worker does.
+      if (directory && !info?.isDirectory()) {
+        ctx.send({ header: `Cannot read directory '${shown}' for upload\n` });
+        return ctx.send({ rc: 1 });
+      }
+      const expected = directory ? undefined : info?.size;
       const channel = new BlockChannel();
       let upload: Promise<ArtifactUpload> | undefined;
       // Started at the first block (or at rc 0 for an empty file): a worker that cannot read its source
@@ -325,7 +333,8 @@ function stockDownload(name: string, master: MsgpackMaster): WorkerCommand {
         ctx.send({ rc: 0 });
       } finally {
         reader.destroy();
-        await rm(partial, { force: true });
+        // ENOTDIR too (a file where the directory should be): there is nothing to remove then.
+        await rm(partial, { force: true }).catch(() => undefined);
       }
     };
   });
