@@ -110,6 +110,21 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     await context.close();
   });
 
+  it('says the API does not answer, and what to do, when it cannot reach it', async () => {
+    // Prepare
+    const { page, context } = await signedIn();
+
+    // Act: every API call fails as a stopped stack's would
+    await page.route('**/v1/**', (route) => route.abort('connectionrefused'));
+
+    // Assess
+    const problem = page.locator('[data-kind="unreachable"]').first();
+    await problem.waitFor({ timeout: 10_000 });
+    assert.match(await problem.innerText(), /Is npm start still running\?/);
+    await screenshot(page, 'api-unreachable');
+    await context.close();
+  });
+
   it('adds a new command to the live list and shows its result when it ends', async () => {
     // Prepare
     const { page, context } = await signedIn(`#/commands?worker=${worker.name}`);
@@ -161,14 +176,44 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     await context.close();
   });
 
+  it('follows a command over push when the stack serves it, the token offered as a subprotocol and never in the URL', async (test) => {
+    const pushUrl = t.stack.env.BBS_PUSH_URL;
+    if (!pushUrl) return test.skip('this stack serves no push API (BBS_PUSH_URL unset): the page polls');
+    // Prepare
+    const { page, context } = await signedIn();
+    const sockets: { url: string; frames: string[] }[] = [];
+    page.on('websocket', (socket) => {
+      const seen = { url: socket.url(), frames: [] as string[] };
+      sockets.push(seen);
+      socket.on('framereceived', (frame) => seen.frames.push(String(frame.payload)));
+    });
+    const id = await startCommand(t.stack, worker.name, 'shell', shell('sleep 1; echo pushed'));
+
+    // Act: the page again (the token stays in sessionStorage), now watched from its first socket on.
+    await page.evaluate(`location.hash = ${JSON.stringify(`#/commands/${id}`)}`);
+    await page.reload();
+
+    // Assess
+    await page.locator('pre.log .log-stdout', { hasText: 'pushed' }).waitFor({ timeout: 10_000 });
+    await page.locator('.badge-success').waitFor({ timeout: 10_000 });
+    assert.equal(sockets.length, 1, 'one socket for the page');
+    assert.equal(sockets[0]!.url, pushUrl);
+    assert.doesNotMatch(sockets[0]!.url, new RegExp(t.stack.tokens.client));
+    const types = sockets[0]!.frames.map((frame) => (JSON.parse(frame) as { type: string }).type);
+    assert.ok(types.includes('subscribed'), `frames: ${types.join(', ')}`);
+    assert.ok(types.includes('status') || types.includes('updates'), `frames: ${types.join(', ')}`);
+    await context.close();
+  });
+
   it('interrupts a running command from the page: it ends CANCELLED', async () => {
     // Prepare
     const id = await startCommand(t.stack, worker.name, 'shell', shell('echo started; sleep 600'));
     const { page, context } = await signedIn(`#/commands/${id}`, 390);
     await page.locator('pre.log .log-stdout', { hasText: 'started' }).waitFor({ timeout: 10_000 });
 
-    // Act
-    await page.getByRole('button', { name: 'Interrupt' }).click();
+    // Act: from the keyboard
+    await page.getByRole('button', { name: 'Interrupt' }).focus();
+    await page.keyboard.press('Enter');
 
     // Assess
     await page.locator('.badge-cancelled').waitFor({ timeout: 15_000 });
