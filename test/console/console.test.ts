@@ -205,6 +205,27 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     await context.close();
   });
 
+  it('falls back to polling when the push socket cannot open: the log still follows', async () => {
+    // Prepare: every WebSocket the page opens is closed at once (a proxy that refuses them, say)
+    const { page, context } = await signedIn();
+    await page.routeWebSocket(/./, (socket) => socket.close());
+    const id = await startCommand(
+      t.stack,
+      worker.name,
+      'shell',
+      shell('for i in 1 2; do echo polled $i; sleep 1; done'),
+    );
+
+    // Act
+    await page.evaluate(`location.hash = ${JSON.stringify(`#/commands/${id}`)}`);
+    await page.reload();
+
+    // Assess
+    await page.locator('pre.log .log-stdout', { hasText: 'polled 2' }).waitFor({ timeout: 10_000 });
+    await page.locator('.badge-success').waitFor({ timeout: 10_000 });
+    await context.close();
+  });
+
   it('interrupts a running command from the page: it ends CANCELLED', async () => {
     // Prepare
     const id = await startCommand(t.stack, worker.name, 'shell', shell('echo started; sleep 600'));
