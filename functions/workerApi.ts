@@ -6,6 +6,7 @@ import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import { claimCommand } from '../shared/commands/claim.ts';
 import { completeCommand } from '../shared/commands/complete.ts';
 import { postUpdates } from '../shared/commands/ingest.ts';
+import { pushUpdates } from '../shared/push/fastPath.ts';
 import {
   claimRequest,
   completeRequest,
@@ -54,17 +55,18 @@ export const handler = httpRouter(
     'POST /v1/commands/{id}/updates': async (request) => {
       const worker = callingWorker(request.principal);
       const { updates, object } = parse(updatesRequest, request.body);
-      return {
-        statusCode: 200,
-        body: await postUpdates(
-          commandsContextFromEnv(),
-          worker,
-          request.params.id ?? '',
-          updates,
-          request.bodyText,
-          object && { ref: object, store: logObjectStoreFromEnv() },
-        ),
-      };
+      const id = request.params.id ?? '';
+      const answer = await postUpdates(
+        commandsContextFromEnv(),
+        worker,
+        id,
+        updates,
+        request.bodyText,
+        object && { ref: object, store: logObjectStoreFromEnv() },
+      );
+      // The fast path: this command's subscribers get the stored updates now (shared/push/fastPath.ts).
+      await pushUpdates(id, updates, answer.acked);
+      return { statusCode: 200, body: answer };
     },
 
     'POST /v1/commands/{id}/complete': async (request) => {

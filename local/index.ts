@@ -23,6 +23,9 @@ import type { Gateway } from './gateway/server.ts';
 import { FunctionRunner } from './handlers.ts';
 import type { FunctionTally } from './handlers.ts';
 import { startPoller } from './pollers.ts';
+import { startStreamTriggers } from './streamPoller.ts';
+import { websocketRoutes } from './gateway/websocket.ts';
+import type { WebSocketGateway } from './gateway/websocket.ts';
 import type { Poller } from './pollers.ts';
 import { startSchedule } from './schedules.ts';
 import type { Schedule } from './schedules.ts';
@@ -68,6 +71,8 @@ export interface LocalStackOptions {
    * directly. @default undefined (the emulators' ports)
    */
   endpoints?: { dynamodb?: string; sqs?: string };
+  /** Push's fast path and stream fan-out (docs/client.md), each on unless false. @default { streamPollMs: 50 } */
+  push?: { fastPath?: boolean; stream?: boolean; streamPollMs?: number };
 }
 
 export interface LocalStack {
@@ -89,6 +94,8 @@ export interface LocalStack {
     sqsPort: number;
     startMs: number;
   };
+  /** The WebSocket API (`ws://127.0.0.1:<port>/v1/push`) and its open connections, which a test may cut. */
+  push?: { url: string; connections: WebSocketGateway };
   /** Local queue URLs by queue name, for the queues of infra/. */
   queueUrls: Record<string, string>;
   /** The in-process worker, when `worker` was given. */
@@ -117,8 +124,8 @@ const DEFAULTS = {
 
 /** Dummy credentials: the emulators accept any, and the SDK refuses to sign without some. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-/** provider.environment entries that make no sense in this process (a flag for the Lambda runtime's node). */
-const EXCLUDED_ENV = new Set<string>([ENV.nodeOptions]);
+/** provider.environment entries that make no sense here: a flag for Lambda's node; the AWS push endpoint (set below). */
+const EXCLUDED_ENV = new Set<string>([ENV.nodeOptions, ENV.pushEndpoint]);
 
 function localEnv(
   service: ServiceDescription,
@@ -280,12 +287,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         runner,
         port: opts.port,
         log,
+        websocketRoutes: websocketRoutes(service.document.root.functions),
+        stage: opts.stage,
       }),
       // fauxqs keeps queues in memory: persisted workers get theirs back before the stack is handed out.
       opts.persistDir ? recreateWorkerQueues(commandsContextFromEnv(env), log) : 0,
     ]);
     gateway = started;
     env[ENV.apiUrl] = started.url;
+    if (started.pushUrl)
+      Object.assign(env, { [ENV.pushEndpoint]: started.url, [ENV.pushUrl]: started.pushUrl });
+    if (opts.push?.fastPath === false) env[ENV.pushFastPath] = 'off';
+    if (opts.push?.stream !== false)
+      pollers.push(
+        ...(await startStreamTriggers({
+          functions: service.document.root.functions,
+          tables: created.tables,
+          dynamo,
+          credentials: LOCAL_CREDENTIALS,
+          runner,
+          region,
+          pollIntervalMs: opts.push?.streamPollMs ?? 50,
+          log,
+        })),
+      );
 
     for (const trigger of service.sqsTriggers.filter((t) => t.enabled)) {
       const arn = String(
@@ -352,6 +377,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         startMs: supervisor.startMs,
       },
       queueUrls: { ...created.queueUrls },
+      ...(started.pushUrl && started.websocket
+        ? { push: { url: started.pushUrl, connections: started.websocket } }
+        : {}),
       ...(worker ? { worker: { name: worker.name, basedir: worker.basedir } } : {}),
       tallies: () => ({ functions: runner.invocationTally(), aws: endpoint.counter.snapshot() }),
       resetTallies() {

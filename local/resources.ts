@@ -8,6 +8,7 @@ import {
   type DynamoDBClient,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
+  type StreamSpecification,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -53,6 +54,7 @@ async function createTable(
 ): Promise<void> {
   const gsis = properties.GlobalSecondaryIndexes as unknown as GlobalSecondaryIndex[] | undefined;
   const billing = String(properties.BillingMode ?? 'PROVISIONED');
+  const stream = properties.StreamSpecification as unknown as StreamSpecification | undefined;
   const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
   try {
     await dynamo.send(
@@ -62,6 +64,8 @@ async function createTable(
         KeySchema: properties.KeySchema as unknown as KeySchemaElement[],
         BillingMode: billing === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
         ...(billing === 'PAY_PER_REQUEST' ? {} : { ProvisionedThroughput: throughput }),
+        // CloudFormation's StreamSpecification names the view only; the API wants StreamEnabled as well.
+        ...(stream?.StreamViewType ? { StreamSpecification: { ...stream, StreamEnabled: true } } : {}),
         ...(gsis && gsis.length > 0
           ? {
               GlobalSecondaryIndexes: gsis.map((gsi) =>

@@ -19,6 +19,14 @@ export const workerQueuePrefix = 'WORKER_QUEUE_PREFIX';
 export const artifactsBucket = 'ARTIFACTS_BUCKET';
 /** Days the bucket keeps an object (its lifecycle rule, BBS_ARTIFACT_EXPIRY_DAYS at deploy time); records expire with it. */
 export const artifactExpiryDays = 'ARTIFACT_EXPIRY_DAYS';
+/** The WebSocket connections and their subscriptions (infra/connections-table.yml, shared/push/). */
+export const connectionsTable = 'CONNECTIONS_TABLE';
+/** Where PostToConnection goes: the WebSocket API's https://{api}.execute-api.{region}.amazonaws.com/{stage}; unset, no push. */
+export const pushEndpoint = 'PUSH_ENDPOINT';
+/** `off`: the writing handlers do not push (the stream fan-out alone does); for `npm run bench -- push`. */
+export const pushFastPath = 'PUSH_FAST_PATH';
+/** The WebSocket URL clients subscribe on (`bbs`, CommandsClient's pushUrl); the local stack sets it. */
+export const pushUrl = 'BBS_PUSH_URL';
 
 // The AWS SDK's own: where every process reaches DynamoDB and SQS (the local stack's emulators, or AWS).
 export const awsRegion = 'AWS_REGION';

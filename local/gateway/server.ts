@@ -11,6 +11,8 @@ import { Authorizers } from './authorizers.ts';
 import type { CachedDecision } from './authorizers.ts';
 import { buildEvent, send, sendResult } from './events.ts';
 import { compile, findRoute } from './routes.ts';
+import { WEBSOCKET_PATH, startWebSocketGateway } from './websocket.ts';
+import type { WebSocketGateway, WebSocketRouteDef } from './websocket.ts';
 
 /**
  * API Gateway HTTP API (payload 2.0) on 127.0.0.1: matches serverless.yml's `httpApi` routes, runs the request
@@ -24,11 +26,19 @@ export interface GatewayOptions {
   /** @default 0 (a free port) */
   port: number;
   log: (line: string) => void;
+  /** serverless.yml's `websocket` routes (local/gateway/websocket.ts). @default [] (no WebSocket API) */
+  websocketRoutes?: WebSocketRouteDef[];
+  /** The stage, for the WebSocket events' requestContext. @default 'local' */
+  stage?: string;
 }
 
 export interface Gateway {
   url: string;
   port: number;
+  /** The WebSocket API's URL (`ws://127.0.0.1:<port>/v1/push`), when serverless.yml has `websocket` routes. */
+  pushUrl?: string;
+  /** The WebSocket API's connections, when it has one (tests cut them). */
+  websocket?: WebSocketGateway;
   close(): Promise<void>;
 }
 
@@ -71,11 +81,23 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const routes = opts.routes.map(compile);
   const authorizers = new Authorizers(opts.authorizers, opts.runner);
+  let domainName = '127.0.0.1';
+  const websocket =
+    opts.websocketRoutes && opts.websocketRoutes.length > 0
+      ? startWebSocketGateway({
+          routes: opts.websocketRoutes,
+          runner: opts.runner,
+          domainName: () => domainName,
+          stage: opts.stage ?? 'local',
+          log: opts.log,
+        })
+      : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const method = (req.method ?? 'GET').toUpperCase();
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (websocket?.onManagement(req, res)) return;
     const found = findRoute(routes, method, path);
     if (!found) {
       req.resume();
@@ -150,16 +172,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Node closes an idle keep-alive connection after 5 s, racing a client that sends on it just then ("other side
   // closed"); API Gateway keeps them for minutes. A longer idle time spares local clients that race.
   server.keepAliveTimeout = 65_000;
+  if (websocket) server.on('upgrade', websocket.onUpgrade);
   server.headersTimeout = 66_000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
+  domainName = `127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    close() {
+    ...(websocket ? { pushUrl: `ws://127.0.0.1:${port}${WEBSOCKET_PATH}`, websocket } : {}),
+    async close() {
+      await websocket?.close();
       return new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

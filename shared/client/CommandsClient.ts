@@ -6,6 +6,10 @@ import { LOG_HEADERS } from '../commands/wire.ts';
 import type { CommandView, StartCommandRequest } from '../commands/wire.ts';
 import { ApiError } from './errors.ts';
 import { apiRequest } from './http.ts';
+import { logText } from '../commands/logText.ts';
+import { followWithPush } from './pushFollow.ts';
+import { PushSocket } from './pushSocket.ts';
+import type { StatusFrame } from '../push/wire.ts';
 import type { ApiConnection } from './http.ts';
 import { Backoff, sleep } from '../retry.ts';
 import type { PollOptions } from '../retry.ts';
@@ -48,9 +52,13 @@ export const FOLLOW_POLL_DEFAULT = { minMs: FOLLOW_FLOORS.quietMs, maxMs: 1000 }
 export class CommandsClient {
   readonly connection: ApiConnection;
   private readonly poll: PollOptions;
+  /** The push socket (docs/client.md, Push), opened on the first follow; undefined with `pushUrl: false`. */
+  readonly push: PushSocket | undefined;
 
   constructor(opts: CommandsClientOptions) {
     this.connection = { apiUrl: opts.apiUrl, token: opts.token };
+    const pushUrl = opts.pushUrl === undefined ? defaultPushUrl(opts.apiUrl) : opts.pushUrl;
+    this.push = pushUrl === false ? undefined : new PushSocket({ url: pushUrl, token: opts.token });
     const minMs = Math.max(opts.poll?.minMs ?? FOLLOW_POLL_DEFAULT.minMs, FOLLOW_FLOORS.quietMs);
     this.poll = { minMs, maxMs: Math.max(opts.poll?.maxMs ?? FOLLOW_POLL_DEFAULT.maxMs, minMs) };
   }
@@ -237,9 +245,20 @@ export class CommandsClient {
    * Every stored update with seq > `after`, in seq order, each once, as the command produces them; ends
    * when the command is complete and its last update has been yielded.
    */
-  async *followUpdates(commandId: string, opts: FollowUpdatesOptions = {}): AsyncGenerator<SequencedUpdate> {
+  followUpdates(
+    commandId: string,
+    opts: FollowUpdatesOptions & { onComplete?: (frame: StatusFrame) => void } = {},
+  ): AsyncGenerator<SequencedUpdate> {
+    const after = opts.after ?? -1;
+    if (!this.push) return this.pollUpdates(commandId, after, opts.signal);
+    return followWithPush(this, this.push, commandId, { ...opts, after });
+  }
+
+  /** followUpdates by polling alone: the fallback when the push socket cannot open or drops. */
+  async *pollUpdates(commandId: string, from = -1, signal?: AbortSignal): AsyncGenerator<SequencedUpdate> {
     const backoff = new Backoff(this.poll);
-    let after = opts.after ?? -1;
+    let after = from;
+    const opts = { signal };
     for (;;) {
       const page = await this.getUpdates(commandId, after, { signal: opts.signal });
       for (const sequenced of page.updates) {
@@ -263,6 +282,17 @@ export class CommandsClient {
    * has been yielded: the chunks joined are byte for byte what getLog() answers at the end.
    */
   async *followLog(commandId: string, name: string, opts: FollowOptions = {}): AsyncGenerator<string> {
+    if (this.push) {
+      // Push-first: the log's text is what each update adds to it (the server renders pages the same way).
+      for await (const entry of followWithPush(this, this.push, commandId, {
+        after: -1,
+        signal: opts.signal,
+      })) {
+        const text = logText([entry], name);
+        if (text !== '') yield text;
+      }
+      return;
+    }
     const backoff = new Backoff(this.poll);
     let after = -1;
     for (;;) {
@@ -279,6 +309,19 @@ export class CommandsClient {
       await backoff.wait(opts.signal);
     }
   }
+
+  /** Closes the push socket (a process that followed commands can also just exit: an idle socket holds nothing). */
+  close(): void {
+    this.push?.close();
+  }
+}
+
+/** The local stack's push URL for its API URL: `ws://host:port/v1/push` (on AWS, pass the WebSocket API's URL). */
+export function defaultPushUrl(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/push`;
+  return url.toString();
 }
 
 function enc(segment: string): string {

@@ -7,6 +7,7 @@ import type { CommandsClient } from './CommandsClient.ts';
 import { RemoteCommandFailedError, RemoteCommandStateError } from './errors.ts';
 import { StreamLog } from './logs.ts';
 import type { LogSubscriber } from './logs.ts';
+import type { StatusFrame } from '../push/wire.ts';
 
 export interface RemoteCommandOptions {
   /** How an rc maps to results. @default { 0: SUCCESS } (Buildbot's) */
@@ -129,10 +130,13 @@ export class RemoteCommand {
       this.starting = this.start();
       await this.starting;
       const commandId = this.requireCommandId();
-      for await (const [update, seq] of api.followUpdates(commandId, { signal: opts.signal })) {
+      let pushed: StatusFrame | undefined;
+      const onComplete = (frame: StatusFrame) => (pushed = frame);
+      for await (const [update, seq] of api.followUpdates(commandId, { signal: opts.signal, onComplete })) {
         if (!this.options.ignoreUpdates) await this.remoteUpdate(update, seq);
       }
-      this.view = await api.getCommand(commandId);
+      // A pushed completion carries what the end needs: no read of the record (it is on the path the caller waits).
+      this.view = pushed ? this.viewOfCompletion(pushed) : await api.getCommand(commandId);
     } catch (error) {
       this.active = false;
       throw error;
@@ -249,6 +253,30 @@ export class RemoteCommand {
     const propagated = await this.remoteComplete(failure);
     if (propagated) throw new RemoteCommandFailedError(view.commandId, propagated);
     return this;
+  }
+
+  /** The record as a pushed completion tells it; args and decodeRC are this command's own. */
+  private viewOfCompletion(frame: StatusFrame): CommandView {
+    const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+    const view: CommandView = {
+      commandId: frame.commandId,
+      worker: frame.worker,
+      command: frame.command,
+      args: this.args,
+      status: frame.status,
+      decodeRC: this.decodeRC,
+      createdAt: iso(frame.createdAt) ?? new Date().toISOString(),
+      acked: frame.acked,
+    };
+    if (frame.startedAt !== undefined) view.startedAt = iso(frame.startedAt);
+    if (frame.completedAt !== undefined) view.completedAt = iso(frame.completedAt);
+    if (frame.rc !== undefined && frame.rc !== null) view.rc = frame.rc;
+    if (frame.results !== undefined) view.results = frame.results;
+    if (frame.failure) view.failure = frame.failure;
+    if (frame.interrupted) view.interrupted = { why: frame.interrupted.why, at: iso(frame.interrupted.at)! };
+    if (this.remoteElapsed !== undefined) view.elapsed = this.remoteElapsed;
+    if (this.remoteFailureReason !== undefined) view.failure_reason = this.remoteFailureReason;
+    return view;
   }
 
   private describe(): string {

@@ -18,6 +18,12 @@ export interface CommandsClientOptions {
    * FOLLOW_FLOORS.quietMs (250 ms) when lower. @default { minMs: 250, maxMs: 1000 }
    */
   poll?: PollOptions;
+  /**
+   * The push API's WebSocket URL (docs/client.md, Push): followers subscribe there first and poll only when it
+   * cannot open or drops. On AWS, the WebSocket API's `wss://…/{stage}` URL; false: poll only.
+   * @default the API URL's `ws://host:port/v1/push`, where the local stack serves it
+   */
+  pushUrl?: string | false;
 }
 
 /** One stored update and its seq, as POST .../updates took it and GET .../updates gives it back. */

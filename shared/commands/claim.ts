@@ -6,6 +6,7 @@ import { checkCommandId } from './ids.ts';
 import { argsOf, requireOwner, updateCommand } from './items.ts';
 import type { CommandItem } from './items.ts';
 import { rememberRecord } from './recordCache.ts';
+import { pushStatus } from '../push/fastPath.ts';
 import { COMMAND_STATUS } from './types.ts';
 import type { CommandStatus } from './types.ts';
 import type { ClaimResponse } from './wire.ts';
@@ -91,7 +92,10 @@ async function claimWrite(
       ...(opts.claimToken === undefined ? {} : { ':claimToken': opts.claimToken }),
     },
   });
-  if (outcome.won) rememberRecord(ctx, outcome.item);
+  if (outcome.won) {
+    rememberRecord(ctx, outcome.item);
+    await pushStatus(outcome.item);
+  }
   return outcome;
 }
 

@@ -1,6 +1,7 @@
 // Owns ending a command (the ending write every ender shares) and announcing it on the completions queue, at least once.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { countCommandEnded } from '../observability.ts';
+import { pushCompletion } from '../push/fastPath.ts';
 import type { CommandsContext } from './context.ts';
 import { expiresAt } from './context.ts';
 import { LEGACY_DUE_SHARD } from './keys.ts';
@@ -115,6 +116,8 @@ export async function endCommand(
  * re-sends). Once it returns, the mark is clear (by this call or another) and nothing re-sends the event.
  */
 export async function publishCompletion(ctx: CommandsContext, item: CommandItem): Promise<void> {
+  // Subscribers hear of it at once (shared/push/fastPath.ts; it never rejects), while the event goes out.
+  const pushed = pushCompletion(item);
   await ctx.sqs.send(
     new SendMessageCommand({
       QueueUrl: ctx.completionsQueueUrl,
@@ -129,4 +132,5 @@ export async function publishCompletion(ctx: CommandsContext, item: CommandItem)
     condition: { stillPending: 'eventPending = :true' },
     values: { ':true': true },
   });
+  await pushed;
 }

@@ -58,6 +58,9 @@ export async function fanOut(ctx: PushContext, records: DynamoDBRecord[]): Promi
   for (const record of records) {
     const image = record.dynamodb?.NewImage;
     if (record.eventName === 'REMOVE' || !image) continue;
+    // Worker records, tokens and the rest: not read at all (serverless.yml's filter keeps them out on AWS).
+    const key = { pk: image.pk?.S ?? '', sk: image.sk?.S ?? '' };
+    if (!key.pk.startsWith('CMD#') || (key.sk !== 'CMD' && !key.sk.startsWith(UPDATE_SK_PREFIX))) continue;
     try {
       const raw = unmarshall(toSdkImage(image));
       const pk = String(raw.pk ?? '');

@@ -37,7 +37,7 @@ export function statusFrameOf(item: CommandItem): StatusFrame {
     frame.rc = item.rc ?? null;
     frame.failure = item.failure ?? null;
   }
-  if (item.interrupt !== undefined) frame.interrupted = true;
+  if (item.interrupt !== undefined) frame.interrupted = { why: item.interrupt.why, at: item.interrupt.at };
   return frame;
 }
 

@@ -82,8 +82,8 @@ export interface StatusFrame {
   results?: Results;
   rc?: number | null;
   failure?: CommandFailure | null;
-  /** True when an interrupt was asked for (a running command stops within about a second). */
-  interrupted?: boolean;
+  /** Set when an interrupt was asked for (a running command stops within about a second); `at` in ms. */
+  interrupted?: { why: string; at: number };
 }
 
 export interface UpdatesFrame {

@@ -63,6 +63,8 @@ describe('follower floors', () => {
       apiUrl: proxyUrl,
       token: t.stack.tokens.client,
       poll: { minMs: 1, maxMs: 1 },
+      // The polling fallback's floors: push is off here (test/push/ covers push-first following).
+      pushUrl: false,
     });
     // Act
     const logGaps = await follow(api, commandId, 1600, 'log');
@@ -78,7 +80,7 @@ describe('follower floors', () => {
     // Prepare: 40 updates acked one request at a time while the follower reads
     const worker = await t.h.onlineWorker();
     const commandId = await t.h.claimed(worker);
-    const api = new CommandsClient({ apiUrl: proxyUrl, token: t.stack.tokens.client });
+    const api = new CommandsClient({ apiUrl: proxyUrl, token: t.stack.tokens.client, pushUrl: false });
     let seq = 0;
     const writes: Promise<unknown>[] = [];
     const writing = setInterval(() => {

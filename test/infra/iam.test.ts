@@ -26,6 +26,18 @@ const WORKER_QUEUE_ROLE = 'WorkerQueueRole';
 
 /** What Lambda's event source mapping does with the function's role on the queue that triggers it. */
 const TRIGGER = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+/** What Lambda's event source mapping does with the function's role on the table stream that triggers it. */
+const STREAM = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
+/** The fast path (infra/push-roles.yml PushPostPolicy): a command's subscribers, a gone one's items, the post. */
+const PUSH_POST = {
+  ConnectionsTable: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+  'WebsocketsApi/@connections': ['execute-api:ManageConnections'],
+};
 /** What the Lambda runtime does with every role: its function's log lines. */
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
@@ -54,8 +66,10 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     CompletionsQueue: ['sqs:SendMessage'],
     [WORKER_QUEUES]: ['sqs:SendMessage'],
     'ArtifactsBucket/logs/*': ['s3:GetObject'],
+    ...PUSH_POST,
   },
   workerApi: {
+    ...PUSH_POST,
     'CommandsTable[CMD#*|WORKER#*]': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
     // The heartbeat vends queue credentials (shared/workers/credentials.ts).
@@ -91,11 +105,22 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     ],
     'CommandsTable/index/dueByDeadline': ['dynamodb:Query'],
     CompletionsQueue: ['sqs:SendMessage'],
+    ...PUSH_POST,
   },
   dlqConsumer: {
     DeadLetterQueue: TRIGGER,
     'CommandsTable[CMD#*]': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     CompletionsQueue: ['sqs:SendMessage'],
+    ...PUSH_POST,
+  },
+  // $connect's token check, and a connection's own items (shared/push/routes.ts).
+  push: {
+    'CommandsTable[TOKEN#*]': ['dynamodb:GetItem'],
+    ConnectionsTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  },
+  pushFanout: {
+    'CommandsTable/stream': STREAM,
+    ...PUSH_POST,
   },
   lastResult: {
     CompletionsQueue: TRIGGER,
@@ -114,14 +139,12 @@ const IMPORTED_NOT_CALLED: Record<string, Record<string, string>> = {
   },
   state: {},
   commands: {
-    's3:PutObject': 'shared/artifacts/s3.ts signs PUTs too: reads only GET log objects (shared/logs/objects.ts)',
+    's3:PutObject':
+      'shared/artifacts/s3.ts signs PUTs too: reads only GET log objects (shared/logs/objects.ts)',
   },
   workerApi: {
-    'dynamodb:DeleteItem':
-      "conditionalDelete, and TransactWrite's Delete: the heartbeat writes a Put and an Update",
     'dynamodb:ConditionCheckItem':
       "TransactWrite's ConditionCheck: the heartbeat's condition is on its Update",
-    'dynamodb:Query': 'records.ts loadWorker: the heartbeat decodes a record, it does not read one',
   },
   workers: {
     'dynamodb:GetItem': 'records.ts loadWorkerRecord: workers reads a worker and its registry in one Query',
@@ -132,13 +155,15 @@ const IMPORTED_NOT_CALLED: Record<string, Record<string, string>> = {
   },
   openapi: {},
   console: {},
-  watchdog: {
-    'dynamodb:DeleteItem':
-      'conditionalWrite.ts conditionalDelete: the watchdog ends commands, it removes none',
-  },
+  watchdog: {},
   dlqConsumer: {
     'dynamodb:PutItem': 'conditionalWrite.ts conditionalPut: ending a command is an update',
-    'dynamodb:DeleteItem': 'conditionalWrite.ts conditionalDelete',
+  },
+  push: {},
+  pushFanout: {
+    'dynamodb:GetItem': 'items.ts loadCommand: the fan-out decodes records from the stream, it reads none',
+    'dynamodb:PutItem': 'conditionalWrite.ts conditionalPut, beside the item decoders it uses',
+    'dynamodb:UpdateItem': 'items.ts updateCommand: the fan-out writes no command',
   },
   lastResult: {
     'dynamodb:DeleteItem': "lease.ts: the exactlyOnce lease's release, which only atomicCreateState takes",
@@ -238,9 +263,11 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
     for (const name of functionNames) {
       // Prepare: what the platform does with the role: its logs, and its triggers' polling.
       const triggers = triggerQueues(template, name);
+      const streams = triggerQueues(template, name, 'stream');
       const platform = new Set([
         ...LOGS.map((action) => `${action} on ${OWN_LOG_GROUP}`),
         ...triggers.flatMap((queue) => TRIGGER.map((action) => `${action} on ${queue}`)),
+        ...streams.flatMap((stream) => STREAM.map((action) => `${action} on ${stream}`)),
       ]);
 
       // Act
@@ -309,10 +336,12 @@ describe('least privilege, per function (packaged CloudFormation)', () => {
 
   it('keeps the tables under deletion protection, and retains them when the stack goes', () => {
     // Act
-    const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    const all = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    // The connections table holds nothing that outlives a connection (2 hours): it goes with the stack.
+    const tables = all.filter(([id]) => id !== 'ConnectionsTable');
 
     // Assess
-    assert.deepEqual(sorted(tables.map(([id]) => id)), ['CommandsTable', 'StateTable']);
+    assert.deepEqual(sorted(all.map(([id]) => id)), ['CommandsTable', 'ConnectionsTable', 'StateTable']);
     for (const [id, table] of tables) {
       assert.equal(table.Properties?.DeletionProtectionEnabled, true, id);
       assert.equal(table.DeletionPolicy, 'Retain', id);

@@ -115,6 +115,8 @@ function list(value: CfnValue | undefined): CfnValue[] {
 export function resourceName(value: CfnValue, ctx: { logGroup: string; workerQueuePrefix: string }): string {
   if (isMap(value)) {
     const getAtt = value['Fn::GetAtt'];
+    // A table's stream: `CommandsTable/stream`.
+    if (Array.isArray(getAtt) && getAtt[1] === 'StreamArn') return `${String(getAtt[0])}/stream`;
     if (Array.isArray(getAtt) && getAtt[1] === 'Arn') {
       const id = String(getAtt[0]);
       return id === ctx.logGroup ? OWN_LOG_GROUP : id;
@@ -126,6 +128,12 @@ export function resourceName(value: CfnValue, ctx: { logGroup: string; workerQue
         return `${resourceName(table, ctx)}/index/${name}`;
     }
     const sub = value['Fn::Sub'];
+    // PostToConnection on the WebSocket API's connections (infra/push-roles.yml).
+    if (
+      typeof sub === 'string' &&
+      /:execute-api:.*:\$\{WebsocketsApi\}\/\*\/POST\/@connections\/\*$/.test(sub)
+    )
+      return 'WebsocketsApi/@connections';
     const workerQueues = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${ctx.workerQueuePrefix}*`;
     if (sub === workerQueues) return WORKER_QUEUES;
     // Objects under a prefix of a bucket: `${Bucket.Arn}/prefix/*` reads `Bucket/prefix/*`.
@@ -171,7 +179,12 @@ export function roleOf(template: CfnTemplate, functionName: string, workerQueueP
   const grants = new Set<string>();
   let denies = 0;
   const ctx = { logGroup: `${prefix}LogGroup`, workerQueuePrefix };
-  for (const policy of list(properties.Policies)) {
+  // Inline policies attached from outside the role (AWS::IAM::Policy with Roles: [!Ref Role]) are the role's too.
+  const attached = Object.values(template.Resources)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .filter((resource) => list(resource.Properties?.Roles).some((ref) => isMap(ref) && ref.Ref === roleId))
+    .map((resource) => resource.Properties ?? {});
+  for (const policy of [...list(properties.Policies), ...attached]) {
     const document = isMap(policy) && isMap(policy.PolicyDocument) ? policy.PolicyDocument : {};
     for (const statement of list(document.Statement)) {
       if (!isMap(statement) || statement.Effect !== 'Allow') {
@@ -193,20 +206,31 @@ export function roleOf(template: CfnTemplate, functionName: string, workerQueueP
   };
 }
 
-/** The queues whose event source mappings invoke `functionName` (its triggers), by logical id. */
-export function triggerQueues(template: CfnTemplate, functionName: string): string[] {
+/**
+ * The queues (or, with `kind: 'stream'`, the tables whose streams: `Table/stream`) whose event source mappings
+ * invoke `functionName` (its triggers), by logical id.
+ */
+export function triggerQueues(
+  template: CfnTemplate,
+  functionName: string,
+  kind: 'queue' | 'stream' = 'queue',
+): string[] {
   const target = `${logicalPrefix(functionName)}LambdaFunction`;
+  const isStream = (resource: CfnResource) => {
+    const arn = resource.Properties?.EventSourceArn;
+    return isMap(arn) && Array.isArray(arn['Fn::GetAtt']) && arn['Fn::GetAtt'][1] === 'StreamArn';
+  };
   return Object.values(template.Resources)
     .filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping')
+    .filter((resource) => isStream(resource) === (kind === 'stream'))
     .filter((resource) => {
       const fn = resource.Properties?.FunctionName;
       return isMap(fn) && Array.isArray(fn['Fn::GetAtt']) && fn['Fn::GetAtt'][0] === target;
     })
     .map((resource) => {
       const arn = resource.Properties?.EventSourceArn;
-      return isMap(arn) && Array.isArray(arn['Fn::GetAtt'])
-        ? String(arn['Fn::GetAtt'][0])
-        : JSON.stringify(arn);
+      if (!isMap(arn) || !Array.isArray(arn['Fn::GetAtt'])) return JSON.stringify(arn);
+      return kind === 'stream' ? `${String(arn['Fn::GetAtt'][0])}/stream` : String(arn['Fn::GetAtt'][0]);
     });
 }
 
@@ -233,6 +257,11 @@ const CLIENT_ACTIONS: Record<string, string[]> = {
   'sqs:ChangeMessageVisibilityBatch': ['ChangeMessageVisibility'],
 };
 
+/** Client commands whose IAM action is in another service: PostToConnection is execute-api's. */
+const SERVICE_ACTIONS: Record<string, string> = {
+  'apigatewaymanagementapi:PostToConnection': 'execute-api:ManageConnections',
+};
+
 const SDK_IMPORT = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([\w-]+)'/g;
 
 /** The IAM actions of the SDK commands `source` constructs (`new XCommand(`), by the package each is imported from. */
@@ -255,6 +284,11 @@ export function sdkActionsOf(source: string, file: string): Set<string> {
       }
       if (!pkg.startsWith('client-')) throw new Error(`${file}: a command from @aws-sdk/${pkg}`);
       const action = `${pkg.slice('client-'.length)}:${imported.slice(0, -'Command'.length)}`;
+      const elsewhere = SERVICE_ACTIONS[action];
+      if (elsewhere) {
+        actions.add(elsewhere);
+        continue;
+      }
       const service = action.slice(0, action.indexOf(':'));
       for (const name of CLIENT_ACTIONS[action] ?? [action.slice(service.length + 1)])
         actions.add(`${service}:${name}`);
