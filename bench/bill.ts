@@ -13,18 +13,19 @@
  * ReceiveMessage and DeleteMessage, one 1-WRU write), priced the same way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FunctionTally } from '../local/index.ts';
+import type { FunctionTally, LocalStack } from '../local/index.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { size } from './lib/benchmark.ts';
 import { TRIVIAL_COMMAND, waitAllCompleteUncounted } from './lib/commands.ts';
-import { longLinesCase, yesHelloCase } from './lib/logs.ts';
+import { longLinesCase, storedBytes, yesHelloCase } from './lib/logs.ts';
 import type { LogCase } from './lib/logs.ts';
 import * as LIMITS from '../shared/limits.ts';
 import { HEARTBEAT_INTERVAL_MS } from '../shared/workers/types.ts';
 import { commandStorage, fixedCosts } from './lib/fixedCosts.ts';
-import { dollars } from './lib/prices.ts';
+import { PRICES, dollars } from './lib/prices.ts';
+import { logObjectsOf } from './lib/logObjects.ts';
 import type { BillUnits } from './lib/prices.ts';
 import type { Figure } from './lib/report.ts';
 import { functionMemoryMb } from './lib/serviceMemory.ts';
@@ -86,9 +87,37 @@ function marginal(
   const scale = seconds / idleSeconds;
   const entries = Object.entries(units).map(([key, value]) => [
     key,
-    Math.max(0, value - idle[key as keyof BillUnits] * scale) / per,
+    Math.max(0, value - (idle[key as keyof BillUnits] ?? 0) * scale) / per,
   ]);
   return Object.fromEntries(entries) as unknown as BillUnits;
+}
+
+/** What a log leaves at rest: DynamoDB items (bytes as DynamoDB bills them) and log objects in S3. */
+interface LogStorage {
+  dynamoBytes: number;
+  objects: number;
+  s3Bytes: number;
+}
+
+async function logStorage(stack: LocalStack, commandId: string): Promise<LogStorage> {
+  const [items, objects] = await Promise.all([storedBytes(stack, commandId), logObjectsOf(stack, commandId)]);
+  return { dynamoBytes: items.bytes, objects: objects.objects, s3Bytes: objects.bytes };
+}
+
+/**
+ * Per GB of log, what the requests leave out: a month at rest (the retention, 30 days: DynamoDB with PITR,
+ * S3 Standard) and one read of it (a GET per log object; DynamoDB's eventually consistent reads, 0.5 RRU per
+ * 4 KB of items). Lambda and HTTP of that read are left out (pages of 3 MiB: about 3 requests per 10 MB).
+ */
+function logAllInExtras(stored: LogStorage, logBytes: number): number {
+  const perGb = 1e9 / logBytes;
+  const gb = (bytes: number) => bytes / 1e9;
+  const atRest =
+    gb(stored.dynamoBytes) * (PRICES.dynamoStorageGbMonth + PRICES.dynamoPitrGbMonth) +
+    gb(stored.s3Bytes) * PRICES.s3StorageGbMonth;
+  const readOnce =
+    stored.objects * PRICES.s3Get + Math.ceil(stored.dynamoBytes / 4096) * 0.5 * PRICES.dynamoRru;
+  return (atRest + readOnce) * perGb;
 }
 
 export const bill: Benchmark = {
@@ -136,6 +165,7 @@ export const bill: Benchmark = {
     const trivialIds: string[] = [];
     const logCases: LogCase[] = [yesHelloCase(logBytes), await longLinesCase(Math.floor(logBytes / 1000))];
     const logPhases = new Map<LogCase, PhaseCount>();
+    const logCommands = new Map<LogCase, string>();
     try {
       ctx.progress(`idle background for ${idleMs / 1000} s`);
       idle = await phase(() => sleep(idleMs));
@@ -157,6 +187,7 @@ export const bill: Benchmark = {
               command: 'shell',
               args: { command: ['sh', '-c', logCase.script], workdir: '.' },
             });
+            logCommands.set(logCase, commandId);
             logsCompleted += await waitAllCompleteUncounted(stack, [commandId], {
               intervalMs: 50,
               timeoutMs,
@@ -257,14 +288,32 @@ export const bill: Benchmark = {
         counted.seconds,
         logCase.bytes / MB,
       );
+      const stored = await logStorage(stack, logCommands.get(logCase)!);
+      // Log objects' S3 requests, from the runs stored (presigned requests pass no SDK client to count them):
+      // a PUT each, and two HEADs each (the API's check before the upload, and before the record).
+      perMb.s3Puts = stored.objects / (logCase.bytes / MB);
+      perMb.s3Gets = (2 * stored.objects) / (logCase.bytes / MB);
+      const perGb = dollars(perMb).total * 1000;
+      const allIn = perGb + logAllInExtras(stored, logCase.bytes);
       logBreakdown[logCase.name] = {
         units: perMb,
         dollars: dollars(perMb),
+        stored,
+        allInPerGb: allIn,
         requests: counted.aws.requests,
         functions: counted.functions,
       };
       figures.push(
-        { name: `${logCase.name}: $ per GB of log`, value: dollars(perMb).total * 1000, unit: '$' },
+        { name: `${logCase.name}: $ per GB of log`, value: perGb, unit: '$' },
+        {
+          name: `${logCase.name}: $ per GB of log, all in (a month stored, read once)`,
+          value: allIn,
+          unit: '$',
+          ...(logCase.bytes > 0 && logCase === logCases[1]
+            ? { target: { op: '<=' as const, value: 0.05 } }
+            : {}),
+        },
+        { name: `${logCase.name}: S3 PUTs per MB`, value: perMb.s3Puts, unit: 'requests' },
         { name: `${logCase.name}: HTTP requests per MB`, value: perMb.httpRequests, unit: 'requests' },
         { name: `${logCase.name}: DynamoDB WRU per MB`, value: perMb.dynamoWru, unit: 'WRU' },
         { name: `${logCase.name}: Lambda GB-seconds per MB`, value: perMb.lambdaGbSeconds, unit: 'GB-s' },
@@ -273,7 +322,7 @@ export const bill: Benchmark = {
     // The followed command's own start, claim, interrupt and ending are taken as a trivial command's.
     const followed = marginal(billUnits(follow!, memoryMb), idleUnits, idle.seconds, follow!.seconds, 1);
     for (const key of Object.keys(followed) as (keyof BillUnits)[])
-      followed[key] = Math.max(0, followed[key] - perCommand[key]);
+      followed[key] = Math.max(0, (followed[key] ?? 0) - (perCommand[key] ?? 0));
     const idleHeartbeats = idle.functions.workerApi?.invocations ?? 0;
     const costs = fixedCosts({
       idle: {

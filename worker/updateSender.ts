@@ -14,6 +14,7 @@ import type { Prepared, Unacked } from './batcher.ts';
 import { completeCanCarry, sendComplete } from './completer.ts';
 import { UpdateDeliveryError } from './errors.ts';
 import { logObjectBatch, sendLogObject } from './logObjects.ts';
+import type { LogObjectBatch } from './logObjects.ts';
 import type { WorkerLogSink } from './log.ts';
 import { withDefaults } from './options.ts';
 
@@ -75,6 +76,10 @@ export class UpdateSender {
   private interrupted = false;
   private fatal: UpdateDeliveryError | undefined;
   private finished = false;
+  /** The log object last sent (kept for a resend while it starts the unacked list). */
+  private lastObject: LogObjectBatch | undefined;
+  /** The API does not take log objects (an older one): every update goes in the updates requests. */
+  private noLogObjects = false;
 
   constructor(opts: UpdateSenderOptions) {
     this.opts = withDefaults(SENDER_DEFAULTS, opts);
@@ -201,7 +206,15 @@ export class UpdateSender {
     while (!this.fatal) {
       this.batcher.seal();
       // A long stretch of output that does not compress goes to S3 as a log object (worker/logObjects.ts).
-      const object = logObjectBatch(this.batcher.unackedEntries);
+      // After a failure the same object is sent again, not one cut anew from more output: its upload may
+      // have succeeded, and the API then records it without a second PUT.
+      const front = this.batcher.unackedEntries[0];
+      const object = this.noLogObjects
+        ? undefined
+        : this.lastObject !== undefined && this.lastObject.batch[0] === front
+          ? this.lastObject
+          : logObjectBatch(this.batcher.unackedEntries);
+      this.lastObject = object;
       let batch: Unacked[];
       let encoded: EncodedBody | undefined;
       if (object !== undefined) {
@@ -240,6 +253,8 @@ export class UpdateSender {
           // Kept even when the request failed: the check above uses it only if it starts the unacked list.
           prepared = await ahead;
         }
+        // An API that neither stored the object nor asked for it does not take log objects: send as before.
+        if (object !== undefined && answer.acked < object.ref.first) this.stopLogObjects('it ignored one');
         this.ack(answer.acked);
         if (answer.interrupt) this.interrupt(answer.interrupt.why);
         retries.succeeded();
@@ -248,6 +263,11 @@ export class UpdateSender {
         if (acked !== undefined) {
           // The server is missing updates before our batch: the next request resends from acked + 1.
           this.ack(acked);
+          continue;
+        }
+        if (object !== undefined && error instanceof ApiError && error.status === 400) {
+          // An older API refuses the unknown `object` field: the same updates go as a batch instead.
+          this.stopLogObjects(error.message);
           continue;
         }
         if (error instanceof ApiError && error.status === 413 && batch.length > 1 && encoded !== undefined) {
@@ -291,6 +311,13 @@ export class UpdateSender {
         ),
       );
     return this.fatal;
+  }
+
+  private stopLogObjects(why: string): void {
+    this.noLogObjects = true;
+    this.opts.log(
+      `command ${this.opts.commandId}: the API does not take log objects (${why}); sending output in updates`,
+    );
   }
 
   private interrupt(why: string): void {

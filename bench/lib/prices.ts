@@ -23,6 +23,12 @@ export const PRICES = {
   logsIngestGb: 0.5,
   /** CloudWatch Logs, storage per GB-month (compressed; taken here at the ingested size, an upper bound). */
   logsStorageGbMonth: 0.03,
+  /** S3 Standard, per PUT, COPY, POST or LIST request (a log object's upload). */
+  s3Put: 0.005 / 1000,
+  /** S3 Standard, per GET, HEAD or other read request (the API's check of a log object, a page's read of it). */
+  s3Get: 0.0004 / 1000,
+  /** S3 Standard, storage per GB-month (first 50 TB). */
+  s3StorageGbMonth: 0.023,
 } as const;
 
 /** What one workload cost, in the units AWS bills; `dollars` prices them with PRICES. */
@@ -33,6 +39,9 @@ export interface BillUnits {
   sqsRequestChunks: number;
   dynamoWru: number;
   dynamoRru: number;
+  /** S3 writes and reads (log objects): counted where a workload makes them, absent (0) elsewhere. */
+  s3Puts?: number;
+  s3Gets?: number;
 }
 
 export function dollars(units: BillUnits): Record<keyof BillUnits | 'total', number> {
@@ -43,6 +52,8 @@ export function dollars(units: BillUnits): Record<keyof BillUnits | 'total', num
     sqsRequestChunks: units.sqsRequestChunks * PRICES.sqsRequestChunk,
     dynamoWru: units.dynamoWru * PRICES.dynamoWru,
     dynamoRru: units.dynamoRru * PRICES.dynamoRru,
+    s3Puts: (units.s3Puts ?? 0) * PRICES.s3Put,
+    s3Gets: (units.s3Gets ?? 0) * PRICES.s3Get,
   };
   return { ...parts, total: Object.values(parts).reduce((sum, value) => sum + value, 0) };
 }

@@ -241,9 +241,10 @@ export async function putObject(url: string, body: Buffer, headers: Record<strin
   if (status < 200 || status >= 300) throw new TransferFailedError('PUT of a log object', status, text);
 }
 
-/** GETs a presigned URL whole, into one buffer of the `size` expected (a log object, read by the API). */
-export async function getObject(url: string, size: number): Promise<Buffer> {
-  const response = await send(url, 'GET', undefined);
+/** GETs bytes start..end (exclusive) of the object at a presigned URL into one buffer (a log object's slice). */
+export async function getObject(url: string, start: number, end: number): Promise<Buffer> {
+  const size = end - start;
+  const response = await send(url, 'GET', undefined, undefined, { range: `bytes=${start}-${end - 1}` });
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300)
     throw new TransferFailedError('GET of a log object', status, await textOf(response));

@@ -14,8 +14,8 @@ import { PlainAnswerSize, jsonPartBytes } from './escapedBytes.ts';
 import type { PlainEncoding } from './escapedBytes.ts';
 import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
 import { decodeRun, isPacked, packedSize, runFragment, storedSize, textRunParts } from './runs.ts';
-import { BuildbotError } from '../errors.ts';
 import type { LogObjectStore } from '../logs/objects.ts';
+import { objectSlice, readObjectSlice } from '../logs/objectReads.ts';
 import type { StoredRun } from './runs.ts';
 
 /**
@@ -114,11 +114,12 @@ async function readPage(
     if (found.last <= seen) continue;
     // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
     if (found.first > seen + 1 || found.first > acked) break;
-    const size = storedSize(found);
+    // A log object's run is read as the slice the page has room for, from S3, once the page will take it.
+    const slice =
+      found.obj === undefined ? undefined : objectSlice(found, seen + 1, LIMITS.pageStoredBytes - stored);
+    const size = slice ? slice.end - slice.start : storedSize(found);
     if (seen > after && stored + size > LIMITS.pageStoredBytes) break;
-    // A log object's text is read from S3 here, once the page will take it: at most about one a page, as
-    // a log object holds up to pageStoredBytes (LOG_OBJECT_MAX_BYTES).
-    const run = found.obj === undefined ? found : { ...found, text: await readObject(objects, found) };
+    const run = slice ? await readObjectSlice(objects, found, slice) : found;
     stored += size;
     if (isPacked(run) || run.obj !== undefined) {
       packedStored += packedSize(run);
@@ -138,12 +139,6 @@ async function readPage(
     if (seen >= acked) break;
   }
   return { seen, stored, packedStored, packedRaw };
-}
-
-async function readObject(objects: LogObjectStore | undefined, run: StoredRun): Promise<Buffer> {
-  if (!objects)
-    throw new BuildbotError(`updates ${run.first}..${run.last} are in S3, and this read has no bucket`);
-  return objects.read(run.obj!, run.bytes);
 }
 
 /**

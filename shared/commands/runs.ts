@@ -38,11 +38,11 @@ export const TEXT_RUN_MIN_BYTES = 64 * 1024;
 export const LOG_OBJECT_MIN_BYTES = 32 * 1024;
 
 /**
- * Text bytes of one log object: one read page (LIMITS.pageStoredBytes), so that a page's Lambda fetches at
- * most about one object, and one single PUT (the local emulator refuses bodies over 11 MiB). 50 MB of random
- * text is 16 objects. @default 3 MiB
+ * Text bytes of one log object: one single PUT (the local emulator refuses bodies over 11 MiB), the worker's
+ * memory for it, and 50 MB of random text in 7 objects (three requests each). A read takes it over a few
+ * pages, as slices (shared/logs/objectReads.ts). @default 8 MiB
  */
-export const LOG_OBJECT_MAX_BYTES = LIMITS.pageStoredBytes;
+export const LOG_OBJECT_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * A run is stored as its *fragment*: the JSON text `[update,seq],[update,seq],...`, exactly the inside of

@@ -27,8 +27,8 @@ export interface LogObjectStore {
   size(key: string): Promise<number | undefined>;
   /** A presigned PUT for bytes of this sha256 (hex) and length. */
   upload(key: string, sha256: string, bytes: number): Promise<LogObjectUpload>;
-  /** The object's bytes (exactly `bytes` of them, else TransferFailedError). */
-  read(key: string, bytes: number): Promise<Buffer>;
+  /** Bytes start..end (exclusive) of the object (exactly those, else TransferFailedError). */
+  read(key: string, start: number, end: number): Promise<Buffer>;
 }
 
 /** Seconds a URL the API signs for its own GET is valid: it is used at once. */
@@ -44,8 +44,8 @@ export function logObjectStore(ctx: ArtifactsContext): LogObjectStore {
       };
       return { url: await putUrl(ctx, key, LIMITS.artifactUploadUrlSeconds, headers), headers };
     },
-    async read(key, bytes) {
-      return getObject(await getUrl(ctx, key, OWN_GET_SECONDS), bytes);
+    async read(key, start, end) {
+      return getObject(await getUrl(ctx, key, OWN_GET_SECONDS), start, end);
     },
   };
 }
@@ -57,6 +57,6 @@ export function logObjectStoreFromEnv(): LogObjectStore {
   return {
     size: (key) => get().size(key),
     upload: (key, sha256, bytes) => get().upload(key, sha256, bytes),
-    read: (key, bytes) => get().read(key, bytes),
+    read: (key, start, end) => get().read(key, start, end),
   };
 }

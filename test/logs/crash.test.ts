@@ -17,7 +17,7 @@ import type { WorkerProcess } from '../worker/helpers.ts';
 const t = workerStackFixture(useStack);
 const SEAM_WORKER = new URL('./fixtures/seamWorker.ts', import.meta.url).pathname;
 
-/** 8 MB of random base64 lines (three log objects): output that does not compress. */
+/** Random base64 lines, output that does not compress: 12 MB makes two log objects at least. */
 function randomLines(bytes: number): string {
   const lines: string[] = [];
   for (let at = 0; at < bytes; at += 1000)
@@ -38,7 +38,7 @@ async function seamWorker(fault: string): Promise<{ name: string; proc: WorkerPr
 /** Runs `cat` of the output on the fault's worker; answers the output, the command's end and its log. */
 async function catOutput(fault: string) {
   const { name, proc } = await seamWorker(fault);
-  const output = randomLines(8_000_000);
+  const output = randomLines(12_000_000);
   await writeFile(path.join(proc.basedir, 'out.txt'), output);
   const id = await startCommand(
     t.stack,

@@ -78,6 +78,34 @@ describe('log objects', () => {
     assert.deepEqual(await readUpdates(t.stack, commandId), expected);
   });
 
+  it('reads an object larger than a page over several pages, every byte once and in order', async () => {
+    // Prepare: 5 MiB of random stdout in 80 updates, one object (a page reads 3 MiB of it at most)
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    const texts = randomOutput(80, 64 * 1024);
+    const object = objectOf(0, texts);
+    const request = { updates: [[{ stderr: 'done\n' }, 80]], object: object.ref };
+    const asked = await post(worker, commandId, request);
+    await putObject(asked.body.upload!.url, object.text, asked.body.upload!.headers);
+    assert.equal((await post(worker, commandId, request)).body.acked, 80);
+    // Act
+    const first = await t.h.call(
+      t.stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdio?after=-1`,
+    );
+    const stdio = await readLog(t.stack, commandId, 'stdio');
+    const updates = await readUpdates(t.stack, commandId);
+    // Assess
+    const firstNext = Number(first.headers.get('x-bbs-next-seq'));
+    assert.ok(firstNext > 0 && firstNext < 79, `the first page ends inside the object, at seq ${firstNext}`);
+    assert.equal(stdio, `${texts.join('')}done\n`);
+    assert.deepEqual(updates, [
+      ...texts.map((text, i): SequencedUpdate => [{ stdout: text }, i]),
+      [{ stderr: 'done\n' }, 80],
+    ]);
+  });
+
   it('stores a resent log object once when the answer to its record was lost', async () => {
     // Prepare: the object recorded, its answer never seen by the worker
     const worker = await t.h.onlineWorker();
