@@ -163,7 +163,20 @@ async function globFiles(
   return kept;
 }
 
-function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster): WorkerCommand {
+/** What the engine does around a command that runs a process: list its group once started, unlist it at the end. */
+export interface ProcessWatch {
+  started(): Promise<void>;
+  ended(): void;
+}
+
+const NO_WATCH: ProcessWatch = { started: () => Promise.resolve(), ended: () => undefined };
+
+function forwardingCommand(
+  name: string,
+  prepare: Prepare,
+  master: MsgpackMaster,
+  watch: ProcessWatch,
+): WorkerCommand {
   return {
     name,
     async start(ctx): Promise<StartedCommand> {
@@ -192,9 +205,12 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
               }
             }),
           onComplete: (failure) =>
-            then(() =>
-              failure === null ? settle.resolve() : settle.reject(new Error(`buildbot-worker: ${failure}`)),
-            ),
+            then(() => {
+              if (PROCESS_COMMANDS.has(wireName)) watch.ended();
+              return failure === null
+                ? settle.resolve()
+                : settle.reject(new Error(`buildbot-worker: ${failure}`));
+            }),
           onLost: (why) =>
             settle.reject(new CommandLostError(`${why} while the command ran (buildbot-worker lost)`)),
         })
@@ -202,6 +218,8 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
           // The stock worker's own words (a StockWorkerError), or the lost connection's.
           throw new CommandStartError(error.message, { cause: error });
         });
+      // The stock worker forked before it answered: its process group is listed now (stockGroups.ts).
+      if (PROCESS_COMMANDS.has(wireName)) await watch.started();
       return {
         done,
         interrupt: (why) => void connection.interruptCommand(id, why).catch(() => undefined),
@@ -210,9 +228,9 @@ function forwardingCommand(name: string, prepare: Prepare, master: MsgpackMaster
   };
 }
 
-export function stockRegistry(master: MsgpackMaster): CommandRegistry {
+export function stockRegistry(master: MsgpackMaster, watch: ProcessWatch = NO_WATCH): CommandRegistry {
   const commands = [
-    ...Object.entries(PREPARE).map(([name, prepare]) => forwardingCommand(name, prepare, master)),
+    ...Object.entries(PREPARE).map(([name, prepare]) => forwardingCommand(name, prepare, master, watch)),
     // The transfers move their bytes through the agent, onto the artifact path (stockTransfers.ts).
     ...stockTransferCommands(master),
   ];

@@ -11,6 +11,7 @@ import type { WorkerLogSink } from '../log.ts';
 import { StockWorkerError } from './errors.ts';
 import { MsgpackMaster } from './msgpackMaster.ts';
 import { stockRegistry } from './stockCommands.ts';
+import { StockGroups } from './stockGroups.ts';
 
 const run = promisify(execFile);
 
@@ -120,6 +121,12 @@ export async function startBuildbotWorkerEngine(
     opts.log(
       'buildbot-worker: buildbot.tac is not as expected; twistd.log keeps the repr of every protocol message',
     );
+  // The groups of the stock worker's commands: killed whenever the stock worker exits (stockGroups.ts).
+  const groups = new StockGroups();
+  const killOrphans = (): void => {
+    const killed = groups.killAll();
+    if (killed > 0) opts.log(`buildbot-worker: killed ${killed} process group(s) its commands left running`);
+  };
   let stopping = false;
   let starts = 0;
   let child: ReturnType<typeof spawn> | undefined;
@@ -138,6 +145,7 @@ export async function startBuildbotWorkerEngine(
     proc.on('error', (error) => opts.log(`buildbot-worker could not start: ${error.message}`));
     proc.on('exit', (code, signal) => {
       if (child === proc) child = undefined;
+      killOrphans();
       if (stopping) return;
       opts.log(`buildbot-worker exited (${signal ?? `code ${code}`}); starting it again`);
       master.current?.close();
@@ -154,7 +162,10 @@ export async function startBuildbotWorkerEngine(
     throw error;
   }
   return {
-    registry: stockRegistry(master),
+    registry: stockRegistry(master, {
+      started: () => groups.scan(child?.pid),
+      ended: () => groups.prune(),
+    }),
     workerDir,
     get starts() {
       return starts;

@@ -1,0 +1,85 @@
+// The process groups of the stock worker's commands: found in /proc as they start, killed when the stock worker is gone.
+import { readFile } from 'node:fs/promises';
+import { groupKeeper } from '../commands/groupKeeper.ts';
+
+/**
+ * The stock worker runs each command's process in a group of its own (3.7 runprocess.py: setpgrp for a pipe,
+ * a new session for a pty), so killing the stock worker, or its group, leaves them running: a `sleep 300`
+ * outlived a SIGKILLed stock worker by its whole length. Our own worker lists its commands' groups with the
+ * group keeper (worker/commands/groupKeeper.ts); for the stock worker the agent finds them itself. Right after
+ * the stock worker has answered a start_command (it forks before it answers), the agent reads its direct
+ * children (/proc/PID/task/PID/children: Twisted forks from its one thread) and lists each child's group:
+ * here, and with the group keeper, so that an agent SIGKILLed too still takes them down. When the stock
+ * worker exits, for whatever reason, every listed group that still exists gets SIGKILL. A group is unlisted
+ * once it is gone (checked at each command's end), so a later process that reuses the number is not hit.
+ *
+ * Residual: a process the command starts in a group of its own (setsid, a daemon) is not followed, as with
+ * our worker; /proc is Linux's (elsewhere nothing is found and nothing changes).
+ */
+export class StockGroups {
+  private readonly groups = new Set<number>();
+
+  /** Lists the groups of the stock worker's children (`pid`: the stock worker's). */
+  async scan(pid: number | undefined): Promise<void> {
+    if (pid === undefined) return;
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    for (const word of children.split(' ')) {
+      const child = Number(word);
+      if (!Number.isInteger(child) || child <= 0) continue;
+      const group = await groupOf(child);
+      // Only a child that leads its own group: one still in the stock worker's group goes with it.
+      if (group !== child || this.groups.has(group)) continue;
+      this.groups.add(group);
+      groupKeeper().watch(group);
+    }
+  }
+
+  /** Unlists the groups that are gone. */
+  prune(): void {
+    for (const group of this.groups)
+      if (!exists(group)) {
+        this.groups.delete(group);
+        groupKeeper().release(group);
+      }
+  }
+
+  /** SIGKILLs every listed group that still exists, and unlists them all; answers how many were killed. */
+  killAll(): number {
+    let killed = 0;
+    for (const group of this.groups) {
+      try {
+        process.kill(-group, 'SIGKILL');
+        killed++;
+      } catch {
+        // ESRCH: it ended by itself meanwhile.
+      }
+      groupKeeper().release(group);
+    }
+    this.groups.clear();
+    return killed;
+  }
+
+  /** The listed groups (tests). */
+  get listed(): number[] {
+    return [...this.groups];
+  }
+}
+
+/** A process's group id from /proc/PID/stat (the field after state and ppid), or undefined when it is gone. */
+async function groupOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const group = Number(fields[2]);
+  return Number.isInteger(group) ? group : undefined;
+}
+
+function exists(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
