@@ -22,12 +22,23 @@ import { bill } from './bill.ts';
 import { coldstart } from './coldstart.ts';
 import { dispatch } from './dispatch.ts';
 import { log } from './log.ts';
+import { push } from './push.ts';
 import { scale } from './scale.ts';
 import { state } from './state.ts';
 import { throughput } from './throughput.ts';
 import { transfer } from './transfer.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [coldstart, state, dispatch, throughput, log, bill, scale, transfer];
+const BENCHMARKS: readonly Benchmark[] = [
+  coldstart,
+  state,
+  dispatch,
+  throughput,
+  log,
+  bill,
+  scale,
+  transfer,
+  push,
+];
 
 class UnknownBenchmarkError extends Error {
   constructor(names: string[]) {
