@@ -1,6 +1,8 @@
 // GET / and GET /assets/{file}: the web console's page and its content-hashed assets (docs/console.md).
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as ENV from '../shared/config.ts';
+import { currentEnv } from '../shared/env.ts';
 import { CONSOLE_ASSETS, CONSOLE_INDEX_HTML } from '../web/assets.generated.ts';
 
 /**
@@ -54,16 +56,39 @@ function answer(
   };
 }
 
+/**
+ * The push API's WebSocket URL, for the page to open (web/src/push.ts): BBS_PUSH_URL where set (the local stack),
+ * else PostToConnection's https endpoint as wss (on AWS the same host and stage). None: the page polls.
+ */
+function pushUrl(): string | undefined {
+  const env = currentEnv();
+  return env[ENV.pushUrl] || env[ENV.pushEndpoint]?.replace(/^https:/, 'wss:') || undefined;
+}
+
+/** index.html with the push URL in a meta tag (escaped: it comes from the environment, not from a request). */
+function indexHtml(): string {
+  const url = pushUrl();
+  if (url === undefined) return CONSOLE_INDEX_HTML;
+  const escaped = url.replace(/[&"<>]/g, (char) => `&#${char.charCodeAt(0)};`);
+  return CONSOLE_INDEX_HTML.replace(
+    '<head>',
+    `<head>\n    <meta name="bbs-push-url" content="${escaped}" />`,
+  );
+}
+
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const file = event.pathParameters?.file;
-  if (file === undefined)
-    return answer(event, '/', CONSOLE_INDEX_HTML, {
+  if (file === undefined) {
+    const html = indexHtml();
+    // Keyed by the page itself: two local stacks in one process may name two push URLs.
+    return answer(event, html, html, {
       'content-type': 'text/html; charset=utf-8',
       // Always revalidated: a deploy's new page names the new assets at once.
       'cache-control': 'no-cache',
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-frame-options': 'DENY',
     });
+  }
   const asset = Object.hasOwn(CONSOLE_ASSETS, file) ? CONSOLE_ASSETS[file] : undefined;
   if (asset === undefined)
     return {

@@ -4,6 +4,7 @@
  * `--check` fails when the committed module is not what web/src builds (test/console/assets.test.ts runs it).
  * Prints each file's size, raw and gzipped.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,8 @@ export async function buildWeb(): Promise<WebBuild> {
     target: ['es2020'],
     jsx: 'automatic',
     jsxImportSource: 'preact',
-    entryNames: '[name]-[hash]',
+    // Named below by a hash of the bytes alone: esbuild's [hash] also covers module paths, which differ by checkout.
+    entryNames: '[name]',
     outdir: 'dist/web/assets',
     write: false,
     legalComments: 'none',
@@ -44,10 +46,15 @@ export async function buildWeb(): Promise<WebBuild> {
   });
   const assets: WebBuild['assets'] = {};
   for (const file of result.outputFiles) {
-    const name = basename(file.path);
-    const type = CONTENT_TYPES[name.slice(name.lastIndexOf('.'))];
-    if (type === undefined) throw new Error(`build-web: no content type for ${name}`);
-    assets[name] = { contentType: type, body: file.text };
+    const base = basename(file.path);
+    const extension = base.slice(base.lastIndexOf('.'));
+    const type = CONTENT_TYPES[extension];
+    if (type === undefined) throw new Error(`build-web: no content type for ${base}`);
+    const hash = createHash('sha256').update(file.contents).digest('hex').slice(0, 12);
+    assets[`${base.slice(0, -extension.length)}-${hash}${extension}`] = {
+      contentType: type,
+      body: file.text,
+    };
   }
   const named = (extension: string) => {
     const name = Object.keys(assets).find((file) => file.endsWith(extension));

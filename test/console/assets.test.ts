@@ -36,7 +36,7 @@ describe('the web console assets', () => {
     assert.equal(page.headers?.['referrer-policy'], 'no-referrer');
     const names = [...String(page.body).matchAll(/assets\/([^"]+)"/g)].map((match) => match[1]);
     assert.deepEqual(names.sort(), Object.keys(CONSOLE_ASSETS).sort());
-    for (const name of names) assert.match(name!, /^app-[A-Z0-9]{8}\.(js|css)$/);
+    for (const name of names) assert.match(name!, /^app-[0-9a-f]{12}\.(js|css)$/);
   });
 
   it('serves each asset immutable, gzipped when asked, and answers 404 for any other name', async () => {

@@ -2,6 +2,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Backoff } from '../../shared/retry.ts';
 import { ApiProblem } from './api.ts';
+import { PUSHED_POLL_MS } from './push.ts';
+import type { Pushed } from './push.ts';
+
+/** The shortest time between two reads of one view, however often push wakes it. @default 100 ms */
+const MIN_GAP_MS = 100;
 
 export interface Polled<T> {
   data?: T;
@@ -11,12 +16,13 @@ export interface Polled<T> {
 /**
  * Calls `load` again and again while the component is shown: quickly while the answer changes, backing off
  * to `maxMs` while it does not (shared/retry.ts's Backoff, as the TypeScript client's followers do), and on
- * through errors, so the page recovers by itself when the API comes back. `wake` (a push frame) polls at once.
+ * through errors, so the page recovers by itself when the API comes back. With `push` connected, a frame polls
+ * at once and the rhythm slows to PUSHED_POLL_MS (push.ts); when it drops, the quick rhythm comes back.
  */
 export function usePolled<T>(
   load: (signal: AbortSignal) => Promise<T>,
   deps: unknown[],
-  opts: { maxMs?: number; wake?: EventTarget; stopWhen?: (data: T) => boolean } = {},
+  opts: { maxMs?: number; push?: Pushed; stopWhen?: (data: T) => boolean } = {},
 ): Polled<T> {
   const [state, setState] = useState<Polled<T>>({});
   const loadRef = useRef(load);
@@ -27,12 +33,18 @@ export function usePolled<T>(
     let last = '';
     let timer: ReturnType<typeof setTimeout> | undefined;
     let wakeNow: (() => void) | undefined;
-    const onWake = () => wakeNow?.();
-    opts.wake?.addEventListener('wake', onWake);
+    let woken = false;
+    const onWake = () => {
+      woken = true;
+      wakeNow?.();
+    };
+    opts.push?.wake.addEventListener('wake', onWake);
     setState({});
     (async () => {
       while (!abort.signal.aborted) {
         let stop = false;
+        woken = false;
+        const startedAt = Date.now();
         try {
           const data = await loadRef.current(abort.signal);
           const text = JSON.stringify(data);
@@ -48,11 +60,18 @@ export function usePolled<T>(
           setState((s) => ({ ...s, problem: error }));
         }
         if (stop) return;
-        await new Promise<void>((resolve) => {
-          wakeNow = resolve;
-          timer = setTimeout(resolve, backoff.next());
-        });
+        // A frame that came while reading wakes the next read at once.
+        if (!woken)
+          await new Promise<void>((resolve) => {
+            wakeNow = resolve;
+            timer = setTimeout(resolve, opts.push?.connected() ? PUSHED_POLL_MS : backoff.next());
+          });
+        wakeNow = undefined;
         clearTimeout(timer);
+        // Frames may come in bursts (every command's status on the Commands page): a woken view reads at most once
+        // per MIN_GAP_MS; its own 50 ms polling rhythm is left as it is.
+        const gap = woken ? MIN_GAP_MS - (Date.now() - startedAt) : 0;
+        if (gap > 0 && !abort.signal.aborted) await new Promise((resolve) => setTimeout(resolve, gap));
       }
     })().catch((error: unknown) => {
       setState({
@@ -63,7 +82,7 @@ export function usePolled<T>(
       abort.abort();
       clearTimeout(timer);
       wakeNow?.();
-      opts.wake?.removeEventListener('wake', onWake);
+      opts.push?.wake.removeEventListener('wake', onWake);
     };
   }, deps);
   return state;

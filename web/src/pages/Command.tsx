@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { ApiProblem, call } from '../api.ts';
 import { Badge, Json, Problem, Time, duration, resultName } from '../components.tsx';
 import { usePolled } from '../live.ts';
+import { usePush } from '../push.ts';
 import type { ArtifactView, CommandView, WorkerView } from '../types.ts';
 import { LogView } from './Log.tsx';
 import { summary } from './Commands.tsx';
@@ -114,10 +115,11 @@ function Artifacts({ command }: { command: CommandView }) {
 }
 
 export function CommandPage({ commandId }: { commandId: string }) {
+  const push = usePush([{ commandId }]);
   const { data: command, problem } = usePolled(
     (signal) => call<CommandView>('GET', `/v1/commands/${encodeURIComponent(commandId)}`, { signal }),
     [commandId],
-    { stopWhen: (view) => view.status === 'complete' },
+    { push, stopWhen: (view) => view.status === 'complete' },
   );
   return (
     <section aria-labelledby="command-title">

@@ -2,6 +2,7 @@
 import { call } from '../api.ts';
 import { Badge, Problem, Time, duration } from '../components.tsx';
 import { usePolled } from '../live.ts';
+import { usePush } from '../push.ts';
 import { RESULT_NAMES } from '../../../shared/commands/types.ts';
 import type { CommandList, CommandView, WorkerList } from '../types.ts';
 
@@ -43,7 +44,10 @@ export function CommandsPage({ query }: { query: URLSearchParams }) {
   const worker = query.get('worker') ?? '';
   const status = query.get('status') ?? '';
   const results = query.get('results') ?? '';
-  const { data, problem } = usePolled((signal) => loadListing(worker, status, signal), [worker, status]);
+  const push = usePush([worker === '' ? { all: true } : { worker }]);
+  const { data, problem } = usePolled((signal) => loadListing(worker, status, signal), [worker, status], {
+    push,
+  });
   const shown = (data?.commands ?? []).filter(
     (command) => results === '' || (command.status === 'complete' && String(command.results) === results),
   );

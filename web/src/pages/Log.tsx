@@ -5,6 +5,8 @@ import { cssOf, parseAnsi } from '../ansi.ts';
 import type { AnsiRun, AnsiStyle } from '../ansi.ts';
 import { Problem } from '../components.tsx';
 import { Backoff } from '../../../shared/retry.ts';
+import { PUSHED_POLL_MS, usePush } from '../push.ts';
+import type { Pushed } from '../push.ts';
 import type { Update, UpdatesPage } from '../types.ts';
 
 type Stream = 'stdout' | 'stderr' | 'header';
@@ -22,7 +24,10 @@ interface Chunk {
 const MAX_CHUNKS = 5000;
 
 /** Reads a command's updates in order (GET .../updates?after=), each once, until the command is complete. */
-function useUpdates(commandId: string): {
+function useUpdates(
+  commandId: string,
+  push: Pushed,
+): {
   chunks: Chunk[];
   done: boolean;
   problem?: ApiProblem;
@@ -40,6 +45,24 @@ function useUpdates(commandId: string): {
     const styles: Record<Stream, AnsiStyle> = { stdout: {}, stderr: {}, header: {} };
     let after = -1;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let wakeNow: (() => void) | undefined;
+    /** A frame came since the last read began: read again without waiting. */
+    let woken = false;
+    const onWake = () => {
+      woken = true;
+      wakeNow?.();
+    };
+    push.wake.addEventListener('wake', onWake);
+    /** The wait before the next read: short while polling, long while push is there to wake it. */
+    const pause = async () => {
+      if (!woken)
+        await new Promise<void>((resolve) => {
+          wakeNow = resolve;
+          timer = setTimeout(resolve, push.connected() ? PUSHED_POLL_MS : backoff.next());
+        });
+      wakeNow = undefined;
+      clearTimeout(timer);
+    };
     setState({ chunks: [], done: false, dropped: 0 });
     const take = (updates: [Update, number][]): Chunk[] => {
       const chunks: Chunk[] = [];
@@ -59,6 +82,7 @@ function useUpdates(commandId: string): {
     (async () => {
       while (!abort.signal.aborted) {
         let page: UpdatesPage;
+        woken = false;
         try {
           page = await call<UpdatesPage>('GET', `/v1/commands/${encodeURIComponent(commandId)}/updates`, {
             query: { after },
@@ -68,7 +92,7 @@ function useUpdates(commandId: string): {
           if (abort.signal.aborted) return;
           if (!(error instanceof ApiProblem)) throw error;
           setState((s) => ({ ...s, problem: error }));
-          await new Promise((resolve) => (timer = setTimeout(resolve, backoff.next())));
+          await pause();
           continue;
         }
         const fresh = take(page.updates);
@@ -81,7 +105,7 @@ function useUpdates(commandId: string): {
         if (done) return;
         if (page.next !== undefined) continue;
         if (fresh.length) backoff.reset();
-        await new Promise((resolve) => (timer = setTimeout(resolve, backoff.next())));
+        await pause();
       }
     })().catch((error: unknown) => {
       setState((s) => ({ ...s, problem: new ApiProblem('refused', String(error)) }));
@@ -89,13 +113,16 @@ function useUpdates(commandId: string): {
     return () => {
       abort.abort();
       clearTimeout(timer);
+      wakeNow?.();
+      push.wake.removeEventListener('wake', onWake);
     };
   }, [commandId]);
   return state;
 }
 
 export function LogView({ commandId }: { commandId: string }) {
-  const { chunks, done, problem, dropped } = useUpdates(commandId);
+  const push = usePush([{ commandId }]);
+  const { chunks, done, problem, dropped } = useUpdates(commandId, push);
   const box = useRef<HTMLPreElement>(null);
   /** Follows the end while the reader is at the end; scrolling up stops that until they scroll back down. */
   const [following, setFollowing] = useState(true);
