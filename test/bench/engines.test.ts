@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --engine`: which worker engines the benchmarks run by default and on request, and how a
- * benchmark run once per engine reports them side by side (a row per engine, a ratio row, the stock targets).
+ * benchmark run once per engine reports them side by side (a row per engine, a ratio row, the stock targets); and
+ * the stock engine's floor, a bare buildbot-worker, when one is on PATH.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import {
   selectEngines,
 } from '../../bench/lib/engines.ts';
 import type { BenchOutcome } from '../../bench/lib/report.ts';
+import { startStockFloor } from '../../bench/lib/stockFloor.ts';
 
 function outcome(seconds: number, stored: number): BenchOutcome {
   return {
@@ -115,3 +117,28 @@ describe('npm run bench -- --engine', () => {
     });
   });
 });
+
+describe(
+  'the stock engine floor (bench/lib/stockFloor.ts)',
+  {
+    skip: findProgram('buildbot-worker') ? false : 'no buildbot-worker on PATH',
+  },
+  () => {
+    it('runs commands through a bare buildbot-worker and counts their output and its CPU', async () => {
+      // Prepare
+      const floor = await startStockFloor(undefined);
+      try {
+        // Act
+        const trivial = await floor.run(['true']);
+        const output = await floor.run(['sh', '-c', 'yes hello | head -c 600000']);
+        // Assess
+        assert.ok(trivial.wallMs > 0);
+        assert.equal(trivial.stdoutChars, 0);
+        assert.equal(output.stdoutChars, 600_000);
+        assert.ok(output.stockCpuS >= 0);
+      } finally {
+        await floor.stop();
+      }
+    });
+  },
+);
