@@ -2,8 +2,8 @@
  * log: 50 MB of output through the whole path: the worker buffers and sends it, the API stores it, and
  * the client reads it back byte-exact (sha256). Two cases: `yes hello` (Buildbot's benchmark: 20-23 s and
  * 181 KB of gzip there) and 1000-byte pseudo-random lines (long lines that barely compress). Figures:
- * POST → complete, POST → read back and checked, and the bytes DynamoDB holds for the command.
- * Floor: the same generator piped to /dev/null.
+ * POST → complete, POST → read back and checked, the bytes DynamoDB and S3 (log objects) hold for the
+ * command, and the worker's peak RSS during the run. Floor: the same generator piped to /dev/null.
  */
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import type { Benchmark } from './lib/benchmark.ts';
@@ -13,6 +13,8 @@ import type { LogCase, LogRun } from './lib/logs.ts';
 import type { Figure } from './lib/report.ts';
 import { median } from './lib/stats.ts';
 import { startWorkers, stopWorkers } from './lib/workers.ts';
+import { logObjectsOf } from './lib/logObjects.ts';
+import { peakRssBytes, resetPeakRss } from './lib/peakRss.ts';
 
 const MIB = 1024 * 1024;
 
@@ -39,6 +41,10 @@ export const log: Benchmark = {
     const client = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client });
     const [worker] = await startWorkers(stack, 'log', 1, { engine: ctx.engine });
     const results = new Map<LogCase, LogRun[]>(cases.map((logCase) => [logCase, []]));
+    // The worker's peak RSS over each run (it holds the output until acked, and one log object), and the
+    // bytes of the run's log objects in S3 (shared/logs).
+    const peaks = new Map<LogCase, number[]>(cases.map((logCase) => [logCase, []]));
+    const s3Bytes = new Map<LogCase, number[]>(cases.map((logCase) => [logCase, []]));
     try {
       for (const logCase of warmUpCases) {
         ctx.progress(`warm-up: ${logCase.name}, ${(logCase.bytes / MIB).toFixed(1)} MiB`);
@@ -47,7 +53,11 @@ export const log: Benchmark = {
       for (let run = 0; run < runs; run += 1)
         for (const logCase of cases) {
           ctx.progress(`${logCase.name}, ${(logCase.bytes / MIB).toFixed(1)} MiB, run ${run + 1}/${runs}`);
-          results.get(logCase)!.push(await runLogCase(stack, client, worker!.name, logCase, timeoutMs));
+          resetPeakRss(worker!.pid);
+          const taken = await runLogCase(stack, client, worker!.name, logCase, timeoutMs);
+          results.get(logCase)!.push(taken);
+          peaks.get(logCase)!.push(peakRssBytes(worker!.pid) ?? NaN);
+          s3Bytes.get(logCase)!.push((await logObjectsOf(stack, taken.commandId)).bytes);
         }
     } finally {
       await stopWorkers(worker ? [worker] : []);
@@ -65,6 +75,8 @@ export const log: Benchmark = {
       samples[`${logCase.name}.completeMs`] = taken.map((r) => r.completeMs);
       samples[`${logCase.name}.endToEndMs`] = taken.map((r) => r.endToEndMs);
       samples[`${logCase.name}.storedBytes`] = taken.map((r) => r.storedBytes);
+      samples[`${logCase.name}.workerPeakRssBytes`] = peaks.get(logCase)!;
+      samples[`${logCase.name}.s3Bytes`] = s3Bytes.get(logCase)!;
       const floorMs = median(floor);
       const stored = median(taken.map((r) => r.storedBytes));
       figures.push(
@@ -79,7 +91,8 @@ export const log: Benchmark = {
           value: median(samples[`${logCase.name}.endToEndMs`]!) / 1000,
           unit: 's',
           floor: floorMs / 1000,
-          ...(isYes(logCase) ? { target: { op: '<=' as const, value: 1 } } : {}),
+          // Not yes hello: 5× Buildbot 3.7's 12.0 s for the same 50 MB on this machine (issue 13).
+          target: { op: '<=' as const, value: isYes(logCase) ? 1 : 2.4 },
         },
         {
           name: `${logCase.name}: bytes stored`,
@@ -88,6 +101,8 @@ export const log: Benchmark = {
           ...(isYes(logCase) ? { target: { op: '<=' as const, value: 181 } } : {}),
         },
         { name: `${logCase.name}: stored / produced`, value: stored / logCase.bytes, unit: 'ratio' },
+        { name: `${logCase.name}: bytes in S3`, value: median(s3Bytes.get(logCase)!) / 1000, unit: 'KB' },
+        { name: `${logCase.name}: worker peak RSS`, value: median(peaks.get(logCase)!) / MIB, unit: 'MiB' },
       );
     }
     return {
