@@ -70,7 +70,7 @@ export function selectEngines(
         }
       : {
           engines: ['native'],
-          why: `native only by default: ${program} is not on PATH (install buildbot-worker for both)`,
+          why: `native only by default: ${program} is not ${program.includes('/') ? 'executable' : 'on PATH'} (install buildbot-worker for both)`,
         };
   if (choice === 'native') return { engines: ['native'], why: '--engine native' };
   if (!found) throw new EngineChoiceError(`--engine ${choice} needs ${program}, which is not found`);
