@@ -10,8 +10,14 @@ export interface FieldVerdict {
   used: KnownDifference[];
 }
 
+/** A difference's `case`: a case's name, '*' for every case, or a prefix ending in '*' ('upload-*'). */
+export function matchesCase(pattern: string, kase: string): boolean {
+  if (pattern === '*' || pattern === kase) return true;
+  return pattern.endsWith('*') && kase.startsWith(pattern.slice(0, -1));
+}
+
 function applies(d: KnownDifference, kase: string, field: string): boolean {
-  return (d.case === kase || d.case === '*') && d.field === field;
+  return matchesCase(d.case, kase) && d.field === field;
 }
 
 export function compareField(
