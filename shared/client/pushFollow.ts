@@ -48,7 +48,7 @@ export async function* followWithPush(
     events.push(event);
     wake?.();
   };
-  let subscription: Subscription;
+  let subscription: Subscription & { snapshot?: StatusFrame };
   try {
     subscription = await push.subscribe(commandId, {
       frame(frame) {
@@ -63,10 +63,12 @@ export async function* followWithPush(
     yield* source.pollUpdates(commandId, after, opts.signal);
     return;
   }
-  let status: StatusFrame['status'] = 'queued';
-  let acked = -1;
-  let completion: StatusFrame | undefined;
-  let needRead = true;
+  // The command as the subscription was armed: nothing newer than `after` stored, no read is needed.
+  const { snapshot } = subscription;
+  let status: StatusFrame['status'] = snapshot?.status ?? 'queued';
+  let acked = snapshot?.acked ?? -1;
+  let completion: StatusFrame | undefined = snapshot?.status === 'complete' ? snapshot : undefined;
+  let needRead = !snapshot || acked > after;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const onAbort = () => wake?.();
   opts.signal?.addEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 // Owns the client's one WebSocket to the push API: opening it with the token, subscriptions by command, frames to listeners, drops.
 import { decodeFrame } from '../push/wire.ts';
-import type { PushFrame, PushTopic, StatusFrame } from '../push/wire.ts';
+import type { PushFrame, PushTopic, StatusFrame, SubscribedFrame } from '../push/wire.ts';
 
 /*
  * One socket per CommandsClient, opened on the first follow and shared by every command it follows. The token is
@@ -85,7 +85,7 @@ export class PushSocket {
   private failedAt = -Infinity;
   private readonly listeners = new Map<string, Set<CommandListener>>();
   /** Waiters for a `subscribed` frame, by command id. */
-  private readonly armed = new Map<string, Array<() => void>>();
+  private readonly armed = new Map<string, Array<(frame: SubscribedFrame) => void>>();
   private pinger: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: PushSocketOptions) {
@@ -100,7 +100,10 @@ export class PushSocket {
    * Follows `commandId`: resolves once the server confirmed the subscription (frames from then on reach
    * `listener`), or rejects with PushUnavailableError when the socket cannot open or confirm in time.
    */
-  async subscribe(commandId: string, listener: CommandListener): Promise<Subscription> {
+  async subscribe(
+    commandId: string,
+    listener: CommandListener,
+  ): Promise<Subscription & { snapshot?: StatusFrame }> {
     const socket = await this.open();
     let listeners = this.listeners.get(commandId);
     const first = listeners === undefined;
@@ -110,23 +113,23 @@ export class PushSocket {
     const subscription: Subscription = { close: () => this.release(commandId, listener) };
     if (!first) return subscription;
     try {
-      await new Promise<void>((resolve, reject) => {
+      const armed = await new Promise<SubscribedFrame>((resolve, reject) => {
         const timer = setTimeout(() => {
           reject(new PushUnavailableError(`no answer to subscribe within ${this.opts.connectTimeoutMs} ms`));
         }, this.opts.connectTimeoutMs);
         const waiters = this.armed.get(commandId) ?? [];
-        waiters.push(() => {
+        waiters.push((frame) => {
           clearTimeout(timer);
-          resolve();
+          resolve(frame);
         });
         this.armed.set(commandId, waiters);
         socket.send(JSON.stringify({ action: 'subscribe', commandId }));
       });
+      return armed.snapshot ? { ...subscription, snapshot: armed.snapshot } : subscription;
     } catch (error) {
       subscription.close();
       throw error;
     }
-    return subscription;
   }
 
   /** Closes the socket; followers fall back to polling. */
@@ -209,7 +212,7 @@ export class PushSocket {
     if (!frame) return;
     if (frame.type === 'subscribed') {
       const id = commandOf(frame.topic);
-      for (const waiter of (id && this.armed.get(id)) || []) waiter();
+      for (const waiter of (id && this.armed.get(id)) || []) waiter(frame);
       if (id) this.armed.delete(id);
       return;
     }

@@ -23,6 +23,8 @@ export interface PushTally {
 export interface PushContext {
   db: DynamoDBDocumentClient;
   tableName: string;
+  /** The commands table, for the snapshot a command's subscription answers with. */
+  commandsTable: string;
   api: ApiGatewayManagementApiClient;
   /** False when PUSH_FAST_PATH=off: the writing handlers leave pushing to the stream fan-out. */
   fastPath: boolean;
@@ -45,7 +47,7 @@ export function pushContextFromEnv(env: Env = currentEnv()): PushContext | undef
   if (!tableName || !endpointUrl) return undefined;
   const endpoint = awsEndpoint(env);
   const fastPath = env[ENV.pushFastPath] !== 'off';
-  return contexts(endpoint, [tableName, endpointUrl, fastPath].join('\n'), () => {
+  return contexts(endpoint, [tableName, endpointUrl, fastPath, env[ENV.commandsTable]].join('\n'), () => {
     const { region, credentials } = endpoint.settings;
     const api = new ApiGatewayManagementApiClient({
       endpoint: endpointUrl,
@@ -55,7 +57,8 @@ export function pushContextFromEnv(env: Env = currentEnv()): PushContext | undef
       ...(region ? { region } : {}),
       ...(credentials ? { credentials } : {}),
     });
-    return { db: documentClientOf(endpoint), tableName, api, fastPath, tally: emptyTally() };
+    const commandsTable = env[ENV.commandsTable] ?? '';
+    return { db: documentClientOf(endpoint), tableName, commandsTable, api, fastPath, tally: emptyTally() };
   });
 }
 

@@ -10,7 +10,7 @@ import type { StoredRun } from '../commands/runs.ts';
 import { COMMAND_STATUS } from '../commands/types.ts';
 import { loggableError, logger } from '../observability.ts';
 import type { PushContext } from './context.ts';
-import { statusFrameOf, statusTopics } from './fastPath.ts';
+import { statusFrameOf, statusTopics } from './statusFrame.ts';
 import { publish } from './poster.ts';
 import { updateFrames } from './wire.ts';
 import type { PushFrame, PushTopic } from './wire.ts';

@@ -6,8 +6,9 @@ import { loggableError, logger } from '../observability.ts';
 import { pushContextFromEnv } from './context.ts';
 import type { PushContext } from './context.ts';
 import { publish } from './poster.ts';
+import { statusFrameOf, statusTopics } from './statusFrame.ts';
 import { updateFrames } from './wire.ts';
-import type { PushFrame, PushTopic, StatusFrame } from './wire.ts';
+import type { PushFrame } from './wire.ts';
 
 /*
  * Why here and not only from the stream: on AWS, Lambda polls a DynamoDB stream shard about 4 times a second,
@@ -18,33 +19,6 @@ import type { PushFrame, PushTopic, StatusFrame } from './wire.ts';
  *
  * Every function here resolves, never rejects: a push failure is logged and counted, and the write stands.
  */
-
-/** A command's record as a `status` frame. */
-export function statusFrameOf(item: CommandItem): StatusFrame {
-  const frame: StatusFrame = {
-    type: 'status',
-    commandId: item.commandId,
-    worker: item.worker,
-    command: item.command,
-    status: item.status,
-    acked: item.acked,
-    createdAt: item.createdAt,
-  };
-  if (item.startedAt !== undefined) frame.startedAt = item.startedAt;
-  if (item.completedAt !== undefined) {
-    frame.completedAt = item.completedAt;
-    frame.results = item.results;
-    frame.rc = item.rc ?? null;
-    frame.failure = item.failure ?? null;
-  }
-  if (item.interrupt !== undefined) frame.interrupted = { why: item.interrupt.why, at: item.interrupt.at };
-  return frame;
-}
-
-/** The topics a status change goes to: the command, its worker, and everything. */
-export function statusTopics(item: Pick<CommandItem, 'commandId' | 'worker'>): PushTopic[] {
-  return [{ commandId: item.commandId }, { worker: item.worker }, { all: true }];
-}
 
 function fastPathContext(): PushContext | undefined {
   const ctx = pushContextFromEnv();

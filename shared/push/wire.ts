@@ -61,6 +61,11 @@ export function topicOf(message: PushClientMessage): PushTopic | undefined {
 export interface SubscribedFrame {
   type: 'subscribed' | 'unsubscribed';
   topic: PushTopic;
+  /**
+   * For a command's subscription, the command as it stood once the subscription was stored (read after it):
+   * a follower that already has every update up to `snapshot.acked` needs no read of its own.
+   */
+  snapshot?: StatusFrame;
 }
 
 export interface PongFrame {

@@ -115,7 +115,7 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
   },
   // $connect's token check, and a connection's own items (shared/push/routes.ts).
   push: {
-    'CommandsTable[TOKEN#*]': ['dynamodb:GetItem'],
+    'CommandsTable[CMD#*|TOKEN#*]': ['dynamodb:GetItem'],
     ConnectionsTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   },
   pushFanout: {
