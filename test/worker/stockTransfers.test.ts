@@ -10,6 +10,7 @@ import type { ArtifactList } from '../../shared/artifacts/wire.ts';
 import { runBbs } from '../cli/helpers.ts';
 import { buildbotWorkerAvailable } from '../conformance/harness.ts';
 import { apiCaller, readLog, startCommand, waitForCommand } from '../support/api.ts';
+import { waitFor } from '../support/wait.ts';
 import { oneWorkerFixture } from './helpers.ts';
 
 const skip = buildbotWorkerAvailable()
@@ -161,6 +162,31 @@ describe('transfers through --engine buildbot-worker', { skip }, () => {
     assert.equal((await stat(file)).mode & 0o777, 0o640);
     assert.equal(nothing.view.rc, 0, nothing.log);
     assert.equal((await stat(path.join(t.proc.basedir, 'in', 'e'))).size, 0);
+  });
+
+  it('ends an interrupted upload with the header and rc 1, recording nothing, and stops the stock worker', async () => {
+    // Prepare: large enough to still be sending when the interrupt comes
+    await writeFile(path.join(t.proc.basedir, 'long.bin'), randomBytes(96 * 1024 * 1024));
+    const id = await startCommand(t.stack, t.worker.name, 'uploadFile', {
+      workersrc: 'long.bin',
+      workdir: '.',
+    });
+    await waitFor(
+      'the upload to start',
+      async () => (await readLog(t.stack, id)).includes('sending'),
+      20_000,
+    );
+
+    // Act
+    await apiCaller(t.stack)(t.stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
+    const view = await waitForCommand(t.stack, id, undefined, 60_000);
+
+    // Assess
+    assert.equal(view.rc, 1, JSON.stringify(view));
+    assert.match(await readLog(t.stack, id), /uploadFile: interrupted: /);
+    assert.deepEqual(await artifactsOf(id), []);
+    const next = await run('shell', { workdir: '.', command: 'echo after' });
+    assert.equal(next.view.rc, 0);
   });
 
   it('keeps the old file when a download cannot be written, and says so with rc 1', async () => {
