@@ -45,9 +45,11 @@ async function catOutput(fault: string) {
     name,
     'shell',
     { command: 'cat out.txt', workdir: '.' },
-    { timeouts: { heartbeat: 2 } },
+    // Long enough that a loaded machine's slow requests are not taken for a lost worker; the killed one is
+    // found lost within it (and the watchdog's second).
+    { timeouts: { heartbeat: 10 } },
   );
-  const view = await waitForCommand(t.stack, id, undefined, 60_000);
+  const view = await waitForCommand(t.stack, id, undefined, 90_000);
   const stdout = await readLog(t.stack, id, 'stdout');
   const seqs = (await readUpdates(t.stack, id)).map(([, seq]) => seq);
   const puts = proc.output().match(/log-object put \d+/g)?.length ?? 0;
