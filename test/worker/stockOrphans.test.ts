@@ -77,4 +77,37 @@ describe('the stock worker engine and its commands’ processes', { skip }, () =
     // Assess
     assert.equal(t.proc.output().match(/killed \d+ process group/g)?.length ?? 0, before);
   });
+
+  it('takes the stock worker and its command down with an agent killed by SIGKILL (the group keeper)', async () => {
+    // Prepare: the stock worker runs again, with a command in its own group
+    await waitFor(
+      'the stock worker to connect',
+      () => /connected[^]*$/.test(t.proc.output().split('SIGKILL').at(-1) ?? ''),
+      30_000,
+    );
+    const id = await startCommand(t.stack, t.worker.name, 'shell', {
+      workdir: '.',
+      command: 'echo pid=$$; sleep 300',
+    });
+    let shell = 0;
+    await waitFor(
+      'the command to print its pid',
+      async () => {
+        shell = Number(/pid=(\d+)/.exec(await readLog(t.stack, id))?.[1] ?? 0);
+        return shell > 0;
+      },
+      20_000,
+    );
+    const stock = stockPid()!;
+
+    // Act
+    t.proc.child.kill('SIGKILL');
+
+    // Assess
+    await waitFor(
+      'the stock worker and the shell to be gone',
+      () => !running(stock) && !running(shell),
+      10_000,
+    );
+  });
 });

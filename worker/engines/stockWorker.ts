@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CommandRegistry } from '../commands/registry.ts';
+import { groupKeeper } from '../commands/groupKeeper.ts';
 import { commandBaseEnvironment } from '../commands/shellFormat.ts';
 import type { WorkerLogSink } from '../log.ts';
 import { StockWorkerError } from './errors.ts';
@@ -99,7 +100,7 @@ export async function startBuildbotWorkerEngine(
         'msgpack_experimental_v7',
         '--maxdelay',
         '1',
-        // An agent killed with SIGKILL cannot stop it: after a minute without its master it shuts itself down.
+        // Meant to end a stock worker whose agent is gone; over msgpack it did not (the group keeper does, below).
         '--maxretries',
         '60',
         '--umask',
@@ -140,11 +141,17 @@ export async function startBuildbotWorkerEngine(
       detached: true,
     });
     child = proc;
+    // Its group goes to the group keeper: an agent that dies without stop() (SIGKILL, or a stop cut short) takes
+    // the stock worker with it. Left alone, 3.7 over msgpack did not exit (--maxretries notwithstanding): stock
+    // workers of agents killed in tests were found idle and unconnected 15 to 45 minutes later.
+    const group = proc.pid;
+    if (group !== undefined) groupKeeper().watch(group);
     opts.log(`buildbot-worker started (pid ${proc.pid}, directory ${workerDir})`);
     proc.stderr?.on('data', (chunk: Buffer) => opts.log(`buildbot-worker: ${chunk.toString().trimEnd()}`));
     proc.on('error', (error) => opts.log(`buildbot-worker could not start: ${error.message}`));
     proc.on('exit', (code, signal) => {
       if (child === proc) child = undefined;
+      if (group !== undefined) groupKeeper().release(group);
       killOrphans();
       if (stopping) return;
       opts.log(`buildbot-worker exited (${signal ?? `code ${code}`}); starting it again`);
