@@ -28,6 +28,7 @@ import { PRICES, dollars } from './lib/prices.ts';
 import { logObjectsOf } from './lib/logObjects.ts';
 import type { BillUnits } from './lib/prices.ts';
 import type { Figure } from './lib/report.ts';
+import { pushCostFigures } from './lib/pushCosts.ts';
 import { functionMemoryMb } from './lib/serviceMemory.ts';
 import { mergeTallies, totalRequests } from './lib/tally.ts';
 import { startWorkers, stopWorkers } from './lib/workers.ts';
@@ -365,6 +366,8 @@ export const bill: Benchmark = {
         unit: 'bytes',
       },
     );
+    // Push (issue 12): a connected client's hour and a pushed update, as `npm run bench -- push` measured them.
+    figures.push(...pushCostFigures());
     figures.push({
       name: 'idle: AWS requests per minute (local 1 s watchdog)',
       value: (totalRequests(idle.aws) / idle.seconds) * 60,
