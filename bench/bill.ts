@@ -13,19 +13,19 @@
  * ReceiveMessage and DeleteMessage, one 1-WRU write), priced the same way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FunctionTally, LocalStack } from '../local/index.ts';
+import type { FunctionTally } from '../local/index.ts';
 import type { RequestTally } from '../shared/aws/requestCounter.ts';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { size } from './lib/benchmark.ts';
 import { TRIVIAL_COMMAND, waitAllCompleteUncounted } from './lib/commands.ts';
-import { longLinesCase, storedBytes, yesHelloCase } from './lib/logs.ts';
+import { longLinesCase, yesHelloCase } from './lib/logs.ts';
 import type { LogCase } from './lib/logs.ts';
 import * as LIMITS from '../shared/limits.ts';
 import { HEARTBEAT_INTERVAL_MS } from '../shared/workers/types.ts';
 import { commandStorage, fixedCosts } from './lib/fixedCosts.ts';
-import { PRICES, dollars } from './lib/prices.ts';
-import { logObjectsOf } from './lib/logObjects.ts';
+import { dollars } from './lib/prices.ts';
+import { logAllInExtras, logStorage } from './lib/logObjects.ts';
 import type { BillUnits } from './lib/prices.ts';
 import type { Figure } from './lib/report.ts';
 import { pushCostFigures } from './lib/pushCosts.ts';
@@ -91,34 +91,6 @@ function marginal(
     Math.max(0, value - (idle[key as keyof BillUnits] ?? 0) * scale) / per,
   ]);
   return Object.fromEntries(entries) as unknown as BillUnits;
-}
-
-/** What a log leaves at rest: DynamoDB items (bytes as DynamoDB bills them) and log objects in S3. */
-interface LogStorage {
-  dynamoBytes: number;
-  objects: number;
-  s3Bytes: number;
-}
-
-async function logStorage(stack: LocalStack, commandId: string): Promise<LogStorage> {
-  const [items, objects] = await Promise.all([storedBytes(stack, commandId), logObjectsOf(stack, commandId)]);
-  return { dynamoBytes: items.bytes, objects: objects.objects, s3Bytes: objects.bytes };
-}
-
-/**
- * Per GB of log, what the requests leave out: a month at rest (the retention, 30 days: DynamoDB with PITR,
- * S3 Standard) and one read of it (a GET per log object; DynamoDB's eventually consistent reads, 0.5 RRU per
- * 4 KB of items). Lambda and HTTP of that read are left out (pages of 3 MiB: about 3 requests per 10 MB).
- */
-function logAllInExtras(stored: LogStorage, logBytes: number): number {
-  const perGb = 1e9 / logBytes;
-  const gb = (bytes: number) => bytes / 1e9;
-  const atRest =
-    gb(stored.dynamoBytes) * (PRICES.dynamoStorageGbMonth + PRICES.dynamoPitrGbMonth) +
-    gb(stored.s3Bytes) * PRICES.s3StorageGbMonth;
-  const readOnce =
-    stored.objects * PRICES.s3Get + Math.ceil(stored.dynamoBytes / 4096) * 0.5 * PRICES.dynamoRru;
-  return (atRest + readOnce) * perGb;
 }
 
 export const bill: Benchmark = {
