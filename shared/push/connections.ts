@@ -24,34 +24,45 @@ export async function openConnection(ctx: PushContext, connectionId: string, rol
 }
 
 /**
- * Subscribes a connection to a topic: the subscription item (pattern 2), then the topic on the connection's
- * record. Answers false when the connection holds TOPICS_PER_CONNECTION already.
+ * Subscribes a connection to a topic: the subscription item (pattern 2) and the topic on the connection's record,
+ * both at once (the subscribe is on the path a follower waits for). Answers false when the connection holds
+ * TOPICS_PER_CONNECTION other topics already; the item put for it is then taken back.
  */
 export async function subscribe(ctx: PushContext, connectionId: string, topic: PushTopic): Promise<boolean> {
   const pk = topicPk(topic);
-  // Race: $disconnect deletes the record while this adds to it. The update is conditioned on the record, so
-  // it cannot recreate a closed connection as a stub; the subscription item put just before expires by TTL.
-  try {
-    await ctx.db.send(
+  // Race: $disconnect deletes the record while this adds to it. The update is conditioned on the record, so it
+  // cannot recreate a closed connection as a stub; the subscription item put beside it expires by TTL.
+  const listed = ctx.db
+    .send(
       new UpdateCommand({
         TableName: ctx.tableName,
         Key: connectionKey(connectionId),
         UpdateExpression: 'ADD topics :topic',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(topics) OR size(topics) < :max)',
-        ExpressionAttributeValues: { ':topic': new Set([pk]), ':max': TOPICS_PER_CONNECTION },
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(topics) OR contains(topics, :pk) OR size(topics) < :max)',
+        ExpressionAttributeValues: { ':topic': new Set([pk]), ':pk': pk, ':max': TOPICS_PER_CONNECTION },
       }),
+    )
+    .then(
+      () => true,
+      (error: Error) => {
+        if (error.name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      },
     );
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-  await ctx.db.send(
+  const stored = ctx.db.send(
     new PutCommand({
       TableName: ctx.tableName,
       Item: { ...subscriptionKey(topic, connectionId), expiresAt: expiresAt(Date.now()) },
     }),
   );
-  return true;
+  const [accepted] = await Promise.all([listed, stored]);
+  // Refused: the topic was not listed before (a listed one always passes), so the item is this call's own.
+  if (!accepted)
+    await ctx.db.send(
+      new DeleteCommand({ TableName: ctx.tableName, Key: subscriptionKey(topic, connectionId) }),
+    );
+  return accepted;
 }
 
 export async function unsubscribe(ctx: PushContext, connectionId: string, topic: PushTopic): Promise<void> {
