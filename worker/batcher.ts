@@ -37,6 +37,8 @@ export class UpdateBatcher {
   private readonly unacked: Unacked[] = [];
   private nextSeq = 0;
   private acked = -1;
+  /** The sum of the unacked entries' `bytes`, kept as they come and go (the backlog bound reads it per chunk). */
+  private unackedTotal = 0;
   /** Compressed / plain bytes of the last compressed request: how much fits maxWireBytes. */
   private wireRatio = 1;
   /** maxRequestBytes, until an edge with a lower limit answers 413. */
@@ -77,7 +79,7 @@ export class UpdateBatcher {
 
   /** Estimated JSON bytes of the unacked updates. */
   get unackedBytes(): number {
-    return this.unacked.reduce((sum, entry) => sum + entry.bytes, 0);
+    return this.unackedTotal;
   }
 
   append(update: CommandUpdate): void {
@@ -87,7 +89,9 @@ export class UpdateBatcher {
   /** Moves the buffer into the unacked list, giving each update its seq. */
   seal(): void {
     for (const update of this.buffer.drain()) {
-      this.unacked.push({ update, seq: this.nextSeq++, bytes: jsonBytesEstimate(update) });
+      const bytes = jsonBytesEstimate(update);
+      this.unacked.push({ update, seq: this.nextSeq++, bytes });
+      this.unackedTotal += bytes;
     }
   }
 
@@ -159,7 +163,8 @@ export class UpdateBatcher {
     // The server once acked everything before our first unacked update; a lower answer means it lost them.
     if (first !== undefined && acked < first.seq - 1) return first.seq - 1;
     this.acked = Math.max(this.acked, acked);
-    while (this.unacked.length > 0 && this.unacked[0]!.seq <= acked) this.unacked.shift();
+    while (this.unacked.length > 0 && this.unacked[0]!.seq <= acked)
+      this.unackedTotal -= this.unacked.shift()!.bytes;
     return undefined;
   }
 }

@@ -101,6 +101,7 @@ export class CommandRun {
         args,
         basedir: this.opts.basedir,
         send,
+        backlogged: () => this.sender.backlogged(),
         log: this.opts.log,
         connection: this.opts.connection,
       });

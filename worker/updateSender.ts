@@ -47,6 +47,11 @@ export interface UpdateSenderOptions {
   maxWireBytes?: number;
   /** First retry delay, in ms; it doubles up to UPDATES_RETRY.maxMs (5 s). @default 100 */
   retryMs?: number;
+  /**
+   * Output held for the API (buffered text and unacked updates, estimated JSON bytes) from which the
+   * command's output pauses (backlogged()): twice a request's body, so the sender never waits on it. @default 32 MiB
+   */
+  backlogBytes?: number;
 }
 
 /**
@@ -59,6 +64,7 @@ const SENDER_DEFAULTS = Object.freeze({
   maxRequestBytes: LIMITS.workerBodyBytes,
   maxWireBytes: LIMITS.workerWireBytes,
   retryMs: UPDATES_RETRY.minMs,
+  backlogBytes: 2 * LIMITS.workerBodyBytes,
 });
 /** Bytes of a request (before compression) from which the next batch is encoded while it is in flight. @default 256 KiB */
 const ENCODE_AHEAD_MIN_BYTES = 256 * 1024;
@@ -80,6 +86,9 @@ export class UpdateSender {
   private lastObject: LogObjectBatch | undefined;
   /** The API does not take log objects (an older one): every update goes in the updates requests. */
   private noLogObjects = false;
+  /** What backlogged() handed out, and its resolver: settled once the backlog is down to half. */
+  private drained: Promise<void> | undefined;
+  private resolveDrained: (() => void) | undefined;
 
   constructor(opts: UpdateSenderOptions) {
     this.opts = withDefaults(SENDER_DEFAULTS, opts);
@@ -103,6 +112,33 @@ export class UpdateSender {
     this.batcher.append(update);
     if (this.batcher.bufferedBytes >= this.opts.bufferBytes) this.kick();
     else this.flushTimer ??= setTimeout(() => this.kick(), this.opts.bufferMs);
+  }
+
+  /** Output held for the API: buffered text and unacked updates (estimated JSON bytes). */
+  get backlogBytes(): number {
+    return this.batcher.bufferedBytes + this.batcher.unackedBytes;
+  }
+
+  /**
+   * Backpressure for the command's output: undefined while the backlog is under opts.backlogBytes; else a
+   * promise that settles once it is down to half of that, or the sender has stopped (finished, failed,
+   * abandoned). A command that writes faster than the API stores then holds about backlogBytes, not all
+   * of its output (the process blocks on its pipe meanwhile, as it would behind a slow terminal).
+   */
+  backlogged(): Promise<void> | undefined {
+    if (this.drained) return this.drained;
+    if (this.finished || this.fatal || this.backlogBytes < this.opts.backlogBytes) return undefined;
+    void this.kick();
+    return (this.drained = new Promise((resolve) => (this.resolveDrained = resolve)));
+  }
+
+  private checkDrained(): void {
+    if (this.resolveDrained === undefined) return;
+    const stopped = this.finished || this.fatal !== undefined;
+    if (!stopped && this.backlogBytes > this.opts.backlogBytes / 2) return;
+    const resolve = this.resolveDrained;
+    this.drained = this.resolveDrained = undefined;
+    resolve();
   }
 
   /** Used while the worker drains: a shorter heartbeat brings interrupts sooner once polling stopped. */
@@ -140,6 +176,7 @@ export class UpdateSender {
   }
 
   private stopTimers(): void {
+    this.checkDrained();
     clearTimeout(this.flushTimer);
     clearTimeout(this.heartbeatTimer);
     this.flushTimer = undefined;
@@ -303,6 +340,7 @@ export class UpdateSender {
   /** Records the server's ack; returns the fatal error when the answer shows the server lost updates. */
   private ack(acked: number): UpdateDeliveryError | undefined {
     const before = this.batcher.ack(acked);
+    this.checkDrained();
     if (before !== undefined)
       this.fail(
         new UpdateDeliveryError(
@@ -328,6 +366,7 @@ export class UpdateSender {
 
   private fail(error: UpdateDeliveryError): void {
     this.fatal = error;
+    this.checkDrained();
     this.opts.log(error.message);
     // Nobody can read this command's output any more: stop its process rather than run it unseen.
     this.interrupt(error.message);

@@ -63,6 +63,8 @@ export class RunProcess implements StartedCommand {
   private gaveUp = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private killed = false;
+  /** Its pipes are paused while the update sender is backlogged (holdWhileBacklogged). */
+  private held = false;
   private lineCount = 0;
   private outputClosed = false;
   private startedAt = 0;
@@ -139,8 +141,14 @@ export class RunProcess implements StartedCommand {
     child.stdin!.end(opts.initialStdin ?? '');
     const stdout = new StringDecoder('utf8');
     const stderr = new StringDecoder('utf8');
-    child.stdout!.on('data', (data: Buffer) => this.output('stdout', stdout.write(data)));
-    child.stderr!.on('data', (data: Buffer) => this.output('stderr', stderr.write(data)));
+    child.stdout!.on('data', (data: Buffer) => {
+      this.output('stdout', stdout.write(data));
+      this.holdWhileBacklogged();
+    });
+    child.stderr!.on('data', (data: Buffer) => {
+      this.output('stderr', stderr.write(data));
+      this.holdWhileBacklogged();
+    });
     child.once('exit', () => {
       // Something outside the group may hold the pipes open; once we have killed, do not wait on it.
       if (this.killed) this.drainTimer = setTimeout(() => this.closePipes(), PIPE_DRAIN_MS);
@@ -186,6 +194,27 @@ export class RunProcess implements StartedCommand {
     }
   }
 
+  /**
+   * Pauses both pipes while the sender holds its bound of unsent output (worker/updateSender.ts): the
+   * process then blocks on its writes, so the worker's memory stays bounded however fast it writes. The
+   * no-output timer does not run meanwhile: the silence is ours, not the program's.
+   */
+  private holdWhileBacklogged(): void {
+    if (this.held || this.killed) return;
+    const drained = this.ctx.backlogged?.();
+    if (drained === undefined) return;
+    this.held = true;
+    clearTimeout(this.ioTimer);
+    this.child?.stdout?.pause();
+    this.child?.stderr?.pause();
+    void drained.then(() => {
+      this.held = false;
+      this.child?.stdout?.resume();
+      this.child?.stderr?.resume();
+      this.resetIoTimer();
+    });
+  }
+
   private resetIoTimer(): void {
     // Not once the process has ended: a logfile's last read (watcher.stop) still reports output then.
     if (!this.opts.timeout || this.killed || this.closed) return;
@@ -215,6 +244,10 @@ export class RunProcess implements StartedCommand {
     if (this.killed || !this.child || this.closed) return;
     this.killed = true;
     this.cancelTimers();
+    // A held process's last output is read at once: what a killed process still writes is small, and
+    // the kill's own timers must not wait on the API.
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
     this.header(`\n${message}, attempting to kill\n`);
     const last = this.opts.interruptSignal ?? 'KILL';
     if (this.opts.sigtermTime === undefined) {

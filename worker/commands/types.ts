@@ -12,6 +12,11 @@ export interface CommandContext {
   basedir: string;
   /** Queue one update for the master (Buildbot's sendStatus). */
   send(update: CommandUpdate): void;
+  /**
+   * Backpressure: undefined while the output held for the API is under its bound, else a promise that
+   * settles once it has drained. A command reading a process's pipes pauses them until then.
+   */
+  backlogged?(): Promise<void> | undefined;
   log: WorkerLogSink;
   /** The worker's API connection, for commands that ask it for something (the transfers' presigned URLs). */
   connection?: ApiConnection;

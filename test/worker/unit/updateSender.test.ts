@@ -299,4 +299,35 @@ describe('UpdateSender', () => {
     await assert.rejects(s.finish(), /updates refused/);
     assert.equal(whys.length, 1);
   });
+
+  it('is backlogged while it holds backlogBytes of output, until acks bring that down to half', async () => {
+    // Prepare: a 100 KB bound, and 200 KB of output pushed at once
+    const s = sender({ backlogBytes: 100_000, bufferBytes: 10_000 });
+    assert.equal(s.backlogged(), undefined);
+
+    // Act
+    for (let i = 0; i < 20; i++) s.push({ stdout: `${String(i).padStart(4, '0')}${'x'.repeat(9_995)}\n` });
+    const drained = s.backlogged();
+    assert.ok(drained, 'backlogged over the bound');
+    await drained;
+    const heldAfter = s.backlogBytes;
+    await s.finish();
+
+    // Assess: nothing lost, and the promise settled only once half the bound was left
+    assert.ok(heldAfter <= 50_000, `${heldAfter} bytes still held`);
+    assert.equal(state.stored.map((u) => u.stdout ?? '').join('').length, 200_000);
+  });
+
+  it('lets a backlogged command go when it gives up, so its process is not held for good', async () => {
+    // Prepare: the server refuses for good
+    state.failures = [403];
+    const s = sender({ backlogBytes: 1_000, onInterrupt: () => undefined });
+    s.push({ stdout: 'y'.repeat(5_000) });
+    const drained = s.backlogged();
+    assert.ok(drained);
+
+    // Act & Assess: settles once the sender has failed
+    await drained;
+    await assert.rejects(s.finish(), /updates refused/);
+  });
 });
