@@ -60,3 +60,12 @@ export class ApiUnreachableError extends BuildbotError {
     super(`${method} ${url.origin}${url.pathname}: no answer (${cause.message})`, { cause });
   }
 }
+
+/**
+ * The push socket cannot serve a follower: it did not open or confirm a subscription in time, closed while
+ * opening, or failed moments ago. The client's followers catch it and poll instead; it reaches no caller.
+ */
+export class PushUnavailableError extends BuildbotError {
+  static override readonly code = 'push_unavailable';
+  static override readonly httpStatus = undefined;
+}

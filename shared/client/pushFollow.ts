@@ -1,7 +1,8 @@
 // Owns following a command's updates push-first: subscribe, read once what came before, then frames; polling when the socket fails.
 import type { SequencedUpdate, UpdatesPage } from '../commands/apiTypes.ts';
 import type { StatusFrame } from '../push/wire.ts';
-import { PushUnavailableError, STATUS_ORDER } from './pushSocket.ts';
+import { PushUnavailableError } from './errors.ts';
+import { STATUS_ORDER } from './pushSocket.ts';
 import type { PushSocket, Subscription } from './pushSocket.ts';
 
 /*

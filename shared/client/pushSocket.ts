@@ -1,6 +1,7 @@
 // Owns the client's one WebSocket to the push API: opening it with the token, subscriptions by command, frames to listeners, drops.
 import { decodeFrame } from '../push/wire.ts';
 import type { PushFrame, PushTopic, StatusFrame, SubscribedFrame } from '../push/wire.ts';
+import { PushUnavailableError } from './errors.ts';
 
 /*
  * One socket per CommandsClient, opened on the first follow and shared by every command it follows. The token is
@@ -56,13 +57,6 @@ export interface CommandListener {
 export interface Subscription {
   /** Unsubscribes (when the socket is still open) and stops the listener. */
   close(): void;
-}
-
-export class PushUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PushUnavailableError';
-  }
 }
 
 async function webSocketConstructor(): Promise<WebSocketConstructor> {
