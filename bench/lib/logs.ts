@@ -95,12 +95,16 @@ export interface LogRun {
   storedItems: number;
 }
 
-/** Bytes DynamoDB holds for one command: every item under its partition key, sized by DynamoDB's rules. */
-export async function storedBytes(
+/**
+ * Visits every item under one command's partition key (pages followed), optionally filtered and projected. A
+ * client of its own, outside the request tally: measuring must not add to the bill it measures.
+ */
+export async function forEachCommandItem(
   stack: LocalStack,
   commandId: string,
-): Promise<{ bytes: number; items: number }> {
-  // A client of its own, outside the request tally: measuring must not add to the bill it measures.
+  visit: (item: Record<string, AttributeValue>) => void,
+  query: { filter?: string; projection?: string } = {},
+): Promise<void> {
   const dynamo = new DynamoDBClient({
     endpoint: stack.env[ENV.awsEndpointUrlDynamodb],
     region: stack.env[ENV.awsRegion],
@@ -109,8 +113,6 @@ export async function storedBytes(
       secretAccessKey: stack.env[ENV.awsSecretAccessKey] ?? 'local',
     },
   });
-  let bytes = 0;
-  let items = 0;
   let startKey: Record<string, AttributeValue> | undefined;
   try {
     do {
@@ -119,18 +121,30 @@ export async function storedBytes(
           TableName: stack.env[ENV.commandsTable],
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': { S: commandKey(commandId).pk } },
+          ...(query.filter ? { FilterExpression: query.filter } : {}),
+          ...(query.projection ? { ProjectionExpression: query.projection } : {}),
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
-        bytes += itemSize(item);
-        items += 1;
-      }
+      for (const item of page.Items ?? []) visit(item);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   } finally {
     dynamo.destroy();
   }
+}
+
+/** Bytes DynamoDB holds for one command: every item under its partition key, sized by DynamoDB's rules. */
+export async function storedBytes(
+  stack: LocalStack,
+  commandId: string,
+): Promise<{ bytes: number; items: number }> {
+  let bytes = 0;
+  let items = 0;
+  await forEachCommandItem(stack, commandId, (item) => {
+    bytes += itemSize(item);
+    items += 1;
+  });
   return { bytes, items };
 }
 
