@@ -77,6 +77,17 @@ export function maxsizeArg(className: string, args: CommandArgs): number | undef
 
 const FOLLOW = { followLast: true } as const;
 
+/** downloadFile's args, checked, and its destination resolved inside the base directory (both engines). */
+export async function downloadArgs(ctx: CommandContext, className: string) {
+  requireArgs(className, ctx.args, ['blob']);
+  stringArg(className, ctx.args, 'blob');
+  const { shown, joined } = fileArg(className, ctx.args, 'workerdest');
+  const maxsize = maxsizeArg(className, ctx.args);
+  const mode = optionalNumberArg(className, ctx.args, 'mode');
+  const file = await realPathInside(ctx.basedir, 'workerdest', joined, FOLLOW);
+  return { shown, maxsize, mode, file, connection: connectionOf(ctx, className) };
+}
+
 /** An artifact's name: the `artifact` arg (ours), else the file's base name. */
 export function artifactNameArg(className: string, args: CommandArgs, file: string, suffix = ''): string {
   const given = optionalStringArg(className, args, 'artifact');
@@ -160,13 +171,7 @@ class Measured extends Transform {
 function downloadFile(name: string): WorkerCommand {
   const className = 'WorkerFileDownloadCommand';
   return transferCommand(name, async (ctx) => {
-    requireArgs(className, ctx.args, ['blob']);
-    stringArg(className, ctx.args, 'blob');
-    const { shown, joined } = fileArg(className, ctx.args, 'workerdest');
-    const maxsize = maxsizeArg(className, ctx.args);
-    const mode = optionalNumberArg(className, ctx.args, 'mode');
-    const file = await realPathInside(ctx.basedir, 'workerdest', joined, FOLLOW);
-    const connection = connectionOf(ctx, className);
+    const { shown, maxsize, mode, file, connection } = await downloadArgs(ctx, className);
     return async (signal) => {
       const blob = await commandBlob(connection, ctx.commandId);
       const truncated = (): void => {

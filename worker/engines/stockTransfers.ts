@@ -8,8 +8,8 @@ import type { ArtifactUpload } from '../../shared/artifacts/calls.ts';
 import { downloadStream } from '../../shared/artifacts/transfer.ts';
 import { CommandLostError, CommandStartError } from '../errors.ts';
 import { realPathInside } from '../paths.ts';
-import { optionalNumberArg, optionalStringArg, requireArgs, stringArg } from '../commands/args.ts';
-import { artifactNameArg, connectionOf, fileArg, maxsizeArg } from '../commands/transfer.ts';
+import { optionalStringArg } from '../commands/args.ts';
+import { artifactNameArg, connectionOf, downloadArgs, fileArg, maxsizeArg } from '../commands/transfer.ts';
 import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
 import type { MsgpackValue } from './msgpackCodec.ts';
 import { CONNECT_WAIT_MS } from './msgpackMaster.ts';
@@ -266,13 +266,7 @@ async function fileSum(file: string): Promise<{ size: number; sha256: string }> 
 function stockDownload(name: string, master: MsgpackMaster): WorkerCommand {
   const className = 'WorkerFileDownloadCommand';
   return stockTransferCommand(name, async (ctx) => {
-    requireArgs(className, ctx.args, ['blob']);
-    stringArg(className, ctx.args, 'blob');
-    const { shown, joined } = fileArg(className, ctx.args, 'workerdest');
-    const maxsize = maxsizeArg(className, ctx.args);
-    const mode = optionalNumberArg(className, ctx.args, 'mode');
-    const file = await realPathInside(ctx.basedir, 'workerdest', joined, FOLLOW);
-    const connection = connectionOf(ctx, className);
+    const { shown, maxsize, mode, file, connection } = await downloadArgs(ctx, className);
     const stockWorker = await stockConnection(master, name);
     return async (signal, onInterrupt) => {
       const blob = await commandBlob(connection, ctx.commandId);
