@@ -1,7 +1,6 @@
 // Owns the artifacts' S3 requests: each presigned with the function's role (SigV4), sent by the API or handed out.
-import { createHash, createHmac } from 'node:crypto';
-import type { Hash, Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../aws/sha256.ts';
 import type { ArtifactsContext } from './context.ts';
 import { TransferFailedError } from './errors.ts';
 import { completeXml } from './transfer.ts';
@@ -28,37 +27,6 @@ type Operation = keyof typeof OPERATIONS;
 
 /** The API's own requests are signed for this long: they are sent at once. */
 const OWN_REQUEST_SECONDS = 60;
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function bytesOf(data: SourceData): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  return ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
-}
-
-/** node:crypto as the signer's hash and HMAC (what the SDK's @smithy/hash-node does). */
-class Sha256 {
-  private hash: Hash | Hmac;
-  private readonly secret?: string | Uint8Array;
-  constructor(secret?: SourceData) {
-    if (secret !== undefined) this.secret = bytesOf(secret);
-    this.hash = this.make();
-  }
-  private make(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.make();
-  }
-}
 
 const signers = new WeakMap<ArtifactsContext['credentials'], SignatureV4>();
 

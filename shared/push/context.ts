@@ -1,10 +1,12 @@
-// Owns the push context (the connections table, the PostToConnection client, counts), built from an environment.
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+// Owns the push context (the connections table, the signed PostToConnection, counts), built from an environment.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsEndpoint, documentClientOf, perEndpoint } from '../aws/clients.ts';
 import * as ENV from '../config.ts';
+import { ConfigurationError } from '../errors.ts';
 import { currentEnv } from '../env.ts';
 import type { Env } from '../env.ts';
+import { connectionsApi } from './connectionsApi.ts';
+import type { ConnectionsApi } from './connectionsApi.ts';
 
 /** What push did in this process: the benchmarks read it, and failures are counted here as well as logged. */
 export interface PushTally {
@@ -25,7 +27,7 @@ export interface PushContext {
   tableName: string;
   /** The commands table, for the snapshot a command's subscription answers with. */
   commandsTable: string;
-  api: ApiGatewayManagementApiClient;
+  api: ConnectionsApi;
   /** False when PUSH_FAST_PATH=off: the writing handlers leave pushing to the stream fan-out. */
   fastPath: boolean;
   tally: PushTally;
@@ -49,13 +51,14 @@ export function pushContextFromEnv(env: Env = currentEnv()): PushContext | undef
   const fastPath = env[ENV.pushFastPath] !== 'off';
   return contexts(endpoint, [tableName, endpointUrl, fastPath, env[ENV.commandsTable]].join('\n'), () => {
     const { region, credentials } = endpoint.settings;
-    const api = new ApiGatewayManagementApiClient({
+    // Posts are signed with the environment's credentials (on Lambda, the function's role).
+    if (!credentials) throw new ConfigurationError(ENV.awsAccessKeyId);
+    // A gone or slow connection must not hold the write path: one retry, a short timeout.
+    const api = connectionsApi({
       endpoint: endpointUrl,
-      // A gone or slow connection must not hold the write path: one retry, a short timeout.
-      maxAttempts: 2,
-      requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000 },
-      ...(region ? { region } : {}),
-      ...(credentials ? { credentials } : {}),
+      region: region ?? env[ENV.awsRegion] ?? 'us-east-1',
+      credentials,
+      timeoutMs: 3_000,
     });
     const commandsTable = env[ENV.commandsTable] ?? '';
     return { db: documentClientOf(endpoint), tableName, commandsTable, api, fastPath, tally: emptyTally() };

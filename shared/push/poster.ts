@@ -1,5 +1,4 @@
 // Owns posting frames to connections (PostToConnection), deleting the gone ones, and counting what failed.
-import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { loggableError, logger } from '../observability.ts';
 import { closeConnection } from './close.ts';
 import { subscribersOf } from './subscribers.ts';
@@ -16,16 +15,13 @@ const utf8 = new TextEncoder();
  */
 async function postAll(ctx: PushContext, connectionId: string, frames: Uint8Array[]): Promise<boolean> {
   for (const data of frames) {
-    try {
-      await ctx.api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-      ctx.tally.posted++;
-      ctx.tally.postedBytes += data.length;
-    } catch (error) {
-      if (!(error instanceof GoneException)) throw error;
+    if ((await ctx.api.post(connectionId, data)) === 'gone') {
       ctx.tally.gone++;
       await closeConnection(ctx, connectionId);
       return false;
     }
+    ctx.tally.posted++;
+    ctx.tally.postedBytes += data.length;
   }
   return true;
 }

@@ -1,0 +1,70 @@
+// Owns PostToConnection as one SigV4-signed HTTPS POST to the WebSocket API's @connections endpoint.
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../aws/sha256.ts';
+import { PostToConnectionError } from './errors.ts';
+
+/**
+ * What @aws-sdk/client-apigatewaymanagementapi did for push, in one request: that client cost about 27.5 KiB in
+ * every function that ends a command (workerApi, commands, watchdog, dlqConsumer, push, pushFanout), for one
+ * operation whose answer has no body worth parsing. The signer is the SDK's own (already in every bundle).
+ * `iamAction: 'execute-api:ManageConnections'` is what test/infra/iam.test.ts holds the roles to.
+ */
+export interface ConnectionsApi {
+  /** Posts `data` to one connection: 'gone' when API Gateway answers 410 (the client left), else throws on non-2xx. */
+  post(connectionId: string, data: Uint8Array): Promise<'posted' | 'gone'>;
+}
+
+export interface ConnectionsApiOptions {
+  /** The WebSocket API's management endpoint: https://{api}.execute-api.{region}.amazonaws.com/{stage}, or the local gateway's. */
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** A slow connection must not hold the write path. @default 3000 */
+  timeoutMs?: number;
+}
+
+export function connectionsApi(opts: ConnectionsApiOptions): ConnectionsApi {
+  const base = new URL(opts.endpoint.replace(/\/+$/, ''));
+  const signer = new SignatureV4({
+    credentials: opts.credentials,
+    region: opts.region,
+    service: 'execute-api',
+    sha256: Sha256,
+  });
+  const timeoutMs = opts.timeoutMs ?? 3_000;
+  return {
+    async post(connectionId, data) {
+      const path = `${base.pathname.replace(/\/+$/, '')}/@connections/${encodeURIComponent(connectionId)}`;
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: base.protocol,
+        hostname: base.hostname,
+        ...(base.port ? { port: Number(base.port) } : {}),
+        path,
+        headers: { host: base.host, 'content-type': 'application/octet-stream' },
+        body: data,
+      });
+      // One retry on a network error, as the SDK client was configured (maxAttempts 2).
+      for (let attempt = 1; ; attempt++) {
+        let response: Response;
+        try {
+          response = await fetch(`${base.origin}${path}`, {
+            method: 'POST',
+            headers: signed.headers,
+            body: data,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+        } catch (error) {
+          if (attempt < 2) continue;
+          throw error;
+        }
+        if (response.status === 410) return 'gone';
+        if (response.ok) {
+          await response.body?.cancel();
+          return 'posted';
+        }
+        throw new PostToConnectionError(response.status, await response.text().catch(() => ''));
+      }
+    },
+  };
+}
