@@ -1,5 +1,6 @@
 // The process groups of the stock worker's commands: found in /proc as they start, killed when the stock worker is gone.
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { groupKeeper } from '../commands/groupKeeper.ts';
 
 /**
@@ -16,21 +17,38 @@ import { groupKeeper } from '../commands/groupKeeper.ts';
  * Residual: a process the command starts in a group of its own (setsid, a daemon) is not followed, as with
  * our worker; /proc is Linux's (elsewhere nothing is found and nothing changes).
  */
+/** How long a forked child may take to lead its own group before the scan gives up on it. @default 500 ms */
+const SETTLE_MS = 500;
+const SCAN_RETRY_MS = 25;
+
 export class StockGroups {
   private readonly groups = new Set<number>();
 
-  /** Lists the groups of the stock worker's children (`pid`: the stock worker's). */
+  /**
+   * Lists the groups of the stock worker's children (`pid`: the stock worker's). A child that has not yet left
+   * the stock worker's group (forked, but its setpgrp/setsid not run yet: a clean-clone CI run missed one of
+   * two that way) is looked at again, every 25 ms for up to SETTLE_MS.
+   */
   async scan(pid: number | undefined): Promise<void> {
     if (pid === undefined) return;
-    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-    for (const word of children.split(' ')) {
-      const child = Number(word);
-      if (!Number.isInteger(child) || child <= 0) continue;
-      const group = await groupOf(child);
-      // Only a child that leads its own group: one still in the stock worker's group goes with it.
-      if (group !== child || this.groups.has(group)) continue;
-      this.groups.add(group);
-      groupKeeper().watch(group);
+    for (let waited = 0; ; waited += SCAN_RETRY_MS) {
+      const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+      let unsettled = false;
+      for (const word of children.split(' ')) {
+        const child = Number(word);
+        if (!Number.isInteger(child) || child <= 0) continue;
+        const group = await groupOf(child);
+        // Only a child that leads its own group: one still in the stock worker's group goes with it.
+        if (group !== child) {
+          unsettled ||= group !== undefined;
+          continue;
+        }
+        if (this.groups.has(group)) continue;
+        this.groups.add(group);
+        groupKeeper().watch(group);
+      }
+      if (!unsettled || waited >= SETTLE_MS) return;
+      await sleep(SCAN_RETRY_MS);
     }
   }
 
