@@ -6,3 +6,9 @@ export class UsageError extends BuildbotError {
   static override readonly code = 'cli_usage';
   static override readonly httpStatus = undefined;
 }
+
+/** npm start will not write its tokens into a directory that is a link or another user's (cli/stackFile.ts). */
+export class StackFileDirectoryError extends BuildbotError {
+  static override readonly code = 'stack_file_directory_refused';
+  static override readonly httpStatus = undefined;
+}

@@ -1,6 +1,19 @@
 // Owns the file through which `bbs` finds the stack `npm start` runs: its place, its writing (0600) and its reading.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
+import { StackFileDirectoryError } from './errors.ts';
 import { dirname, join } from 'node:path';
 
 /**
@@ -26,18 +39,37 @@ export function stackFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'buildbot-serverless', 'local.json');
 }
 
-/** Written whole, then renamed into place: a reader never sees half a file, nor a mode wider than 0600. */
+/**
+ * Written whole, then renamed into place: a reader never sees half a file, nor a mode wider than 0600. The
+ * directory must be this user's own real directory (0700 is set on it); the temporary file has a random name
+ * and is created exclusively, not following a link, so nothing planted beside it receives the tokens.
+ */
 export function writeStackFile(file: StackFile, path = stackFilePath()): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  const directory = dirname(path);
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(directory);
+  if (!stat.isDirectory() || (process.getuid !== undefined && stat.uid !== process.getuid()))
+    throw new StackFileDirectoryError(
+      `${directory} is not a directory of this user's own: not writing tokens there`,
+    );
+  if ((stat.mode & 0o077) !== 0) chmodSync(directory, 0o700);
+  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(
+    temporary,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(temporary, path);
 }
 
-/** Removes the file if it is still this process's (a later npm start on another port may have replaced it). */
+/** Removes the file only if it is still this process's (a later npm start on another port may have replaced it). */
 export function removeStackFile(pid = process.pid, path = stackFilePath()): void {
-  const current = readStackFile(path);
-  if (current === undefined || current.pid === pid) rmSync(path, { force: true });
+  if (readStackFile(path)?.pid === pid) rmSync(path, { force: true });
 }
 
 /** The file's contents, or undefined when there is none (or it is not one of ours). */

@@ -1,12 +1,23 @@
 // `bbs` finds the stack `npm start` runs through the file npm start writes (0600), and says what to do when it is stale.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readStackFile, stackFilePath, writeStackFile } from '../../cli/stackFile.ts';
+import { StackFileDirectoryError } from '../../cli/errors.ts';
+import { readStackFile, removeStackFile, stackFilePath, writeStackFile } from '../../cli/stackFile.ts';
 import { runBbs } from './helpers.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -137,5 +148,63 @@ describe('bbs and the file npm start writes', () => {
 
     // Assess
     assert.match(result.stderr, /no token: pass --token or set BBS_TOKEN/);
+  });
+});
+
+describe('the stack file on a hostile disk', () => {
+  const file = (pid: number) => ({
+    apiUrl: 'http://127.0.0.1:1',
+    clientToken: 'c',
+    adminToken: 'a',
+    consoleUrl: 'http://127.0.0.1:1/#token=c',
+    pid,
+    startedAt: new Date().toISOString(),
+  });
+
+  it('refuses a config directory that is a link, and writes nothing through it', () => {
+    // Prepare: buildbot-serverless/ is a symlink to somewhere else
+    const config = tempDir('bbs-stackfile-link-');
+    const elsewhere = tempDir('bbs-stackfile-elsewhere-');
+    symlinkSync(elsewhere, path.join(config, 'buildbot-serverless'));
+    const target = path.join(config, 'buildbot-serverless', 'local.json');
+
+    // Act & Assess
+    assert.throws(() => writeStackFile(file(process.pid), target), StackFileDirectoryError);
+    assert.deepEqual(readdirSync(elsewhere), []);
+  });
+
+  it('closes an open config directory to 0700 and leaves no temporary file', () => {
+    // Prepare
+    const config = tempDir('bbs-stackfile-open-');
+    const dir = path.join(config, 'buildbot-serverless');
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+
+    // Act
+    writeStackFile(file(process.pid), path.join(dir, 'local.json'));
+
+    // Assess
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(path.join(dir, 'local.json')).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(dir), ['local.json']);
+  });
+
+  it("removes only its own file: not another npm start's, not one it cannot read as ours", () => {
+    // Prepare
+    const dir = tempDir('bbs-stackfile-own-');
+    const target = path.join(dir, 'local.json');
+    writeStackFile(file(process.pid + 1), target);
+
+    // Act & Assess: another pid's file stays
+    removeStackFile(process.pid, target);
+    assert.ok(existsSync(target));
+    // a file that is not one of ours stays
+    writeFileSync(target, 'not json');
+    removeStackFile(process.pid, target);
+    assert.ok(existsSync(target));
+    // our own goes
+    writeStackFile(file(process.pid), target);
+    removeStackFile(process.pid, target);
+    assert.equal(existsSync(target), false);
   });
 });
