@@ -78,6 +78,8 @@ function Artifacts({ command }: { command: CommandView }) {
                 // A plain link cannot carry the token, and a redirect cannot be read by fetch: ask the API for
                 // the short-lived presigned URL as JSON (?redirect=false), then open that.
                 const opened = window.open('', '_blank');
+                // The artifact's page must not be able to steer this tab (window.opener).
+                if (opened) opened.opener = null;
                 try {
                   const { url } = await call<{ url: string }>(
                     'GET',
