@@ -7,7 +7,7 @@ import { PostToConnectionError } from './errors.ts';
  * What @aws-sdk/client-apigatewaymanagementapi did for push, in one request: that client cost about 27.5 KiB in
  * every function that ends a command (workerApi, commands, watchdog, dlqConsumer, push, pushFanout), for one
  * operation whose answer has no body worth parsing. The signer is the SDK's own (already in every bundle).
- * `iamAction: 'execute-api:ManageConnections'` is what test/infra/iam.test.ts holds the roles to.
+ * Its IAM action is marked where the post is made (poster.ts), so only the functions that post are held to it.
  */
 export interface ConnectionsApi {
   /** Posts `data` to one connection: 'gone' when API Gateway answers 410 (the client left), else throws on non-2xx. */

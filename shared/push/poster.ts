@@ -13,6 +13,8 @@ const utf8 = new TextEncoder();
  * $disconnect reaching us, or the connection timed out) is deleted with its subscriptions; the rest of its
  * frames are dropped. Answers false when it was gone.
  */
+// The post's IAM action, which test/infra/iam.test.ts holds the posting functions' roles to:
+// iamAction: 'execute-api:ManageConnections'
 async function postAll(ctx: PushContext, connectionId: string, frames: Uint8Array[]): Promise<boolean> {
   for (const data of frames) {
     if ((await ctx.api.post(connectionId, data)) === 'gone') {
