@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { beforeEach, describe, it } from 'node:test';
 import { artifactLocation } from '../../shared/artifacts/calls.ts';
 import type { ArtifactList } from '../../shared/artifacts/wire.ts';
-import { apiCaller, readLog, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import { apiCaller, registerWorker, runToEnd } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import { spawnWorker, workerStackFixture } from '../worker/helpers.ts';
 import type { WorkerProcess } from '../worker/helpers.ts';
@@ -37,11 +37,8 @@ function setUp(): Promise<void> {
   return ready;
 }
 
-async function run(command: string, args: Record<string, unknown>) {
-  const id = await startCommand(t.stack, worker.name, command, args);
-  const view = await waitForCommand(t.stack, id, undefined, 60_000);
-  return { id, view, log: await readLog(t.stack, id) };
-}
+/** Runs a command on the worker to its end: its id, view and stdio text. */
+const run = (command: string, args: Record<string, unknown>) => runToEnd(t.stack, worker.name, command, args);
 
 /** Downloads the command's artifact `name` and unpacks it with the machine's tar: the directory it made. */
 async function unpacked(id: string, name: string, flag: string): Promise<string> {

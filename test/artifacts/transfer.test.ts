@@ -5,9 +5,8 @@ import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { artifactLocation, uploadBlob } from '../../shared/artifacts/calls.ts';
-import type { ArtifactList } from '../../shared/artifacts/wire.ts';
 import type { ApiConnection } from '../../shared/client/http.ts';
-import { apiCaller, readLog, registerWorker, startCommand, waitForCommand } from '../support/api.ts';
+import { listArtifacts, readLog, registerWorker, runToEnd } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
 import { spawnWorker, workerStackFixture } from '../worker/helpers.ts';
 import type { WorkerProcess } from '../worker/helpers.ts';
@@ -20,21 +19,11 @@ async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes;
 }
 
-/** Runs a command on the worker to its end: its rc, failure and stdio text. */
-async function run(command: string, args: Record<string, unknown>) {
-  const id = await startCommand(t.stack, worker.name, command, args);
-  const view = await waitForCommand(t.stack, id);
-  return { id, view, log: await readLog(t.stack, id) };
-}
+/** Runs a command on the worker to its end: its id, view and stdio text. */
+const run = (command: string, args: Record<string, unknown>) =>
+  runToEnd(t.stack, worker.name, command, args, 20_000);
 
-async function artifactsOf(id: string): Promise<ArtifactList['artifacts']> {
-  const answer = await apiCaller(t.stack)<ArtifactList>(
-    t.stack.tokens.client,
-    'GET',
-    `/v1/commands/${id}/artifacts`,
-  );
-  return answer.body.artifacts;
-}
+const artifactsOf = (id: string) => listArtifacts(t.stack, id);
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 

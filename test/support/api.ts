@@ -2,6 +2,7 @@
 import { waitFor } from './wait.ts';
 import { LOG_HEADERS } from '../../shared/commands/wire.ts';
 import type { CommandView } from '../../shared/commands/wire.ts';
+import type { ArtifactList } from '../../shared/artifacts/wire.ts';
 
 /** Where the API answers: a StackAddress or a LocalStack will do. */
 export interface ApiTarget {
@@ -152,6 +153,29 @@ export async function readLog(target: ApiTarget, id: string, name = 'stdio'): Pr
     after = next;
   }
   throw new Error(`log ${name} of ${id} has more than 1000 pages`);
+}
+
+/** Starts a command on `worker` and waits for its end: its id, its view and its stdio text. */
+export async function runToEnd(
+  target: ApiTarget,
+  worker: string,
+  command: string,
+  args: Record<string, unknown>,
+  timeoutMs = 60_000,
+): Promise<{ id: string; view: CommandView; log: string }> {
+  const id = await startCommand(target, worker, command, args);
+  const view = await waitForCommand(target, id, undefined, timeoutMs);
+  return { id, view, log: await readLog(target, id) };
+}
+
+/** GET /v1/commands/{id}/artifacts as the client: the command's recorded artifacts. */
+export async function listArtifacts(target: ApiTarget, id: string): Promise<ArtifactList['artifacts']> {
+  const answer = await apiCaller(target)<ArtifactList>(
+    target.tokens.client,
+    'GET',
+    `/v1/commands/${id}/artifacts`,
+  );
+  return expectStatus(answer, 200, `GET /v1/commands/${id}/artifacts`).artifacts;
 }
 
 /** Every update of a command, following `?after=` pages until an empty one. */

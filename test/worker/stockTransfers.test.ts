@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { artifactLocation, uploadBlob } from '../../shared/artifacts/calls.ts';
-import type { ArtifactList } from '../../shared/artifacts/wire.ts';
 import { runBbs } from '../cli/helpers.ts';
 import { buildbotWorkerAvailable } from '../conformance/harness.ts';
-import { apiCaller, readLog, startCommand, waitForCommand } from '../support/api.ts';
+import { apiCaller, listArtifacts, readLog, runToEnd, startCommand, waitForCommand } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
 import { oneWorkerFixture } from './helpers.ts';
 
@@ -34,20 +33,11 @@ function bbs(...args: string[]) {
   );
 }
 
-async function run(command: string, args: Record<string, unknown>) {
-  const id = await startCommand(t.stack, t.worker.name, command, args);
-  const view = await waitForCommand(t.stack, id, undefined, 60_000);
-  return { id, view, log: await readLog(t.stack, id) };
-}
+/** Runs a command on the worker to its end: its id, view and stdio text. */
+const run = (command: string, args: Record<string, unknown>) =>
+  runToEnd(t.stack, t.worker.name, command, args);
 
-async function artifactsOf(id: string): Promise<ArtifactList['artifacts']> {
-  const answer = await apiCaller(t.stack)<ArtifactList>(
-    t.stack.tokens.client,
-    'GET',
-    `/v1/commands/${id}/artifacts`,
-  );
-  return answer.body.artifacts;
-}
+const artifactsOf = (id: string) => listArtifacts(t.stack, id);
 
 describe('transfers through --engine buildbot-worker', { skip }, () => {
   before(async () => {
