@@ -13,6 +13,56 @@ export interface Polled<T> {
   problem?: ApiProblem;
 }
 
+/** The wait between two reads of one view, woken early by push: usePolled's and the log's (pages/Log.tsx). */
+export interface PushWait {
+  /** Call as a read begins: a frame from then on wakes the next pause at once. */
+  reading(): void;
+  /**
+   * Waits before the next read: PUSHED_POLL_MS while push is connected, else the backoff's next step, or not at
+   * all when a frame came during the read. A woken read comes at least MIN_GAP_MS after the one before.
+   */
+  pause(): Promise<void>;
+  /** Wakes a pending pause and stops listening (the view is gone; its loop sees its aborted signal). */
+  close(): void;
+}
+
+export function pushWait(push: Pushed | undefined, backoff: Backoff, signal: AbortSignal): PushWait {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let wakeNow: (() => void) | undefined;
+  /** A frame came since the last read began: read again without waiting. */
+  let woken = false;
+  let startedAt = 0;
+  const onWake = () => {
+    woken = true;
+    wakeNow?.();
+  };
+  push?.wake.addEventListener('wake', onWake);
+  return {
+    reading() {
+      woken = false;
+      startedAt = Date.now();
+    },
+    async pause() {
+      if (!woken)
+        await new Promise<void>((resolve) => {
+          wakeNow = resolve;
+          timer = setTimeout(resolve, push?.connected() ? PUSHED_POLL_MS : backoff.next());
+        });
+      wakeNow = undefined;
+      clearTimeout(timer);
+      // Frames may come in bursts (every command's status on the Commands page, a log's every ack): a woken
+      // view reads at most once per MIN_GAP_MS; its own 50 ms polling rhythm is left as it is.
+      const gap = woken ? MIN_GAP_MS - (Date.now() - startedAt) : 0;
+      if (gap > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, gap));
+    },
+    close() {
+      clearTimeout(timer);
+      wakeNow?.();
+      push?.wake.removeEventListener('wake', onWake);
+    },
+  };
+}
+
 /**
  * Calls `load` again and again while the component is shown: quickly while the answer changes, backing off
  * to `maxMs` while it does not (shared/retry.ts's Backoff, as the TypeScript client's followers do), and on
@@ -30,21 +80,13 @@ export function usePolled<T>(
   useEffect(() => {
     const abort = new AbortController();
     const backoff = new Backoff({ minMs: 50, maxMs: opts.maxMs ?? 500 });
+    const wait = pushWait(opts.push, backoff, abort.signal);
     let last = '';
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let wakeNow: (() => void) | undefined;
-    let woken = false;
-    const onWake = () => {
-      woken = true;
-      wakeNow?.();
-    };
-    opts.push?.wake.addEventListener('wake', onWake);
     setState({});
     (async () => {
       while (!abort.signal.aborted) {
         let stop = false;
-        woken = false;
-        const startedAt = Date.now();
+        wait.reading();
         try {
           const data = await loadRef.current(abort.signal);
           const text = JSON.stringify(data);
@@ -60,18 +102,7 @@ export function usePolled<T>(
           setState((s) => ({ ...s, problem: error }));
         }
         if (stop) return;
-        // A frame that came while reading wakes the next read at once.
-        if (!woken)
-          await new Promise<void>((resolve) => {
-            wakeNow = resolve;
-            timer = setTimeout(resolve, opts.push?.connected() ? PUSHED_POLL_MS : backoff.next());
-          });
-        wakeNow = undefined;
-        clearTimeout(timer);
-        // Frames may come in bursts (every command's status on the Commands page): a woken view reads at most once
-        // per MIN_GAP_MS; its own 50 ms polling rhythm is left as it is.
-        const gap = woken ? MIN_GAP_MS - (Date.now() - startedAt) : 0;
-        if (gap > 0 && !abort.signal.aborted) await new Promise((resolve) => setTimeout(resolve, gap));
+        await wait.pause();
       }
     })().catch((error: unknown) => {
       setState({
@@ -80,9 +111,7 @@ export function usePolled<T>(
     });
     return () => {
       abort.abort();
-      clearTimeout(timer);
-      wakeNow?.();
-      opts.push?.wake.removeEventListener('wake', onWake);
+      wait.close();
     };
   }, deps);
   return state;

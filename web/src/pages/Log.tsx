@@ -5,7 +5,8 @@ import { cssOf, parseAnsi } from '../ansi.ts';
 import type { AnsiRun, AnsiStyle } from '../ansi.ts';
 import { Problem } from '../components.tsx';
 import { Backoff } from '../../../shared/retry.ts';
-import { PUSHED_POLL_MS, usePush } from '../push.ts';
+import { pushWait } from '../live.ts';
+import { usePush } from '../push.ts';
 import type { Pushed } from '../push.ts';
 import type { Update, UpdatesPage } from '../types.ts';
 
@@ -42,27 +43,9 @@ function useUpdates(
   useEffect(() => {
     const abort = new AbortController();
     const backoff = new Backoff({ minMs: 50, maxMs: 500 });
+    const wait = pushWait(push, backoff, abort.signal);
     const styles: Record<Stream, AnsiStyle> = { stdout: {}, stderr: {}, header: {} };
     let after = -1;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let wakeNow: (() => void) | undefined;
-    /** A frame came since the last read began: read again without waiting. */
-    let woken = false;
-    const onWake = () => {
-      woken = true;
-      wakeNow?.();
-    };
-    push.wake.addEventListener('wake', onWake);
-    /** The wait before the next read: short while polling, long while push is there to wake it. */
-    const pause = async () => {
-      if (!woken)
-        await new Promise<void>((resolve) => {
-          wakeNow = resolve;
-          timer = setTimeout(resolve, push.connected() ? PUSHED_POLL_MS : backoff.next());
-        });
-      wakeNow = undefined;
-      clearTimeout(timer);
-    };
     setState({ chunks: [], done: false, dropped: 0 });
     const take = (updates: [Update, number][]): Chunk[] => {
       const chunks: Chunk[] = [];
@@ -82,7 +65,7 @@ function useUpdates(
     (async () => {
       while (!abort.signal.aborted) {
         let page: UpdatesPage;
-        woken = false;
+        wait.reading();
         try {
           page = await call<UpdatesPage>('GET', `/v1/commands/${encodeURIComponent(commandId)}/updates`, {
             query: { after },
@@ -92,7 +75,7 @@ function useUpdates(
           if (abort.signal.aborted) return;
           if (!(error instanceof ApiProblem)) throw error;
           setState((s) => ({ ...s, problem: error }));
-          await pause();
+          await wait.pause();
           continue;
         }
         const fresh = take(page.updates);
@@ -105,16 +88,14 @@ function useUpdates(
         if (done) return;
         if (page.next !== undefined) continue;
         if (fresh.length) backoff.reset();
-        await pause();
+        await wait.pause();
       }
     })().catch((error: unknown) => {
       setState((s) => ({ ...s, problem: new ApiProblem('refused', String(error)) }));
     });
     return () => {
       abort.abort();
-      clearTimeout(timer);
-      wakeNow?.();
-      push.wake.removeEventListener('wake', onWake);
+      wait.close();
     };
   }, [commandId]);
   return state;
