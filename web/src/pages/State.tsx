@@ -9,14 +9,24 @@ import type { WorkerList } from '../types.ts';
 const LAST_RESULT = { className: 'WorkerLastResult', stateName: 'bbs:lastResult' } as const;
 
 /**
+ * Ids already looked up, by `className\u0000name`: an object's id never changes once allocated, so each pair is
+ * asked once per page load, not on every poll (20 workers would otherwise cost 20 more Lambda calls a poll).
+ */
+const objectIds = new Map<string, number>();
+
+/**
  * The id of (className, name). POST /v1/objects is Buildbot's getObjectId: it allocates an id for a pair it has
  * not seen (one counter update and one item), which is harmless, as Buildbot does on any lookup.
  */
 async function objectIdOf(className: string, name: string, signal?: AbortSignal): Promise<number> {
+  const key = `${className}\u0000${name}`;
+  const known = objectIds.get(key);
+  if (known !== undefined) return known;
   const { objectId } = await call<{ objectId: number }>('POST', '/v1/objects', {
     body: { name, className },
     ...(signal ? { signal } : {}),
   });
+  objectIds.set(key, objectId);
   return objectId;
 }
 
