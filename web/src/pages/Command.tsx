@@ -38,18 +38,24 @@ function Interrupt({ command }: { command: CommandView }) {
   );
 }
 
+/** Whether the command's worker is offline, asked only while the command is not complete (then it cannot matter). */
 function WorkerPresence({ command }: { command: CommandView }) {
+  if (command.status === 'complete') return null;
+  return <WorkerOffline worker={command.worker} />;
+}
+
+function WorkerOffline({ worker }: { worker: string }) {
   const { data } = usePolled(
-    (signal) => call<WorkerView>('GET', `/v1/workers/${encodeURIComponent(command.worker)}`, { signal }),
-    [command.worker],
+    (signal) => call<WorkerView>('GET', `/v1/workers/${encodeURIComponent(worker)}`, { signal }),
+    [worker],
     { maxMs: 5000 },
   );
-  if (command.status === 'complete' || !data || data.presence === 'online') return null;
+  if (!data || data.presence === 'online') return null;
   return (
     <div class="problem" role="status" data-kind="worker_offline">
-      <strong>Worker {command.worker} is offline</strong> (last seen <Time iso={data.lastSeenAt} />
+      <strong>Worker {worker} is offline</strong> (last seen <Time iso={data.lastSeenAt} />
       ). Its commands wait in its queue until it comes back, or end RETRY when their start timeout passes.
-      Start it again (npm start runs one named local; elsewhere: bbs worker --name {command.worker} ...).
+      Start it again (npm start runs one named local; elsewhere: bbs worker --name {worker} ...).
     </div>
   );
 }
