@@ -44,7 +44,9 @@ export function connectionsApi(opts: ConnectionsApiOptions): ConnectionsApi {
         headers: { host: base.host, 'content-type': 'application/octet-stream' },
         body: data,
       });
-      // One retry on a network error, as the SDK client was configured (maxAttempts 2).
+      // One retry on a network error, as the SDK client was configured (maxAttempts 2), within one deadline
+      // for both attempts: a subscriber that never answers holds the write path timeoutMs, not twice that.
+      const deadline = AbortSignal.timeout(timeoutMs);
       for (let attempt = 1; ; attempt++) {
         let response: Response;
         try {
@@ -52,10 +54,10 @@ export function connectionsApi(opts: ConnectionsApiOptions): ConnectionsApi {
             method: 'POST',
             headers: signed.headers,
             body: data,
-            signal: AbortSignal.timeout(timeoutMs),
+            signal: deadline,
           });
         } catch (error) {
-          if (attempt < 2) continue;
+          if (attempt < 2 && !deadline.aborted) continue;
           throw error;
         }
         if (response.status === 410) return 'gone';
