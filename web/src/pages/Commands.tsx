@@ -3,7 +3,7 @@ import { call } from '../api.ts';
 import { Badge, Problem, Time, duration } from '../components.tsx';
 import { usePolled } from '../live.ts';
 import { usePush } from '../push.ts';
-import { RESULT_NAMES } from '../../../shared/commands/types.ts';
+import { COMMAND_STATUS, RESULT_NAMES } from '../../../shared/commands/types.ts';
 import type { CommandList, CommandView, WorkerList } from '../types.ts';
 
 /** Workers read at once for "all workers" (GET /v1/commands lists one worker's commands). */
@@ -40,6 +40,34 @@ function setFilter(query: URLSearchParams, name: string, value: string): void {
   location.hash = `#/commands${text ? `?${text}` : ''}`;
 }
 
+/** One filter of the list: a labelled select whose change rewrites the page's query (its first option: any). */
+function FilterSelect(props: {
+  label: string;
+  name: string;
+  value: string;
+  query: URLSearchParams;
+  /** [value, label] pairs. */
+  options: [string, string][];
+  /** @default 'any' */
+  anyLabel?: string;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        name={props.name}
+        value={props.value}
+        onChange={(e) => setFilter(props.query, props.name, (e.target as HTMLSelectElement).value)}
+      >
+        <option value="">{props.anyLabel ?? 'any'}</option>
+        {props.options.map(([value, label]) => (
+          <option value={value}>{label}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function CommandsPage({ query }: { query: URLSearchParams }) {
   const worker = query.get('worker') ?? '';
   const status = query.get('status') ?? '';
@@ -55,45 +83,28 @@ export function CommandsPage({ query }: { query: URLSearchParams }) {
     <section aria-labelledby="commands-title">
       <h1 id="commands-title">Commands</h1>
       <form class="filters" onSubmit={(event) => event.preventDefault()}>
-        <label>
-          Worker
-          <select
-            name="worker"
-            value={worker}
-            onChange={(e) => setFilter(query, 'worker', (e.target as HTMLSelectElement).value)}
-          >
-            <option value="">all workers</option>
-            {(data?.workers ?? (worker ? [worker] : [])).map((name) => (
-              <option value={name}>{name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select
-            name="status"
-            value={status}
-            onChange={(e) => setFilter(query, 'status', (e.target as HTMLSelectElement).value)}
-          >
-            <option value="">any</option>
-            <option value="queued">queued</option>
-            <option value="running">running</option>
-            <option value="complete">complete</option>
-          </select>
-        </label>
-        <label>
-          Results
-          <select
-            name="results"
-            value={results}
-            onChange={(e) => setFilter(query, 'results', (e.target as HTMLSelectElement).value)}
-          >
-            <option value="">any</option>
-            {RESULT_NAMES.map((name, code) => (
-              <option value={String(code)}>{name}</option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="Worker"
+          name="worker"
+          value={worker}
+          query={query}
+          anyLabel="all workers"
+          options={(data?.workers ?? (worker ? [worker] : [])).map((name) => [name, name])}
+        />
+        <FilterSelect
+          label="Status"
+          name="status"
+          value={status}
+          query={query}
+          options={Object.values(COMMAND_STATUS).map((name) => [name, name])}
+        />
+        <FilterSelect
+          label="Results"
+          name="results"
+          value={results}
+          query={query}
+          options={RESULT_NAMES.map((name, code) => [String(code), name])}
+        />
       </form>
       <Problem problem={problem} />
       {data && shown.length === 0 && (
