@@ -12,16 +12,34 @@ import { CONSOLE_ASSETS, CONSOLE_INDEX_HTML } from '../web/assets.generated.ts';
  * one Lambda answers, and the browser keeps each asset for a year under its content-hashed name.
  */
 
-/** What the page may load and connect to: only this origin, and WebSockets for push. */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "connect-src 'self' ws: wss:",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
+/**
+ * What the page may load and connect to: only this origin, and the one push URL the page is given (pushUrl),
+ * never any WebSocket host: a script that got in could otherwise send what it read anywhere over ws:/wss:.
+ */
+function contentSecurityPolicy(push: string | undefined): string {
+  return [
+    "default-src 'self'",
+    `connect-src 'self'${push === undefined ? '' : ` ${push}`}`,
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+/**
+ * The push URL as a CSP source (scheme, host, port and path, nothing else), or undefined when it is not a ws:/wss:
+ * URL: it comes from the environment, and a space or `;` in it must not add sources or directives.
+ */
+function pushSource(url: string | undefined): string | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') return undefined;
+  const source = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  // A path may hold `;` and `,` unescaped, which CSP reads as separators.
+  return /[;,\s]/.test(source) ? undefined : source;
+}
 
 const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -80,12 +98,13 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const file = event.pathParameters?.file;
   if (file === undefined) {
     const html = indexHtml();
+    const push = pushSource(pushUrl());
     // Keyed by the page itself: two local stacks in one process may name two push URLs.
     return answer(event, html, html, {
       'content-type': 'text/html; charset=utf-8',
       // Always revalidated: a deploy's new page names the new assets at once.
       'cache-control': 'no-cache',
-      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'content-security-policy': contentSecurityPolicy(push),
       'x-frame-options': 'DENY',
     });
   }

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handler } from '../../functions/console.ts';
 import { CONSOLE_ASSETS } from '../../web/assets.generated.ts';
 import { GENERATED_MODULE, buildWeb } from '../../scripts/build-web.ts';
+import { runWithEnv } from '../../shared/env.ts';
 
 function event(file: string | undefined, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
   return { headers, ...(file === undefined ? {} : { pathParameters: { file } }) } as APIGatewayProxyEventV2;
@@ -37,6 +38,34 @@ describe('the web console assets', () => {
     const names = [...String(page.body).matchAll(/assets\/([^"]+)"/g)].map((match) => match[1]);
     assert.deepEqual(names.sort(), Object.keys(CONSOLE_ASSETS).sort());
     for (const name of names) assert.match(name!, /^app-[0-9a-f]{12}\.(js|css)$/);
+  });
+
+  it('lets the page connect only to its own origin and the one push URL it is given, never any WebSocket host', async () => {
+    // Act
+    const withPush = await runWithEnv({ BBS_PUSH_URL: 'ws://127.0.0.1:4567/v1/push' }, () =>
+      handler(event(undefined)),
+    );
+    const onAws = await runWithEnv(
+      { PUSH_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod' },
+      () => handler(event(undefined)),
+    );
+    const injected = await runWithEnv({ BBS_PUSH_URL: 'ws://evil.example/x;script-src *' }, () =>
+      handler(event(undefined)),
+    );
+    const none = await runWithEnv({}, () => handler(event(undefined)));
+
+    // Assess
+    const connectSrc = (page: typeof none) =>
+      /connect-src ([^;]*)/.exec(String(page.headers?.['content-security-policy']))?.[1];
+    assert.equal(connectSrc(withPush), "'self' ws://127.0.0.1:4567/v1/push");
+    assert.match(
+      String(withPush.body),
+      /<meta name="bbs-push-url" content="ws:\/\/127\.0\.0\.1:4567\/v1\/push"/,
+    );
+    assert.equal(connectSrc(onAws), "'self' wss://abc.execute-api.eu-west-1.amazonaws.com/prod");
+    assert.equal(connectSrc(injected), "'self'");
+    assert.doesNotMatch(String(injected.headers?.['content-security-policy']), /script-src/);
+    assert.equal(connectSrc(none), "'self'");
   });
 
   it('serves each asset immutable, gzipped when asked, and answers 404 for any other name', async () => {
