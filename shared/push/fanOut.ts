@@ -5,14 +5,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { asCommandItem } from '../commands/items.ts';
 import type { CommandItem } from '../commands/items.ts';
 import { UPDATE_SK_PREFIX } from '../commands/keys.ts';
-import { asStoredRun, decodeRun } from '../commands/runs.ts';
-import type { StoredRun } from '../commands/runs.ts';
+import { asStoredRun } from '../commands/runs.ts';
 import { COMMAND_STATUS } from '../commands/types.ts';
 import { loggableError, logger } from '../observability.ts';
 import type { PushContext } from './context.ts';
-import { statusFrameOf, statusTopics } from './statusFrame.ts';
+import { commandFrames, runFrames, statusTopics } from './statusFrame.ts';
 import { publish } from './poster.ts';
-import { updateFrames } from './wire.ts';
 import type { PushFrame, PushTopic } from './wire.ts';
 
 /*
@@ -45,13 +43,6 @@ interface Pending {
   broadcast?: PushFrame;
 }
 
-function runFrames(commandId: string, run: StoredRun): PushFrame[] {
-  // A run whose text is in S3 (a large log) is announced, not read here.
-  if (run.obj !== undefined && run.text === undefined)
-    return [{ type: 'acked', commandId, from: run.first, acked: run.last }];
-  return updateFrames(commandId, decodeRun(run));
-}
-
 /** Posts what a batch of stream records changed. Never throws: a bad record is logged and skipped. */
 export async function fanOut(ctx: PushContext, records: DynamoDBRecord[]): Promise<void> {
   const byCommand = new Map<string, Pending>();
@@ -63,19 +54,16 @@ export async function fanOut(ctx: PushContext, records: DynamoDBRecord[]): Promi
     if (!key.pk.startsWith('CMD#') || (key.sk !== 'CMD' && !key.sk.startsWith(UPDATE_SK_PREFIX))) continue;
     try {
       const raw = unmarshall(toSdkImage(image));
-      const pk = String(raw.pk ?? '');
-      const sk = String(raw.sk ?? '');
-      if (!pk.startsWith('CMD#')) continue;
-      const commandId = pk.slice('CMD#'.length);
+      const commandId = key.pk.slice('CMD#'.length);
+      const sk = key.sk;
       const pending = byCommand.get(commandId) ?? { frames: [] };
       byCommand.set(commandId, pending);
       if (sk === 'CMD') {
         const item = asCommandItem(raw);
         pending.item = item;
-        // The final run a complete stored on the record itself comes before the completion.
-        if (item.finalRun) pending.frames.push(...runFrames(commandId, asStoredRun({ ...item.finalRun })));
-        const frame = statusFrameOf(item);
-        pending.frames.push(frame);
+        const frames = commandFrames(item);
+        const frame = frames[frames.length - 1]!;
+        pending.frames.push(...frames);
         const ackOnly = item.status === COMMAND_STATUS.running && item.acked >= 0;
         if (!ackOnly) pending.broadcast = frame;
       } else if (sk.startsWith(UPDATE_SK_PREFIX)) {

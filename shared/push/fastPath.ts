@@ -1,14 +1,12 @@
 // Owns the fast path: the handler that stored an ack or a status change posts it to that command's subscribers itself.
 import type { SequencedUpdate } from '../commands/apiTypes.ts';
 import type { CommandItem } from '../commands/items.ts';
-import { decodeRun } from '../commands/runs.ts';
 import { loggableError, logger } from '../observability.ts';
 import { pushContextFromEnv } from './context.ts';
 import type { PushContext } from './context.ts';
 import { publish } from './poster.ts';
-import { statusFrameOf, statusTopics } from './statusFrame.ts';
+import { commandFrames, statusFrameOf, statusTopics } from './statusFrame.ts';
 import { updateFrames } from './wire.ts';
-import type { PushFrame } from './wire.ts';
 
 /*
  * Why here and not only from the stream: on AWS, Lambda polls a DynamoDB stream shard about 4 times a second,
@@ -66,14 +64,11 @@ export async function pushCompletion(item: CommandItem): Promise<void> {
   const ctx = fastPathContext();
   if (!ctx) return;
   await guarded(ctx, 'a completion', async () => {
-    const frames: PushFrame[] = item.finalRun ? updateFrames(item.commandId, decodeRun(item.finalRun)) : [];
-    frames.push(statusFrameOf(item));
+    const frames = commandFrames(item);
     // Updates go to the command's subscribers; the completion to the worker's and everyone's as well.
     await Promise.all([
-      frames.length > 1 ? publish(ctx, [{ commandId: item.commandId }], frames) : undefined,
-      publish(ctx, frames.length > 1 ? statusTopics(item).slice(1) : statusTopics(item), [
-        statusFrameOf(item),
-      ]),
+      publish(ctx, [{ commandId: item.commandId }], frames),
+      publish(ctx, statusTopics(item).slice(1), frames.slice(-1)),
     ]);
   });
 }
