@@ -69,6 +69,17 @@ const SENDER_DEFAULTS = Object.freeze({
 /** Bytes of a request (before compression) from which the next batch is encoded while it is in flight. @default 256 KiB */
 const ENCODE_AHEAD_MIN_BYTES = 256 * 1024;
 
+/** Whether `error` is an older API's refusal of the `object` field it does not know (a strict schema's 400). */
+function refusesLogObjects(error: unknown): error is ApiError {
+  return (
+    error instanceof ApiError &&
+    error.status === 400 &&
+    error.apiCode === 'invalid_request' &&
+    error.body.path === 'object' &&
+    /unknown field/.test(error.message)
+  );
+}
+
 export class UpdateSender {
   private readonly opts: Readonly<UpdateSenderOptions & typeof SENDER_DEFAULTS>;
   /** UPDATES_RETRY from retryMs, giving up after giveUpMs. */
@@ -290,8 +301,6 @@ export class UpdateSender {
           // Kept even when the request failed: the check above uses it only if it starts the unacked list.
           prepared = await ahead;
         }
-        // An API that neither stored the object nor asked for it does not take log objects: send as before.
-        if (object !== undefined && answer.acked < object.ref.first) this.stopLogObjects('it ignored one');
         this.ack(answer.acked);
         if (answer.interrupt) this.interrupt(answer.interrupt.why);
         retries.succeeded();
@@ -302,8 +311,9 @@ export class UpdateSender {
           this.ack(acked);
           continue;
         }
-        if (object !== undefined && error instanceof ApiError && error.status === 400) {
-          // An older API refuses the unknown `object` field: the same updates go as a batch instead.
+        if (object !== undefined && refusesLogObjects(error)) {
+          // An older API refuses the unknown `object` field: the same updates go as a batch instead. Any
+          // other 400 is a fault of this request, not of log objects, and fails like any other refusal.
           this.stopLogObjects(error.message);
           continue;
         }

@@ -32,6 +32,10 @@ interface FakeState {
   plainBytes: number[];
   /** Answer 413 to a body larger than this once inflated, as an edge with a lower limit does. */
   maxBodyBytes: number;
+  /** Requests with a log object, each refused with 400. */
+  objectsRefused: number;
+  /** The 400 a log object gets instead of the older API's unknown-field refusal. */
+  objectFault?: { code: string; path: string; message: string };
 }
 
 let state: FakeState;
@@ -54,6 +58,7 @@ const server = createServer((req, res) => {
     ) as {
       updates?: [CommandUpdate, number][];
       lastSeq?: number;
+      object?: unknown;
     };
     const answer = (status: number, json: unknown): void => {
       setTimeout(() => {
@@ -66,6 +71,15 @@ const server = createServer((req, res) => {
     if (body.updates) {
       state.wireBytes.push(wire);
       state.plainBytes.push(raw.length);
+    }
+    // An API without log objects: its strict schema refuses the field, as the real one's does.
+    if (body.object !== undefined) {
+      state.objectsRefused++;
+      return answer(400, {
+        code: state.objectFault?.code ?? 'invalid_request',
+        path: state.objectFault?.path ?? 'object',
+        message: state.objectFault?.message ?? 'object: unknown field (expected updates)',
+      });
     }
     const failure = state.failures.shift();
     if (failure !== undefined && failure !== 0) return answer(failure, { message: 'injected' });
@@ -105,6 +119,7 @@ beforeEach(() => {
     wireBytes: [],
     plainBytes: [],
     maxBodyBytes: Infinity,
+    objectsRefused: 0,
   };
 });
 
@@ -235,7 +250,8 @@ describe('UpdateSender', () => {
 
   it('bounds each request by its compressed size when the output does not compress', async () => {
     // Prepare
-    const s = sender({ maxWireBytes: 64 * 1024 });
+    const logged: string[] = [];
+    const s = sender({ maxWireBytes: 64 * 1024, log: (line) => logged.push(line) });
     const text = randomBytes(300_000).toString('base64');
 
     // Act
@@ -246,6 +262,23 @@ describe('UpdateSender', () => {
     assert.equal(state.stored.map((u) => u.stdout ?? '').join(''), text);
     assert.ok(state.wireBytes.length >= 6, `${state.wireBytes.length} requests`);
     assert.ok(Math.max(...state.wireBytes) <= 64 * 1024, `largest ${Math.max(...state.wireBytes)} bytes`);
+    assert.equal(state.objectsRefused, 1, 'one log object offered; the older API refused its field');
+    assert.equal(logged.filter((line) => line.includes('does not take log objects')).length, 1);
+  });
+
+  it('fails on a 400 for its log object other than the unknown field, rather than stop sending objects', async () => {
+    // Prepare: the API takes log objects but refuses this one's parts
+    state.objectFault = { code: 'invalid_request', path: 'object.parts', message: 'object.parts: too long' };
+    const logged: string[] = [];
+    const s = sender({ log: (line) => logged.push(line) });
+
+    // Act
+    s.push({ stdout: randomBytes(100_000).toString('base64') });
+
+    // Assess
+    await assert.rejects(s.finish(), /updates refused: .*object\.parts/);
+    assert.equal(state.objectsRefused, 1);
+    assert.equal(logged.filter((line) => line.includes('does not take log objects')).length, 0);
   });
 
   it('keeps order and one request in flight while it encodes the next large batch, across failures', async () => {
@@ -302,7 +335,8 @@ describe('UpdateSender', () => {
 
   it('is backlogged while it holds backlogBytes of output, until acks bring that down to half', async () => {
     // Prepare: a 100 KB bound, and 200 KB of output pushed at once
-    const s = sender({ backlogBytes: 100_000, bufferBytes: 10_000 });
+    // Requests of two updates each, so that acks bring the backlog down in steps.
+    const s = sender({ backlogBytes: 100_000, bufferBytes: 10_000, maxRequestBytes: 30_000 });
     assert.equal(s.backlogged(), undefined);
 
     // Act
@@ -315,6 +349,7 @@ describe('UpdateSender', () => {
 
     // Assess: nothing lost, and the promise settled only once half the bound was left
     assert.ok(heldAfter <= 50_000, `${heldAfter} bytes still held`);
+    assert.ok(heldAfter > 0, 'settled at half the bound, not once everything was acked');
     assert.equal(state.stored.map((u) => u.stdout ?? '').join('').length, 200_000);
   });
 
