@@ -1,11 +1,11 @@
 // Owns the worker's log objects: a long stretch of output that does not compress, put in S3 through the URL the updates API answers, then recorded.
 import { createHash } from 'node:crypto';
-import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { TransferFailedError } from '../shared/artifacts/errors.ts';
 import { putObject } from '../shared/artifacts/transfer.ts';
-import { apiRequest } from '../shared/client/http.ts';
+import { apiRequest, brotliQuick } from '../shared/client/http.ts';
 import type { ApiConnection } from '../shared/client/http.ts';
 import { LOG_OBJECT_MAX_BYTES, LOG_OBJECT_MIN_BYTES } from '../shared/commands/runs.ts';
+import * as LIMITS from '../shared/limits.ts';
 import { encodeParts, textOf } from '../shared/commands/textParts.ts';
 import type { TextPart } from '../shared/commands/textParts.ts';
 import type { UpdatesResponse } from '../shared/commands/wire.ts';
@@ -31,15 +31,10 @@ export interface LogObjectBatch {
 /** Bytes brotli (quality 1) compresses to estimate how a stretch of output compresses. @default 64 KiB */
 const SAMPLE_BYTES = 64 * 1024;
 
-function compressedSize(sample: Buffer): number {
-  return brotliCompressSync(sample, {
-    params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: sample.length },
-  }).length;
-}
-
 /**
- * The log object the unacked list starts with: its leading stdio text updates, up to LOG_OBJECT_MAX_BYTES,
- * when they would compress to at least LOG_OBJECT_MIN_BYTES (estimated on their first SAMPLE_BYTES).
+ * The log object the unacked list starts with: its leading stdio text updates, up to LOG_OBJECT_MAX_BYTES
+ * and LIMITS.updatesPerBatch updates (the API refuses an object of more parts, as it does a batch), when
+ * they would compress to at least LOG_OBJECT_MIN_BYTES (estimated on their first SAMPLE_BYTES).
  * Undefined otherwise: the updates go to the API as today (a text batch or JSON).
  */
 export function logObjectBatch(unacked: readonly Unacked[]): LogObjectBatch | undefined {
@@ -50,6 +45,7 @@ export function logObjectBatch(unacked: readonly Unacked[]): LogObjectBatch | un
     const text = textOf(entry.update);
     if (text === undefined) break;
     const size = Buffer.byteLength(text.text, 'utf8');
+    if (batch.length >= LIMITS.updatesPerBatch) break;
     if (batch.length > 0 && bytes + size > LOG_OBJECT_MAX_BYTES) break;
     batch.push(entry);
     parts.push({ stream: text.stream, bytes: size });
@@ -65,7 +61,7 @@ export function logObjectBatch(unacked: readonly Unacked[]): LogObjectBatch | un
     sampled += utf8.length;
   }
   const sample = Buffer.concat(texts).subarray(0, SAMPLE_BYTES);
-  const packed = Math.ceil((bytes * compressedSize(sample)) / sample.length);
+  const packed = Math.ceil((bytes * brotliQuick(sample).length) / sample.length);
   if (packed < LOG_OBJECT_MIN_BYTES) return undefined;
   const text = Buffer.allocUnsafe(bytes);
   let at = 0;

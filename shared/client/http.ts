@@ -36,10 +36,14 @@ export interface EncodedBody {
 export function compressBody(plain: Buffer, contentType?: string): EncodedBody {
   const typed = contentType === undefined ? {} : { contentType };
   if (plain.length < COMPRESS_THRESHOLD_BYTES) return { bytes: plain, plainBytes: plain.length, ...typed };
-  const bytes = brotliCompressSync(plain, {
+  return { bytes: brotliQuick(plain), encoding: 'br', plainBytes: plain.length, ...typed };
+}
+
+/** Brotli at quality 1, as compressBody uses it (the worker also estimates how its output compresses with it). */
+export function brotliQuick(plain: Buffer): Buffer {
+  return brotliCompressSync(plain, {
     params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: plain.length },
   });
-  return { bytes, encoding: 'br', plainBytes: plain.length, ...typed };
 }
 
 /** A JSON body, compressed as compressBody does. */
