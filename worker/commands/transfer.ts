@@ -8,7 +8,7 @@ import { commandBlob, uploadArtifact } from '../../shared/artifacts/calls.ts';
 import type { ApiConnection } from '../../shared/client/http.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { downloadStream } from '../../shared/artifacts/transfer.ts';
-import { CommandStartError } from '../errors.ts';
+import { CommandLostError, CommandStartError } from '../errors.ts';
 import { openedOutside, realBasedir, realPathInside } from '../paths.ts';
 import { optionalNumberArg, optionalStringArg, requireArgs, stringArg } from './args.ts';
 import type { CommandArgs } from './args.ts';
@@ -30,24 +30,39 @@ import type { CommandContext, StartedCommand, WorkerCommand } from './types.ts';
  * `keepstamp` is accepted and not kept (an S3 object has no mtime to set).
  */
 
-/** Runs `work` with an AbortSignal that an interrupt fires; a failure of the transfer is a header and rc 1. */
+/** Registers what else an interrupt must stop (the buildbot-worker engine's stock command). */
+export type OnInterrupt = (stop: (why: string) => void) => void;
+
+/**
+ * Runs `work` with an AbortSignal that an interrupt fires (and the hook `work` registered with `onInterrupt`);
+ * a failure of the transfer is a header and rc 1, except a lost worker (CommandLostError), which ends the
+ * command as worker_lost.
+ */
 export function transferCommand(
   name: string,
-  prepare: (ctx: CommandContext) => Promise<(signal: AbortSignal) => Promise<void>>,
+  prepare: (ctx: CommandContext) => Promise<(signal: AbortSignal, onInterrupt: OnInterrupt) => Promise<void>>,
 ): WorkerCommand {
   return {
     name,
     async start(ctx): Promise<StartedCommand> {
       const work = await prepare(ctx);
       const aborter = new AbortController();
-      const done = work(aborter.signal).catch((error: unknown) => {
+      let stopToo: ((why: string) => void) | undefined;
+      const done = work(aborter.signal, (stop) => (stopToo = stop)).catch((error: unknown) => {
+        if (error instanceof CommandLostError) throw error;
         const why = aborter.signal.aborted
           ? `interrupted: ${String(aborter.signal.reason)}`
           : (error as Error).message;
         ctx.send({ header: `${name}: ${why}\n` });
         ctx.send({ rc: 1 });
       });
-      return { done, interrupt: (why) => aborter.abort(why) };
+      return {
+        done,
+        interrupt: (why) => {
+          aborter.abort(why);
+          stopToo?.(why);
+        },
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 // The master side of Buildbot's msgpack_experimental_v7 on 127.0.0.1: auth, seq_number requests both ways, update/complete.
 import { StockWorkerError } from './errors.ts';
+import { CommandStartError } from '../errors.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
@@ -255,4 +256,17 @@ export class MsgpackMaster {
     this.readyWaiters = [];
     for (const waiter of waiters) waiter(connection);
   }
+}
+
+/** The stock worker's connection for command `name`; none within CONNECT_WAIT_MS is the command's start_error. */
+export async function stockConnection(master: MsgpackMaster, name: string): Promise<StockWorkerConnection> {
+  return master.connection(CONNECT_WAIT_MS).catch((error: Error) => {
+    throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
+  });
+}
+
+/** An update's [text, newline_indexes, timestamps] (or a plain string) as its text. */
+export function textOf(value: MsgpackValue | undefined): string {
+  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : '';
+  return typeof value === 'string' ? value : '';
 }

@@ -9,7 +9,7 @@ import type { CommandArgs } from '../commands/args.ts';
 import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
 import type { CommandUpdate } from '../../shared/commands/wire.ts';
 import type { MsgpackValue } from './msgpackCodec.ts';
-import { CONNECT_WAIT_MS } from './msgpackMaster.ts';
+import { stockConnection, textOf } from './msgpackMaster.ts';
 import type { MsgpackMaster } from './msgpackMaster.ts';
 import { stockTransferCommands } from './stockTransfers.ts';
 
@@ -42,12 +42,6 @@ const SHELL_DEFAULTS: Args = {
   initial_stdin: null,
   interruptSignal: 'KILL',
 };
-
-/** [text, newline_indexes, timestamps] (or a plain string) as its text. */
-function textOf(value: MsgpackValue): string {
-  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : '';
-  return typeof value === 'string' ? value : '';
-}
 
 /**
  * Buildbot's master writes "program finished with exit code N" to the header when a command's rc arrives
@@ -169,8 +163,6 @@ export interface ProcessWatch {
   ended(): void;
 }
 
-const NO_WATCH: ProcessWatch = { started: () => Promise.resolve(), ended: () => undefined };
-
 function forwardingCommand(
   name: string,
   prepare: Prepare,
@@ -183,9 +175,7 @@ function forwardingCommand(
       const realBase = await realBasedir(ctx.basedir);
       const { name: wireName, args } = await prepare(ctx, realBase);
       const relative = name === 'glob' && !path.isAbsolute(String(ctx.args.path));
-      const connection = await master.connection(CONNECT_WAIT_MS).catch((error: Error) => {
-        throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
-      });
+      const connection = await stockConnection(master, name);
       const id = String(nextCommandId++);
       let settle!: { resolve(): void; reject(e: Error): void };
       const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -228,7 +218,7 @@ function forwardingCommand(
   };
 }
 
-export function stockRegistry(master: MsgpackMaster, watch: ProcessWatch = NO_WATCH): CommandRegistry {
+export function stockRegistry(master: MsgpackMaster, watch: ProcessWatch): CommandRegistry {
   const commands = [
     ...Object.entries(PREPARE).map(([name, prepare]) => forwardingCommand(name, prepare, master, watch)),
     // The transfers move their bytes through the agent, onto the artifact path (stockTransfers.ts).

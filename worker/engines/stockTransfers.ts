@@ -9,10 +9,17 @@ import { downloadStream } from '../../shared/artifacts/transfer.ts';
 import { CommandLostError, CommandStartError } from '../errors.ts';
 import { realPathInside } from '../paths.ts';
 import { optionalStringArg } from '../commands/args.ts';
-import { artifactNameArg, connectionOf, downloadArgs, fileArg, maxsizeArg } from '../commands/transfer.ts';
-import type { CommandContext, StartedCommand, WorkerCommand } from '../commands/types.ts';
+import {
+  artifactNameArg,
+  connectionOf,
+  downloadArgs,
+  fileArg,
+  maxsizeArg,
+  transferCommand,
+} from '../commands/transfer.ts';
+import type { CommandContext, WorkerCommand } from '../commands/types.ts';
 import type { MsgpackValue } from './msgpackCodec.ts';
-import { CONNECT_WAIT_MS } from './msgpackMaster.ts';
+import { stockConnection, textOf } from './msgpackMaster.ts';
 import type { Message, MsgpackMaster, StockWorkerConnection } from './msgpackMaster.ts';
 import { BlockChannel, BlockReader } from './stockStreams.ts';
 
@@ -40,7 +47,7 @@ import { BlockChannel, BlockReader } from './stockStreams.ts';
  */
 
 /** The block the stock worker reads and sends per round trip (Buildbot's default is 16 KiB; ours is the part). */
-export const STOCK_BLOCK_BYTES = 1024 * 1024;
+const STOCK_BLOCK_BYTES = 1024 * 1024;
 
 const FOLLOW = { followLast: true } as const;
 
@@ -53,24 +60,12 @@ interface StockOutcome {
   failure: string | null;
 }
 
-/** [text, newline_indexes, timestamps] (or a plain string) as its text. */
-function textOf(value: MsgpackValue | undefined): string {
-  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : '';
-  return typeof value === 'string' ? value : '';
-}
-
 let nextTransferId = 0;
 
 /**
  * Starts `wireName` on the stock worker and resolves with its outcome at `complete`. Headers go to the client
  * as they come; transfer ops go to `onTransfer`. A lost worker rejects with CommandLostError (worker_lost).
  */
-async function stockConnection(master: MsgpackMaster, name: string): Promise<StockWorkerConnection> {
-  return master.connection(CONNECT_WAIT_MS).catch((error: Error) => {
-    throw new CommandStartError(`${name} could not start: ${error.message}`, { cause: error });
-  });
-}
-
 async function runOnStock(
   ctx: CommandContext,
   connection: StockWorkerConnection,
@@ -114,48 +109,12 @@ function ourHeader(name: string, stderr: string, shown: string): string {
   return `${name}: ${text.split('\n')[0] || 'buildbot-worker ended the transfer with an error'}\n`;
 }
 
-/**
- * A transfer's frame: `work` runs with an AbortSignal that an interrupt fires, and also interrupts the stock
- * command; an error of the transfer ends it as our worker's do (a header and rc 1), a lost worker as
- * worker_lost.
- */
-function stockTransferCommand(
-  name: string,
-  prepare: (
-    ctx: CommandContext,
-  ) => Promise<(signal: AbortSignal, onInterrupt: (f: (why: string) => void) => void) => Promise<void>>,
-): WorkerCommand {
-  return {
-    name,
-    async start(ctx): Promise<StartedCommand> {
-      const work = await prepare(ctx);
-      const aborter = new AbortController();
-      let interruptStock: ((why: string) => void) | undefined;
-      const done = work(aborter.signal, (f) => (interruptStock = f)).catch((error: unknown) => {
-        if (error instanceof CommandLostError) throw error;
-        const why = aborter.signal.aborted
-          ? `interrupted: ${String(aborter.signal.reason)}`
-          : (error as Error).message;
-        ctx.send({ header: `${name}: ${why}\n` });
-        ctx.send({ rc: 1 });
-      });
-      return {
-        done,
-        interrupt: (why) => {
-          aborter.abort(why);
-          interruptStock?.(why);
-        },
-      };
-    },
-  };
-}
-
 const COMPRESSIONS = { gz: '.gz', bz2: '.bz2' } as const;
 
 function stockUpload(name: string, master: MsgpackMaster, directory: boolean): WorkerCommand {
   const className = directory ? 'WorkerDirectoryUploadCommand' : 'WorkerFileUploadCommand';
   const wireName = directory ? 'upload_directory' : 'upload_file';
-  return stockTransferCommand(name, async (ctx) => {
+  return transferCommand(name, async (ctx) => {
     const { shown, joined } = fileArg(className, ctx.args, 'workersrc');
     const maxsize = maxsizeArg(className, ctx.args);
     const compress = directory ? optionalStringArg(className, ctx.args, 'compress') : undefined;
@@ -265,7 +224,7 @@ async function fileSum(file: string): Promise<{ size: number; sha256: string }> 
 
 function stockDownload(name: string, master: MsgpackMaster): WorkerCommand {
   const className = 'WorkerFileDownloadCommand';
-  return stockTransferCommand(name, async (ctx) => {
+  return transferCommand(name, async (ctx) => {
     const { shown, maxsize, mode, file, connection } = await downloadArgs(ctx, className);
     const stockWorker = await stockConnection(master, name);
     return async (signal, onInterrupt) => {
