@@ -4,7 +4,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { CommandsClient } from '../shared/client/CommandsClient.ts';
 import * as ENV from '../shared/config.ts';
 import { UsageError } from './errors.ts';
-import { processAlive, readStackFile, stackFilePath } from './stackFile.ts';
+import { processExists } from '../shared/processes.ts';
+import { readStackFile, stackFilePath } from './stackFile.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -83,7 +84,8 @@ function connectionFromStackFile(
     throw new UsageError(
       `no API URL: run npm start in another shell (bbs then finds it through ${path}), or pass --api-url / set ${ENV.apiUrl}`,
     );
-  if (!processAlive(file.pid))
+  // The npm start that wrote the file is gone (killed without its cleanup): the file is stale.
+  if (!processExists(file.pid))
     throw new UsageError(
       `the local stack recorded in ${path} has stopped (its npm start, pid ${file.pid}, is gone): run npm start again, or set ${ENV.apiUrl}`,
     );

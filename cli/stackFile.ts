@@ -89,13 +89,3 @@ export function readStackFile(path = stackFilePath()): StackFile | undefined {
     return undefined;
   }
 }
-
-/** False when the npm start that wrote the file is gone (killed without its cleanup): the file is stale. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
 import { loadServerlessDocument } from '../../local/serverless/variables.ts';
 import type { ResolvedMap } from '../../local/serverless/yaml.ts';
+import { processExists } from '../../shared/processes.ts';
 
 export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
 export interface CfnResource {
@@ -51,7 +52,7 @@ async function oneAtATime<T>(repo: string, work: () => Promise<T>): Promise<T> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
-      if (holder > 0 && !alive(holder)) rmSync(lock, { recursive: true, force: true });
+      if (holder > 0 && !processExists(holder)) rmSync(lock, { recursive: true, force: true });
       else if (Date.now() > deadline)
         throw new Error(`${lock} held for 10 minutes by pid ${holder}`, { cause: error });
       else await sleep(200);
@@ -61,15 +62,6 @@ async function oneAtATime<T>(repo: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } finally {
     rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
