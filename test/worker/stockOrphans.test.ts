@@ -62,7 +62,13 @@ describe('the stock worker engine and its commands’ processes', { skip }, () =
       () => /connected/.test(t.proc.output().split('killed')[1] ?? ''),
       30_000,
     );
-    const id = await startCommand(t.stack, t.worker.name, 'shell', { workdir: '.', command: 'echo done' });
+    // It lives long enough to be listed by the scan (an `echo` alone may exit before it), so its group is one the
+    // agent knew of: the kill below must find it unlisted (or gone), not hit it. StockGroups' own test
+    // (stockGroups.test.ts) checks the unlisting and the reused-number check directly.
+    const id = await startCommand(t.stack, t.worker.name, 'shell', {
+      workdir: '.',
+      command: 'sleep 0.5; echo done',
+    });
     assert.equal((await waitForCommand(t.stack, id, undefined, 60_000)).rc, 0);
     const before = t.proc.output().match(/killed \d+ process group/g)?.length ?? 0;
 
