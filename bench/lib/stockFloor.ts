@@ -1,16 +1,15 @@
 // Owns the stock engine's floor: buildbot-worker fed directly by the agent's msgpack master, no queue, no API.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBuildbotWorkerEngine } from '../../worker/engines/stockWorker.ts';
 import type { BuildbotWorkerEngine } from '../../worker/engines/stockWorker.ts';
 import type { CommandArgs } from '../../worker/commands/args.ts';
+import { readProcessCpu } from './cpu.ts';
 
-/** The CPU time (user + system) a process has used so far, in seconds, from /proc. */
-export function processCpuSeconds(pid: number): number {
-  // Fields after the command name: state is the 1st, utime the 12th, stime the 13th (in clock ticks of 1/100 s).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** The CPU time (user + system, every thread) a process has used so far, in seconds. */
+function processCpuSeconds(pid: number): number {
+  return readProcessCpu(pid).ownMs / 1000;
 }
 
 export interface StockShellRun {
