@@ -29,7 +29,7 @@ import { size } from './lib/benchmark.ts';
 import { TRIVIAL_COMMAND, epochNow, waitComplete } from './lib/commands.ts';
 import { EMULATOR_PATH_STEPS, openEmulatorPath } from './lib/emulatorPath.ts';
 import type { EmulatorPath } from './lib/emulatorPath.ts';
-import { engineLabel, engineRun, ratioFigures } from './lib/engines.ts';
+import { engineLabel, engineRun, prefixKeys, ratioFigures } from './lib/engines.ts';
 import { loopbackRoundTripSamples, spawnTrueSamples } from './lib/floors.ts';
 import type { Figure } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
@@ -92,12 +92,6 @@ function engineFigures(
     },
   ];
   return figures;
-}
-
-function prefixed<T>(engine: WorkerEngineName, series: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(
-    Object.entries(series).map(([key, value]) => [engineLabel(engine, key, '.'), value]),
-  );
 }
 
 export const dispatch: Benchmark = {
@@ -209,7 +203,7 @@ export const dispatch: Benchmark = {
       });
       byEngine.set(engine, own);
       figures.push(...own.map((figure) => ({ ...figure, name: engineLabel(engine, figure.name) })));
-      Object.assign(outcomeSamples, prefixed(engine, { ...mine }));
+      Object.assign(outcomeSamples, prefixKeys(engine, { ...mine }, '.'));
       if (engine === engines[0]) {
         const recorded = summarize(mine.recordedMs);
         figures.push(

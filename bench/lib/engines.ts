@@ -123,7 +123,8 @@ export function ratioFigures(
   return rows;
 }
 
-function prefixKeys<T>(
+/** `record` with each key labelled by `engine` (engineLabel), joined by `separator`. */
+export function prefixKeys<T>(
   engine: WorkerEngineName,
   record: Record<string, T>,
   separator: string,
