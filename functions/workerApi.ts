@@ -6,6 +6,7 @@ import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import { claimCommand } from '../shared/commands/claim.ts';
 import { completeCommand } from '../shared/commands/complete.ts';
 import { postUpdates } from '../shared/commands/ingest.ts';
+import { recentRecord } from '../shared/commands/recordCache.ts';
 import { pushUpdates } from '../shared/push/fastPath.ts';
 import {
   claimRequest,
@@ -56,16 +57,18 @@ export const handler = httpRouter(
       const worker = callingWorker(request.principal);
       const { updates, object } = parse(updatesRequest, request.body);
       const id = request.params.id ?? '';
+      const ctx = commandsContextFromEnv();
       const answer = await postUpdates(
-        commandsContextFromEnv(),
+        ctx,
         worker,
         id,
         updates,
         request.bodyText,
         object && { ref: object, store: logObjectStoreFromEnv() },
       );
-      // The fast path: this command's subscribers get the stored updates now (shared/push/fastPath.ts).
-      await pushUpdates(id, updates, answer.acked);
+      // The fast path: this command's subscribers get the stored updates now (shared/push/fastPath.ts), with
+      // no Query when the record the ingest just wrote says nobody watches it.
+      await pushUpdates(id, updates, answer.acked, recentRecord(ctx, id));
       return { statusCode: 200, body: answer };
     },
 

@@ -1,5 +1,6 @@
 // Owns POST /v1/commands/{id}/complete: store the final updates, compute results, and end the command in one conditional write.
 import { countCommandEnded, countUpdateBytes } from '../observability.ts';
+import { pushCompletion } from '../push/fastPath.ts';
 import type { Condition, WriteOutcome } from '../aws/conditionalWrite.ts';
 import type { CompleteOutcome, SequencedUpdate } from './apiTypes.ts';
 import {
@@ -93,7 +94,8 @@ async function completeFrom(
       countCommandEnded(ending.item);
       // The final run went in with the ending write (the runs storeFinalUpdates put were counted there).
       if (finalRun) countUpdateBytes(finalRun.encoded.bytes);
-      await publishCompletion(ctx, ending.item);
+      // Subscribers hear of it at once (shared/push/fastPath.ts; it never rejects), while the event goes out.
+      await Promise.all([pushCompletion(ending.item), publishCompletion(ctx, ending.item)]);
       return outcomeOf(ending.item);
     }
     if (!ending.old) throw new CommandNotFoundError(commandId);

@@ -107,7 +107,8 @@ export async function endCommand(
   });
   if (!outcome.won) return undefined;
   countCommandEnded(outcome.item);
-  await publishCompletion(ctx, outcome.item);
+  // Subscribers hear of it at once (shared/push/fastPath.ts; it never rejects), while the event goes out.
+  await Promise.all([pushCompletion(outcome.item), publishCompletion(ctx, outcome.item)]);
   return outcome.item;
 }
 
@@ -116,8 +117,8 @@ export async function endCommand(
  * re-sends). Once it returns, the mark is clear (by this call or another) and nothing re-sends the event.
  */
 export async function publishCompletion(ctx: CommandsContext, item: CommandItem): Promise<void> {
-  // Subscribers hear of it at once (shared/push/fastPath.ts; it never rejects), while the event goes out.
-  const pushed = pushCompletion(item);
+  // No push here: the watchdog calls this to re-send a stale event, long after the ending was pushed. The
+  // enders push where their ending write was won (endCommand above, complete.ts).
   await ctx.sqs.send(
     new SendMessageCommand({
       QueueUrl: ctx.completionsQueueUrl,
@@ -132,5 +133,4 @@ export async function publishCompletion(ctx: CommandsContext, item: CommandItem)
     condition: { stillPending: 'eventPending = :true' },
     values: { ':true': true },
   });
-  await pushed;
 }

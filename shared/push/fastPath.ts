@@ -5,7 +5,8 @@ import { loggableError, logger } from '../observability.ts';
 import { pushContextFromEnv } from './context.ts';
 import type { PushContext } from './context.ts';
 import { publish } from './poster.ts';
-import { commandFrames, statusFrameOf, statusTopics } from './statusFrame.ts';
+import { isWatched } from './snapshot.ts';
+import { commandFrames, statusFrameOf } from './statusFrame.ts';
 import { updateFrames } from './wire.ts';
 
 /*
@@ -14,6 +15,11 @@ import { updateFrames } from './wire.ts';
  * posts it (one subscribers Query, then PostToConnection); the stream fan-out (fanOut.ts) posts the same
  * changes again as the backstop for a post the fast path missed (a crash between the write and the post, a
  * subscription made while the post was under way). Clients dedupe by seq and by status order.
+ *
+ * What it costs a write with nobody watching: nothing. It posts to the command's own subscribers only, and
+ * only when the record it just wrote is marked watched (snapshot.ts): no Query otherwise. The watchers of a
+ * worker or of every command (consoles) hear of status changes from the stream fan-out alone, ~100–250 ms
+ * later on AWS (docs/client.md, Push): three Queries on every claim and every ending were too much for that.
  *
  * Every function here resolves, never rejects: a push failure is logged and counted, and the write stands.
  */
@@ -32,43 +38,43 @@ async function guarded(ctx: PushContext, what: string, work: () => Promise<void>
   }
 }
 
-/** After a claim (queued → running), an interrupt flag, or any other change of a command's status. */
+/** After a claim (queued → running): `item` is the record the claim wrote (ALL_NEW). */
 export async function pushStatus(item: CommandItem): Promise<void> {
   const ctx = fastPathContext();
-  if (!ctx) return;
-  await guarded(ctx, 'a status', () => publish(ctx, statusTopics(item), [statusFrameOf(item)]));
+  if (!ctx || !isWatched(item)) return;
+  await guarded(ctx, 'a status', () => publish(ctx, [{ commandId: item.commandId }], [statusFrameOf(item)]));
 }
 
 /**
  * After POST .../updates answered `acked`: the request's updates up to it are stored (a resent one again, which
  * the client drops by seq). Small ones go inline; a large one is announced (`acked`) for the client to read.
+ * `record` is the record as this process last wrote it (recordCache.ts): when it is at least as far as `acked`
+ * and not watched, nobody is to hear of it (a subscription made after that write got it in its snapshot).
+ * Without one (or an older one), the subscribers are queried, as the safe way.
  */
 export async function pushUpdates(
   commandId: string,
   updates: SequencedUpdate[],
   acked: number,
+  record?: CommandItem,
 ): Promise<void> {
   const ctx = fastPathContext();
   if (!ctx) return;
+  if (record && record.acked >= acked && !isWatched(record)) return;
   const stored = updates.filter(([, seq]) => seq <= acked);
   if (stored.length === 0) return;
   await guarded(ctx, 'updates', () => publish(ctx, [{ commandId }], updateFrames(commandId, stored)));
 }
 
 /**
- * After a command ended (the worker's complete, the watchdog, an interrupt of a queued command, the DLQ): the
- * final run the ending write stored on the record, then the completion. Final updates too large for the record
- * were stored as runs: the frame's `acked` tells the client to read them.
+ * After an ending write was won (the worker's complete, the watchdog, an interrupt of a queued command, the
+ * DLQ), never at a re-send of its event: the final run the ending stored on the record, then the completion.
+ * Final updates too large for the record were stored as runs: the frame's `acked` tells the client to read them.
  */
 export async function pushCompletion(item: CommandItem): Promise<void> {
   const ctx = fastPathContext();
-  if (!ctx) return;
-  await guarded(ctx, 'a completion', async () => {
-    const frames = commandFrames(item);
-    // Updates go to the command's subscribers; the completion to the worker's and everyone's as well.
-    await Promise.all([
-      publish(ctx, [{ commandId: item.commandId }], frames),
-      publish(ctx, statusTopics(item).slice(1), frames.slice(-1)),
-    ]);
-  });
+  if (!ctx || !isWatched(item)) return;
+  await guarded(ctx, 'a completion', () =>
+    publish(ctx, [{ commandId: item.commandId }], commandFrames(item)),
+  );
 }

@@ -6,7 +6,7 @@ import { ValidationError } from '../errors.ts';
 import { parse } from '../schema.ts';
 import { openConnection, subscribe, unsubscribe } from './connections.ts';
 import { closeConnection } from './close.ts';
-import { commandSnapshot } from './snapshot.ts';
+import { watchCommand } from './snapshot.ts';
 import type { PushContext } from './context.ts';
 import { encodeFrame, pushClientMessage, topicOf } from './wire.ts';
 import type { PushFrame } from './wire.ts';
@@ -95,7 +95,9 @@ export async function onMessage(
     return encodeFrame(
       errorFrame('too_many_subscriptions', 'unsubscribe from a topic first, or open another connection'),
     );
+  // The subscription is stored before the command is marked watched (snapshot.ts): a write that sees the
+  // mark finds the subscriber.
   const snapshot =
-    'commandId' in topic ? await commandSnapshot(ctx.db, ctx.commandsTable, topic.commandId) : undefined;
+    'commandId' in topic ? await watchCommand(ctx.db, ctx.commandsTable, topic.commandId) : undefined;
   return encodeFrame({ type: 'subscribed', topic, ...(snapshot ? { snapshot } : {}) });
 }

@@ -113,9 +113,11 @@ const ALLOWED: Record<string, Record<string, string[]>> = {
     CompletionsQueue: ['sqs:SendMessage'],
     ...PUSH_POST,
   },
-  // $connect's token check, and a connection's own items (shared/push/routes.ts).
+  // $connect's token check, and a connection's own items (shared/push/routes.ts); a command's watch mark
+  // (shared/push/snapshot.ts), which is the subscription's snapshot too.
   push: {
     'CommandsTable[CMD#*|TOKEN#*]': ['dynamodb:GetItem'],
+    'CommandsTable[CMD#*]': ['dynamodb:UpdateItem'],
     ConnectionsTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   },
   pushFanout: {

@@ -4,14 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../../local/index.ts';
 import type { LocalStack, LocalStackOptions } from '../../local/index.ts';
 import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import * as ENV from '../../shared/config.ts';
+import { pushTally } from '../../shared/push/context.ts';
 import { connectionKey, topicPk } from '../../shared/push/keys.ts';
-import type { PushFrame, StatusFrame, UpdatesFrame } from '../../shared/push/wire.ts';
+import type { PushFrame, StatusFrame, SubscribedFrame, UpdatesFrame } from '../../shared/push/wire.ts';
+import { apiCaller, expectStatus, getCommand, registerWorker, startCommand } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
 import { openRaw } from './helpers.ts';
 
@@ -46,22 +48,44 @@ async function stackWithWorker(
   };
 }
 
-/** Subscribes a raw socket to a new command's frames, runs `script` on the stack's worker, answers the frames. */
+/** The stack's worker runs this many commands at once (local/worker.ts, its default). */
+const WORKER_SLOTS = 4;
+
+/**
+ * Subscribes a raw socket to a new command's frames, runs `script` on the stack's worker, answers the frames.
+ * Commands that hold every slot of the worker meanwhile make sure that the subscription is armed before the command
+ * is claimed (its snapshot says queued, acked -1): every frame after that must come as a frame.
+ * `beforeSubscribe` runs with the new command's id, before the subscription.
+ */
 async function runSubscribed(
   stack: LocalStack,
   script: string,
+  beforeSubscribe?: (commandId: string) => Promise<void>,
 ): Promise<{ commandId: string; frames: PushFrame[] }> {
   const api = new CommandsClient({ apiUrl: stack.apiUrl, token: stack.tokens.client, pushUrl: false });
   const socket = await openRaw(stack.push!.url, ['bbs.v1', `bbs.token.${stack.tokens.client}`]);
   try {
     socket.send({ action: 'subscribe', worker: 'pushw' });
     await socket.frame('subscribed to the worker', (f): f is PushFrame => f.type === 'subscribed');
+    for (let slot = 0; slot < WORKER_SLOTS; slot++)
+      await api.startCommand({
+        worker: 'pushw',
+        command: 'shell',
+        args: { command: ['sh', '-c', 'sleep 0.8'], workdir: '.' },
+      });
     const { commandId } = await api.startCommand({
       worker: 'pushw',
       command: 'shell',
       args: { command: ['sh', '-c', script], workdir: '.' },
     });
+    await beforeSubscribe?.(commandId);
     socket.send({ action: 'subscribe', commandId });
+    const subscribed = await socket.frame(
+      'subscribed to the command',
+      (f): f is SubscribedFrame => f.type === 'subscribed' && 'commandId' in f.topic,
+    );
+    assert.equal(subscribed.snapshot?.status, 'queued', 'armed before the claim');
+    assert.equal(subscribed.snapshot?.acked, -1, 'armed before any output');
     await socket.frame(
       'the completion',
       (f): f is StatusFrame => isStatus('complete')(f) && f.commandId === commandId,
@@ -119,6 +143,30 @@ describe('push on the local stack', () => {
         frames.some((f) => f.type === 'status' && f.commandId === commandId && f.status === 'running'),
       );
       assert.ok((env.stack.tallies().functions.pushFanout?.invocations ?? 0) === 0, 'no stream fan-out ran');
+      assert.ok(pushTally(env.stack.env).posted > 0, 'the writing handlers posted');
+    });
+
+    it('makes no subscribers Query for a claim, updates and a complete of a command nobody watches', async () => {
+      // Prepare: a worker of this test's own, online, and a command for it.
+      const call = apiCaller(env.stack);
+      const worker = await registerWorker(env.stack, 'nosub');
+      const path = `/v1/workers/${worker.name}/heartbeat`;
+      expectStatus(await call(worker.token, 'POST', path, { commands: ['shell'] }), 200, 'heartbeat');
+      const id = await startCommand(env.stack, worker.name, 'shell', { command: ['true'] });
+      const before = pushTally(env.stack.env);
+
+      // Act
+      expectStatus(await call(worker.token, 'POST', `/v1/commands/${id}/start`), 200, 'start');
+      const line = { updates: [[{ stdout: 'one\n' }, 0]] };
+      expectStatus(await call(worker.token, 'POST', `/v1/commands/${id}/updates`, line), 200, 'updates');
+      const done = { lastSeq: 1, updates: [[{ rc: 0 }, 1]] };
+      expectStatus(await call(worker.token, 'POST', `/v1/commands/${id}/complete`, done), 200, 'complete');
+
+      // Assess
+      const after = pushTally(env.stack.env);
+      assert.equal(after.queries - before.queries, 0, 'no subscribers Query');
+      assert.equal(after.failures, before.failures);
+      assert.equal((await getCommand(env.stack, id)).results, 0);
     });
 
     it('deletes a connection that went away without $disconnect, and its subscriptions, when a post meets 410', async () => {
@@ -138,7 +186,6 @@ describe('push on the local stack', () => {
         const { Item: left } = await db.send(new GetCommand({ TableName: table, Key: connectionKey(gone) }));
         return left === undefined;
       });
-      const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
       await db.send(new PutCommand({ TableName: table, Item: Item! }));
       await db.send(
         new PutCommand({
@@ -147,8 +194,19 @@ describe('push on the local stack', () => {
         }),
       );
 
-      // Act
-      await runSubscribed(env.stack, 'true');
+      // Act: the gone connection subscribed to the command as well (the fast path posts to a command's own).
+      let commandId = '';
+      await runSubscribed(env.stack, 'true', async (id) => {
+        commandId = id;
+        const topics = new Set([topicPk({ worker: 'pushw' }), topicPk({ commandId: id })]);
+        await db.send(new PutCommand({ TableName: table, Item: { ...Item!, topics } }));
+        await db.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: topicPk({ commandId: id }), sk: gone, expiresAt: 0 },
+          }),
+        );
+      });
 
       // Assess
       const { Items } = await db.send(
@@ -164,6 +222,10 @@ describe('push on the local stack', () => {
       );
       const { Item: record } = await db.send(new GetCommand({ TableName: table, Key: connectionKey(gone) }));
       assert.equal(record, undefined);
+      const { Item: commandSubscription } = await db.send(
+        new GetCommand({ TableName: table, Key: { pk: topicPk({ commandId }), sk: gone } }),
+      );
+      assert.equal(commandSubscription, undefined, "the gone connection's command subscription is deleted");
     });
   });
 
