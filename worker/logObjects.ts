@@ -14,11 +14,12 @@ import type { Unacked } from './batcher.ts';
 
 /**
  * A log object goes in three requests: POST .../updates {updates: [], object} (the API answers `upload`, a
- * presigned PUT, as S3 does not hold the object yet), the PUT of the text to S3, and the same POST again
- * (the API checks the object's size and records the run; acked moves). A resend after any failure repeats
- * the same request: the object's key is its command, first seq and sha256, so the PUT writes the same bytes
- * under the same key, and the record's write is conditional as for every run. Memory: one object's text
- * (LOG_OBJECT_MAX_BYTES) besides the unacked updates.
+ * presigned PUT, without looking in S3), the PUT of the text to S3, and the same POST with `object.stored`
+ * (the API checks the object's size with one HEAD and records the run; acked moves). A resend after a
+ * failure once the PUT succeeded says `stored` at once, and is recorded without a second PUT; a resend
+ * after a failed or unknown PUT asks for a URL again, and PUTs the same bytes under the same key (the key
+ * is its command, first seq and sha256). The record's write is conditional as for every run. Memory: one
+ * object's text (LOG_OBJECT_MAX_BYTES) besides the unacked updates.
  */
 export interface LogObjectBatch {
   /** The unacked updates it carries, from the front of the list. */
@@ -26,6 +27,8 @@ export interface LogObjectBatch {
   /** Their text joined, as stored. */
   text: Buffer;
   ref: LogObjectRef;
+  /** Its PUT succeeded: every request for it from then on says `stored`. */
+  stored: boolean;
 }
 
 /** Bytes brotli (quality 1) compresses to estimate how a stretch of output compresses. @default 64 KiB */
@@ -67,7 +70,12 @@ export function logObjectBatch(unacked: readonly Unacked[]): LogObjectBatch | un
   let at = 0;
   for (const entry of batch) at += text.write(textOf(entry.update)!.text, at, 'utf8');
   const sha256 = createHash('sha256').update(text).digest('hex');
-  return { batch, text, ref: { first: batch[0]!.seq, parts: encodeParts(parts), sha256, packed } };
+  return {
+    batch,
+    text,
+    ref: { first: batch[0]!.seq, parts: encodeParts(parts), sha256, packed },
+    stored: false,
+  };
 }
 
 /**
@@ -90,8 +98,8 @@ export async function sendLogObject(
   object: LogObjectBatch,
 ): Promise<UpdatesResponse> {
   const path = `/v1/commands/${encodeURIComponent(commandId)}/updates`;
-  const body = { updates: [], object: object.ref };
-  const answer = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body });
+  const body = () => ({ updates: [], object: object.stored ? { ...object.ref, stored: true } : object.ref });
+  const answer = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body: body() });
   if (answer.upload === undefined) return answer;
   try {
     await logObjectSteps.beforePut?.(answer.upload.url, object.text, answer.upload.headers);
@@ -100,8 +108,9 @@ export async function sendLogObject(
     if (error instanceof TransferFailedError) throw error;
     throw new TransferFailedError('PUT of a log object', 0, (error as Error).message);
   }
+  object.stored = true;
   await logObjectSteps.afterPut?.();
-  const recorded = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body });
+  const recorded = await apiRequest<UpdatesResponse>(connection, 'POST', path, { body: body() });
   await logObjectSteps.afterRecord?.();
   if (recorded.upload !== undefined)
     throw new TransferFailedError(

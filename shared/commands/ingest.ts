@@ -30,7 +30,7 @@ import {
 import type { PlannedRun, StoredRun } from './runs.ts';
 import { COMMAND_STATUS } from './types.ts';
 import type { UpdatesResponse } from './wire.ts';
-import { objectOutline, objectRun } from '../logs/objectRuns.ts';
+import { decodeObject, objectRun } from '../logs/objectRuns.ts';
 import type { LogObjectInput } from '../logs/objectRuns.ts';
 
 /** Refresh the heartbeat deadline only once half of the window has passed: most updates then cost no GSI write. */
@@ -62,7 +62,8 @@ export async function postUpdates(
 ): Promise<UpdatesResponse> {
   checkCommandId(commandId);
   // A log object's updates come first: the text run the worker put in S3 (shared/logs/objectRuns.ts).
-  const outline = logObject ? objectOutline(logObject.ref) : [];
+  const object = logObject && decodeObject(logObject);
+  const outline = object?.outline ?? [];
   const all = outline.length > 0 ? [...outline, ...updates] : updates;
   checkConsecutive(all);
   const item = await loadCommand(ctx, commandId);
@@ -74,8 +75,8 @@ export async function postUpdates(
   checkLogNames(item.logNames, summarizeUpdates(fresh));
   const objectLast = outline.length > 0 ? outline[outline.length - 1]![1] : -1;
   let plan: PlannedRun[];
-  if (logObject && fresh[0]![1] <= objectLast) {
-    const step = await objectRun(commandId, logObject, item.acked);
+  if (object && fresh[0]![1] <= objectLast) {
+    const step = await objectRun(commandId, object, item.acked);
     // Nothing stored yet; the request still counts as a heartbeat (a slow upload must not look lost).
     if ('upload' in step) return { ...(await heartbeat(ctx, item)), upload: step.upload };
     plan = [step.run, ...planRuns(fresh.slice(outline.length))];

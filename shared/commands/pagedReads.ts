@@ -16,6 +16,7 @@ import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
 import { decodeRun, isPacked, packedSize, runFragment, storedSize, textRunParts } from './runs.ts';
 import type { LogObjectStore } from '../logs/objects.ts';
 import { objectSlice, readObjectSlice } from '../logs/objectReads.ts';
+import type { SliceWish } from '../logs/objectReads.ts';
 import type { StoredRun } from './runs.ts';
 
 /**
@@ -89,6 +90,8 @@ interface PageSink {
   whole(run: StoredRun, wholeAllowed: boolean): 'taken' | 'byUpdate' | 'full';
   /** Takes one update if it fits (the first always fits); returns whether it did. */
   one(update: SequencedUpdate, first: boolean): boolean;
+  /** What the sink takes of a log object, asked before its bytes are fetched (see SliceWish). */
+  wish: Pick<SliceWish, 'perUpdate' | 'wants'> & { room(): number };
 }
 
 /**
@@ -114,12 +117,31 @@ async function readPage(
     if (found.last <= seen) continue;
     // Never serve past a gap or past acked (a run stored by a request that has not advanced acked yet).
     if (found.first > seen + 1 || found.first > acked) break;
-    // A log object's run is read as the slice the page has room for, from S3, once the page will take it.
-    const slice =
-      found.obj === undefined ? undefined : objectSlice(found, seen + 1, LIMITS.pageStoredBytes - stored);
-    const size = slice ? slice.end - slice.start : storedSize(found);
-    if (seen > after && stored + size > LIMITS.pageStoredBytes) break;
-    const run = slice ? await readObjectSlice(objects, found, slice) : found;
+    let run = found;
+    let size: number;
+    if (found.obj !== undefined) {
+      // A log object's run is read as the slice the sink has room for and wants, from S3: nothing is
+      // fetched that the page would not take (a read of stderr over stdout objects makes no GET).
+      const cut = objectSlice(found, seen + 1, {
+        room: Math.min(LIMITS.pageStoredBytes - stored, sink.wish.room()),
+        perUpdate: sink.wish.perUpdate,
+        wants: sink.wish.wants,
+        upTo: acked,
+        atLeastOne: stored === 0,
+      });
+      // The updates skipped are not in what the sink reads: they are read, with nothing to take.
+      seen = Math.max(seen, cut.skipTo);
+      if (cut.slice === undefined) {
+        // Either the page has no room for the run's next update, or it wants none of the rest of the run.
+        if (seen >= acked || seen < found.last) break;
+        continue;
+      }
+      size = cut.slice.end - cut.slice.start;
+      run = await readObjectSlice(objects, found, cut.slice);
+    } else {
+      size = storedSize(found);
+      if (seen > after && stored + size > LIMITS.pageStoredBytes) break;
+    }
     stored += size;
     if (isPacked(run) || run.obj !== undefined) {
       packedStored += packedSize(run);
@@ -156,6 +178,15 @@ class PageBudget {
     return this.compressed
       ? this.size.raw + raw <= LIMITS.pageCompressedBytes
       : this.size.costWith(raw, escaped) <= LIMITS.pagePlainBytes;
+  }
+
+  /**
+   * Raw bytes that surely fit, however their text escapes: compressed, what is left of the decompressed
+   * budget; uncompressed, what keeps the answer's base64 (its dearest encoding) within LIMITS.pagePlainBytes.
+   */
+  room(): number {
+    const total = this.compressed ? LIMITS.pageCompressedBytes : Math.floor(LIMITS.pagePlainBytes / 4) * 3;
+    return Math.max(0, total - this.size.raw);
   }
 
   /** Whether `raw` more bytes may fit before their text is read: escaping only grows, so raw is a lower bound. */
@@ -257,6 +288,7 @@ export async function getUpdates(
         parts.push(text);
         return true;
       },
+      wish: { room: () => budget.room(), perUpdate: UPDATE_JSON_BYTES, wants: () => true },
     },
     opts.objects,
   );
@@ -269,6 +301,9 @@ export async function getUpdates(
   json.push(Buffer.from(tail));
   return { json, ...budget.plain(json, barelyCompressed(read)) };
 }
+
+/** The JSON around one stdio update's text in a page, at most: `[{"header":""},2147483647],`. */
+const UPDATE_JSON_BYTES = 28;
 
 const UPDATES_HEAD = Buffer.from('{"updates":[');
 const COMMA = Buffer.from(',');
@@ -333,6 +368,7 @@ export async function getLog(
         texts.push(text);
         return true;
       },
+      wish: { room: () => budget.room(), perUpdate: 0, wants: (stream) => streamInLog(stream, name) },
     },
     opts.objects,
   );

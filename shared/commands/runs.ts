@@ -5,7 +5,7 @@ import { BuildbotError, PayloadTooLargeError } from '../errors.ts';
 import * as LIMITS from '../limits.ts';
 import type { SequencedUpdate } from './apiTypes.ts';
 import { decodeParts, encodeParts, textOf } from './textParts.ts';
-import type { TextStream } from './textParts.ts';
+import type { TextPart, TextStream } from './textParts.ts';
 
 /**
  * Fragment bytes above which a stored run is compressed into a Binary attribute. DynamoDB bills a write per KB,
@@ -26,11 +26,14 @@ export const TEXT_RUN_MIN_BYTES = 64 * 1024;
  *
  * Where S3 is cheaper, at us-east-1 prices (bench/lib/prices.ts), for text that does not compress:
  *   DynamoDB: 1 WRU per KB stored ($0.625 per million WRU), storage $0.25 per GB-month (+ $0.20 with PITR).
- *   S3: one PUT ($0.005 per 1,000 = 8 WRU), the API's HEAD of its size ($0.0004 per 1,000 = 0.64 WRU), and
- *   the extra updates request that answers the PUT's URL (HTTP API $1 and Lambda $0.20 per million, ~10 ms
- *   at 1 GB: about 2 WRU): about 11 WRU, the price of 11 KB in DynamoDB. Storage at $0.023 per GB-month is a
- *   tenth of DynamoDB's, so it only moves the break-even lower. A read pays one GET per object ($0.0004 per
- *   1,000) where DynamoDB would bill 0.5 RRU per 4 KB: even at 26 KB.
+ *   S3: one PUT ($0.005 per 1,000 = 8 WRU), the API's one HEAD of its size before it records the run
+ *   ($0.0004 per 1,000 = 0.64 WRU; the first request, before the PUT, signs the URL without one), and the
+ *   extra updates request that answers the PUT's URL (HTTP API $1 and Lambda $0.20 per million, ~10 ms at
+ *   1 GB, and its GetItem of the record, 0.5 RRU: about 2 WRU): about 11 WRU, the price of 11 KB in
+ *   DynamoDB. Storage at $0.023 per GB-month is a tenth of DynamoDB's, so it only moves the break-even
+ *   lower. A read pays one GET ($0.0004 per 1,000) per page slice, and a page takes up to
+ *   LIMITS.pageStoredBytes of an object: one GET for a small object, about 3 for an 8 MiB one, where
+ *   DynamoDB would bill 0.5 RRU per 4 KB: even at 26 KB a slice.
  * So S3 wins above about 11 KB written and 26 KB read; at 32 KiB a run in S3 costs about a third of its WRUs,
  * and small bursts (a few lines a poll) stay single items that one read returns together. Measured with
  * `npm run bench -- bill` (docs/performance.md). @default 32 KiB
@@ -39,7 +42,8 @@ export const LOG_OBJECT_MIN_BYTES = 32 * 1024;
 
 /**
  * Text bytes of one log object: one single PUT (the local emulator refuses bodies over 11 MiB), the worker's
- * memory for it, and 50 MB of random text in 7 objects (three requests each). A read takes it over a few
+ * memory for it, and 50 MB of random text in 7 objects (three requests each: the POST answered the PUT's
+ * URL, the PUT, the POST that records it). A read takes it over a few
  * pages, as slices (shared/logs/objectReads.ts). @default 8 MiB
  */
 export const LOG_OBJECT_MAX_BYTES = 8 * 1024 * 1024;
@@ -347,7 +351,12 @@ export function textRunParts(
  */
 export function runOutline(run: StoredRun): SequencedUpdate[] {
   if (run.obj === undefined || run.parts === undefined) return decodeRun(run);
-  return decodeParts(run.parts).map((part, i) => [{ [part.stream]: '' }, run.first + i]);
+  return outline(run.first, decodeParts(run.parts));
+}
+
+/** The updates of seqs first.. that `parts` stand for, each with its stream and its text left empty. */
+export function outline(first: number, parts: readonly TextPart[]): SequencedUpdate[] {
+  return parts.map((part, i) => [{ [part.stream]: '' }, first + i]);
 }
 
 /** The updates of a stored run, each with its seq. */

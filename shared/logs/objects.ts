@@ -9,8 +9,8 @@ import type { LogObjectUpload } from './wire.ts';
 /**
  * Access patterns (the artifacts bucket, infra/artifacts.yml):
  *   1. A worker stores a large text run              S3 PUT (presigned)  logs/<commandId>/<first seq>-<sha256>
- *   2. The API checks it before recording it         S3 HEAD             same key
- *   3. A read of the command's updates or logs       S3 GET              same key
+ *   2. The API checks it before recording it         S3 HEAD             same key (once the worker says it PUT it)
+ *   3. A read of the command's updates or logs       S3 GET (ranged)     same key, one per page slice
  * The key is the command, the run's first seq and the hash of its bytes: a resend of the same run puts the
  * same bytes under the same key, and two different runs never share one. The objects expire by the
  * bucket's logs/ lifecycle rule, a day after the run items' TTL (LIMITS.retentionSeconds).

@@ -17,6 +17,11 @@ export const logObjectRef = fields({
   }),
   sha256: text({ minLength: 64, maxLength: 64, pattern: /^[0-9a-f]{64}$/ }),
   packed: integer(0),
+  /**
+   * The worker has PUT the object (to the URL an earlier answer gave): only then does the API check S3
+   * (a HEAD of its size) and record the run. Without it the API answers the upload and checks nothing.
+   */
+  stored: v.optional(v.boolean()),
 });
 export type LogObjectRef = v.InferOutput<typeof logObjectRef>;
 

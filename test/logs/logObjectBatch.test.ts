@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as LIMITS from '../../shared/limits.ts';
 import { decodeParts } from '../../shared/commands/textParts.ts';
-import { objectOutline } from '../../shared/logs/objectRuns.ts';
+import { decodeObject } from '../../shared/logs/objectRuns.ts';
+import type { LogObjectStore } from '../../shared/logs/objects.ts';
 import type { Unacked } from '../../worker/batcher.ts';
 import { logObjectBatch } from '../../worker/logObjects.ts';
 
@@ -30,7 +31,9 @@ describe('logObjectBatch', () => {
     assert.equal(first.batch.length, LIMITS.updatesPerBatch);
     assert.equal(decodeParts(first.ref.parts).length, LIMITS.updatesPerBatch);
     assert.equal(first.text.length, LIMITS.updatesPerBatch * 40);
-    assert.equal(objectOutline(first.ref).length, LIMITS.updatesPerBatch, 'the API accepts its parts');
+    const decoded = decodeObject({ ref: first.ref, store: {} as LogObjectStore });
+    assert.equal(decoded.outline.length, LIMITS.updatesPerBatch, 'the API accepts its parts');
+    assert.equal(decoded.bytes, first.text.length);
     assert.ok(second, 'the rest is another object');
     assert.equal(second.ref.first, LIMITS.updatesPerBatch);
   });

@@ -32,6 +32,11 @@ function objectOf(first: number, texts: string[]): { ref: LogObjectRef; text: Bu
   return { ref, text };
 }
 
+/** The request again once the worker has PUT its object: it says `stored`, and only then does the API look in S3. */
+function stored<T extends { object: LogObjectRef }>(request: T): T {
+  return { ...request, object: { ...request.object, stored: true } };
+}
+
 async function post(worker: TestWorker, commandId: string, body: unknown) {
   return t.h.call<UpdatesResponse>(worker.token, 'POST', updatesPath(commandId), body);
 }
@@ -54,7 +59,7 @@ describe('log objects', () => {
     // Act
     const asked = await post(worker, commandId, request);
     await putObject(asked.body.upload!.url, object.text, asked.body.upload!.headers);
-    const recorded = await post(worker, commandId, request);
+    const recorded = await post(worker, commandId, stored(request));
     // Assess
     assert.equal(asked.status, 200);
     assert.equal(asked.body.acked, 0, 'nothing is stored before the upload');
@@ -87,7 +92,7 @@ describe('log objects', () => {
     const request = { updates: [[{ stderr: 'done\n' }, 80]], object: object.ref };
     const asked = await post(worker, commandId, request);
     await putObject(asked.body.upload!.url, object.text, asked.body.upload!.headers);
-    assert.equal((await post(worker, commandId, request)).body.acked, 80);
+    assert.equal((await post(worker, commandId, stored(request))).body.acked, 80);
     // Act
     const first = await t.h.call(
       t.stack.tokens.client,
@@ -114,10 +119,11 @@ describe('log objects', () => {
     const object = objectOf(0, texts);
     const asked = await post(worker, commandId, { updates: [], object: object.ref });
     await putObject(asked.body.upload!.url, object.text, asked.body.upload!.headers);
-    await post(worker, commandId, { updates: [], object: object.ref });
+    const record = stored({ updates: [], object: object.ref });
+    await post(worker, commandId, record);
     // Act: the same request again, then with one more update after it
-    const again = await post(worker, commandId, { updates: [], object: object.ref });
-    const more = await post(worker, commandId, { updates: [[{ stdout: 'tail\n' }, 2]], object: object.ref });
+    const again = await post(worker, commandId, record);
+    const more = await post(worker, commandId, { ...record, updates: [[{ stdout: 'tail\n' }, 2]] });
     // Assess
     assert.deepEqual(again.body, { acked: 1 });
     assert.deepEqual(more.body, { acked: 2 });
@@ -138,8 +144,8 @@ describe('log objects', () => {
     const object = objectOf(0, randomOutput(1, 60_000));
     const asked = await post(worker, commandId, { updates: [], object: object.ref });
     await putObject(asked.body.upload!.url, object.text, asked.body.upload!.headers);
-    // Act: the worker's resend
-    const resent = await post(worker, commandId, { updates: [], object: object.ref });
+    // Act: the worker's resend, which knows its PUT succeeded
+    const resent = await post(worker, commandId, stored({ updates: [], object: object.ref }));
     // Assess
     assert.deepEqual(resent.body, { acked: 0 });
     assert.equal(await readLog(t.stack, commandId, 'stdout'), object.text.toString('utf8'));
@@ -154,7 +160,7 @@ describe('log objects', () => {
     const url = asked.body.upload!.url;
     await putObject(url, object.text.subarray(0, 1000), {});
     // Act
-    const answer = await post(worker, commandId, { updates: [], object: object.ref });
+    const answer = await post(worker, commandId, stored({ updates: [], object: object.ref }));
     // Assess
     assert.equal(answer.body.acked, -1);
     assert.ok(answer.body.upload, 'the upload is asked for again');
