@@ -46,8 +46,6 @@ export function parse<O extends Options>(subcommand: string, argv: string[], opt
 export interface ConnectionSettings {
   apiUrl: string;
   token: string;
-  /** Set when the URL came from npm start's file (stackFile.ts): errors then name it. */
-  stackFile?: string;
 }
 
 /**
@@ -90,14 +88,20 @@ function connectionFromStackFile(
       `the local stack recorded in ${path} has stopped (its npm start, pid ${file.pid}, is gone): run npm start again, or set ${ENV.apiUrl}`,
     );
   const token = values.token ?? env[ENV.token] ?? (role === 'admin' ? file.adminToken : file.clientToken);
-  return { apiUrl: file.apiUrl, token, stackFile: path };
+  return { apiUrl: file.apiUrl, token };
 }
 
+/**
+ * The client of a subcommand. Its push socket is BBS_PUSH_URL (ENV.pushUrl) when set (on AWS the WebSocket API has
+ * a URL of its own); unset, CommandsClient's default, the HTTP API's URL as ws(s):// with /v1/push, where the local
+ * stack serves it.
+ */
 export function clientFrom(
   values: { 'api-url'?: string; token?: string },
   env: NodeJS.ProcessEnv,
 ): CommandsClient {
-  return new CommandsClient(connectionFrom(values, env));
+  const pushUrl = env[ENV.pushUrl];
+  return new CommandsClient({ ...connectionFrom(values, env), ...(pushUrl ? { pushUrl } : {}) });
 }
 
 /** Exactly `names.length` positionals (trailing ones in `optional` may be left out). */

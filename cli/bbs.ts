@@ -86,14 +86,23 @@ const API_HINTS: Record<string, string> = {
   idempotency_key_reused: 'use a new idempotency key for a different command',
 };
 
+function sameOrigin(origin: string, url: string): boolean {
+  try {
+    return new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
 /** One line a person can act on: what failed and what to do next. */
 function describeError(error: unknown, env: NodeJS.ProcessEnv): string {
   if (error instanceof UsageError || error instanceof RemoteCommandFailedError) return error.message;
   if (error instanceof ApiError) return describeApiError(error);
   if (error instanceof ApiUnreachableError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    const recorded = env[ENV.apiUrl] ? undefined : readStackFile(stackFilePath(env));
-    if (recorded)
+    const recorded = readStackFile(stackFilePath(env));
+    // The local stack is to blame only when it was the one asked (not a URL from --api-url or BBS_API_URL).
+    if (recorded && sameOrigin(error.origin, recorded.apiUrl))
       return `cannot reach the local stack at ${recorded.apiUrl}${cause}, which npm start recorded in ${stackFilePath(env)}: run npm start again, or set ${ENV.apiUrl}`;
     return `cannot reach the API${cause} (is it running? check --api-url / ${ENV.apiUrl})`;
   }

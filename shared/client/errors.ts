@@ -56,8 +56,12 @@ export class ApiUnreachableError extends BuildbotError {
   static override readonly code = 'api_unreachable';
   static override readonly httpStatus = undefined;
 
+  /** The origin asked (scheme, host and port), so a caller can tell which API did not answer. */
+  readonly origin: string;
+
   constructor(method: string, url: URL, cause: Error) {
     super(`${method} ${url.origin}${url.pathname}: no answer (${cause.message})`, { cause });
+    this.origin = url.origin;
   }
 }
 

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startWorkerOnStack } from '../client/helpers.ts';
 import type { StackWithWorker } from '../client/helpers.ts';
@@ -222,6 +226,37 @@ describe('bbs against the local stack with a real worker', () => {
     const view = await env.api.getCommand(commandId);
     assert.equal(view.results, 6);
     assert.equal(view.interrupted?.why, 'from the test');
+  });
+
+  it('opens its push socket on BBS_PUSH_URL, and polls when that socket fails', async () => {
+    // Prepare: a server that takes note of each WebSocket handshake and then hangs up
+    const asked: string[] = [];
+    const server = createServer();
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+      asked.push(request.url ?? '');
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    try {
+      // Act
+      const result = await runBbs(['run', '-q', '--', 'echo', 'pushed'], {
+        ...bbsEnv,
+        BBS_PUSH_URL: `ws://127.0.0.1:${port}/elsewhere/push`,
+      });
+
+      // Assess
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'pushed\n');
+      assert.ok(asked.length > 0, 'bbs never tried BBS_PUSH_URL');
+      assert.ok(
+        asked.every((url) => url.startsWith('/elsewhere/push')),
+        asked.join(', '),
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('bbs state set then get round-trips a JSON value', async () => {

@@ -138,6 +138,22 @@ describe('bbs and the file npm start writes', () => {
     );
   });
 
+  it('blames the URL given with --api-url, not the recorded stack, when that URL does not answer', async () => {
+    // Prepare: a recorded stack (live pid), and another unreachable URL named on the command line
+    const config = tempDir('bbs-config-');
+    fakeStack(config, 'http://127.0.0.1:9', process.pid);
+
+    // Act
+    const result = await runBbs(['list', '--api-url', 'http://127.0.0.1:7', '--token', 't'], {
+      XDG_CONFIG_HOME: config,
+    });
+
+    // Assess
+    assert.equal(result.code, 69);
+    assert.match(result.stderr, /cannot reach the API.*check --api-url \/ BBS_API_URL/);
+    assert.doesNotMatch(result.stderr, /local stack|npm start/);
+  });
+
   it('prefers BBS_API_URL to the file', async () => {
     // Prepare
     const config = tempDir('bbs-config-');
