@@ -147,10 +147,14 @@ const workerInfoFields = fields({
   osRelease: infoFiles,
 });
 
+const utf8 = new TextEncoder();
+
 export const workerInfoReport = v.pipe(
   // First, as a custom schema: the OpenAPI document converts a pipe from its last schema (workerInfoFields) on.
   v.custom<unknown>(
-    (info) => Buffer.byteLength(JSON.stringify(info) ?? '', 'utf8') <= LIMITS.workerInfoBytes,
+    // UTF-8 bytes without Node's Buffer, so the web console can import these types (web/tsconfig.json has no
+    // Node types). Run only on a heartbeat that carries info (the first, and when it changed): not a hot path.
+    (info) => utf8.encode(JSON.stringify(info) ?? '').length <= LIMITS.workerInfoBytes,
     `info of at most ${LIMITS.workerInfoBytes} bytes of JSON`,
   ),
   workerInfoFields,

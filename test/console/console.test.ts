@@ -50,6 +50,12 @@ async function signedIn(
   return { page, context, requests };
 }
 
+/** A header by name, however the browser cased it. */
+function headerOf(headers: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(headers).find((header) => header.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
 function shell(command: string): Record<string, unknown> {
   return { command: ['sh', '-c', command], workdir: '.' };
 }
@@ -182,12 +188,39 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     // Prepare
     const { page, context } = await signedIn();
     const sockets: { url: string; frames: string[] }[] = [];
+    /** When the first frame carrying the line came (Date.now() in this process). */
+    let linePushedAt: number | undefined;
     page.on('websocket', (socket) => {
       const seen = { url: socket.url(), frames: [] as string[] };
       sockets.push(seen);
-      socket.on('framereceived', (frame) => seen.frames.push(String(frame.payload)));
+      socket.on('framereceived', (frame) => {
+        const payload = String(frame.payload);
+        seen.frames.push(payload);
+        if (linePushedAt === undefined && payload.includes('pushed\\n')) linePushedAt = Date.now();
+      });
     });
-    const id = await startCommand(t.stack, worker.name, 'shell', shell('sleep 1; echo pushed'));
+    // The handshake's headers, which playwright's WebSocket does not show: from Chromium's own network events.
+    const handshakes = new Map<string, { url?: string; offered?: string; chosen?: string }>();
+    const handshake = (requestId: string) => {
+      const entry = handshakes.get(requestId) ?? {};
+      handshakes.set(requestId, entry);
+      return entry;
+    };
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    cdp.on('Network.webSocketCreated', (event) => {
+      handshake(event.requestId).url = event.url;
+    });
+    cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => {
+      const headers = event.request.headers as Record<string, string>;
+      handshake(event.requestId).offered = headerOf(headers, 'sec-websocket-protocol');
+    });
+    cdp.on('Network.webSocketHandshakeResponseReceived', (event) => {
+      const headers = event.response.headers as Record<string, string>;
+      handshake(event.requestId).chosen = headerOf(headers, 'sec-websocket-protocol');
+    });
+    // Long enough before the line for the reloaded page to have subscribed, so the line comes over push.
+    const id = await startCommand(t.stack, worker.name, 'shell', shell('sleep 3; echo pushed'));
 
     // Act: the page again (the token stays in sessionStorage), now watched from its first socket on.
     await page.evaluate(`location.hash = ${JSON.stringify(`#/commands/${id}`)}`);
@@ -195,6 +228,7 @@ describe('the web console', { skip: NO_BROWSER }, () => {
 
     // Assess
     await page.locator('pre.log .log-stdout', { hasText: 'pushed' }).waitFor({ timeout: 10_000 });
+    const lineShownAt = Date.now();
     await page.locator('.badge-success').waitFor({ timeout: 10_000 });
     assert.equal(sockets.length, 1, 'one socket for the page');
     assert.equal(sockets[0]!.url, pushUrl);
@@ -202,6 +236,23 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     const types = sockets[0]!.frames.map((frame) => (JSON.parse(frame) as { type: string }).type);
     assert.ok(types.includes('subscribed'), `frames: ${types.join(', ')}`);
     assert.ok(types.includes('status') || types.includes('updates'), `frames: ${types.join(', ')}`);
+    // The frame wakes the log's read: the line shows well inside the 5 s safety-net poll (PUSHED_POLL_MS).
+    assert.ok(linePushedAt !== undefined, `a frame carried the line: ${sockets[0]!.frames.join(' | ')}`);
+    assert.ok(
+      lineShownAt - linePushedAt < 1_500,
+      `the line showed ${lineShownAt - linePushedAt} ms after its frame, as the poll would, not the push`,
+    );
+    // The token rides as a subprotocol beside bbs.v1, and the server answers with bbs.v1 alone.
+    // Only sockets created after Network.enable have a url: an event about the page's socket from before the
+    // reload (its handshake's answer, say) is not the reloaded page's.
+    const opened = [...handshakes.values()].filter((entry) => entry.url !== undefined);
+    assert.equal(opened.length, 1, `one handshake: ${JSON.stringify([...handshakes.values()])}`);
+    const [shake] = opened as [{ url?: string; offered?: string; chosen?: string }];
+    assert.equal(shake.url, pushUrl);
+    const offered = (shake.offered ?? '').split(',').map((name) => name.trim());
+    assert.ok(offered.includes('bbs.v1'), `offered: ${shake.offered}`);
+    assert.ok(offered.includes(`bbs.token.${t.stack.tokens.client}`), 'the token offered as a subprotocol');
+    assert.equal(shake.chosen, 'bbs.v1');
     await context.close();
   });
 
@@ -241,6 +292,44 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     const view = await waitForCommand(t.stack, id);
     assert.equal(view.results, 6);
     await screenshot(page, 'interrupted-phone');
+    await context.close();
+  });
+
+  it("lists the workers with their presence, and a worker's registered commands and info once opened", async () => {
+    // Prepare
+    const { page, context } = await signedIn('#/workers');
+    const item = page.locator(`li[data-worker="${worker.name}"]`);
+    await item.waitFor({ timeout: 10_000 });
+
+    // Act
+    await item.getByText('Commands and worker info').click();
+
+    // Assess
+    assert.match(await item.locator('.badge').first().innerText(), /online/);
+    const commands = item.locator('.worker-commands');
+    await commands.waitFor({ timeout: 10_000 });
+    assert.match(await commands.innerText(), /\bshell\b/);
+    await screenshot(page, 'workers');
+    await context.close();
+  });
+
+  it("shows each worker's last result from State, asking each object's id once however often it polls", async () => {
+    // Prepare
+    const { page, context, requests } = await signedIn();
+
+    // Act
+    await page.goto(`${t.stack.apiUrl}/#/state`);
+    await page.locator('details summary', { hasText: worker.name }).first().waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(2_000);
+
+    // Assess
+    const paths = requests.map((request) => new URL(request.url).pathname);
+    const idLookups = paths.filter((path) => path === '/v1/objects');
+    const stateReads = paths.filter((path) => /^\/v1\/objects\/\d+\/state\//.test(path));
+    assert.ok(idLookups.length > 0, 'the ids are looked up');
+    assert.equal(idLookups.length, new Set(stateReads).size, 'one id lookup per object, not per poll');
+    assert.ok(stateReads.length > idLookups.length, `several polls: ${stateReads.length} state reads`);
+    await screenshot(page, 'state');
     await context.close();
   });
 

@@ -1,5 +1,7 @@
 // Owns the console's push socket: one WebSocket per page, topics shared by the pages, frames that wake their polls.
 import { useEffect, useState } from 'preact/hooks';
+import { topicPk } from '../../shared/push/keys.ts';
+import type { PushTopic } from '../../shared/push/wire.ts';
 import { currentToken } from './token.ts';
 
 /**
@@ -11,7 +13,6 @@ import { currentToken } from './token.ts';
  * While the socket is open the pages poll only every PUSHED_POLL_MS as a safety net; when it drops they go back
  * to the 50 → 500 ms rhythm, and the socket is tried again after RETRY_MS.
  */
-export type Topic = { commandId: string } | { worker: string } | { all: true };
 
 /** The slow safety-net poll while push is connected. @default 5000 ms */
 export const PUSHED_POLL_MS = 5_000;
@@ -22,24 +23,20 @@ interface Frame {
   type: string;
   commandId?: string;
   worker?: string;
-  topic?: Topic;
-}
-
-function keyOf(topic: Topic): string {
-  return 'commandId' in topic ? `c:${topic.commandId}` : 'worker' in topic ? `w:${topic.worker}` : 'all';
+  topic?: PushTopic;
 }
 
 class ConsolePush {
   private socket: WebSocket | undefined;
-  private readonly topics = new Map<string, { topic: Topic; targets: Set<EventTarget> }>();
+  private readonly topics = new Map<string, { topic: PushTopic; targets: Set<EventTarget> }>();
   private readonly watchers = new Set<(connected: boolean) => void>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   connected = false;
 
   constructor(private readonly url: string) {}
 
-  follow(topic: Topic, target: EventTarget): () => void {
-    const key = keyOf(topic);
+  follow(topic: PushTopic, target: EventTarget): () => void {
+    const key = topicPk(topic);
     let entry = this.topics.get(key);
     if (!entry) {
       entry = { topic, targets: new Set() };
@@ -111,9 +108,13 @@ class ConsolePush {
     }
     const keys =
       frame.type === 'subscribed' && frame.topic
-        ? [keyOf(frame.topic)]
+        ? [topicPk(frame.topic)]
         : frame.commandId !== undefined
-          ? [`c:${frame.commandId}`, ...(frame.worker !== undefined ? [`w:${frame.worker}`] : []), 'all']
+          ? [
+              topicPk({ commandId: frame.commandId }),
+              ...(frame.worker !== undefined ? [topicPk({ worker: frame.worker })] : []),
+              topicPk({ all: true }),
+            ]
           : [];
     for (const key of keys)
       for (const target of this.topics.get(key)?.targets ?? []) target.dispatchEvent(new Event('wake'));
@@ -138,12 +139,12 @@ export interface Pushed {
 }
 
 /** Follows `topics` (none: no push) for as long as the component is shown. */
-export function usePush(topics: Topic[]): Pushed {
+export function usePush(topics: PushTopic[]): Pushed {
   const [pushed] = useState<Pushed>(() => ({
     wake: new EventTarget(),
     connected: () => pushOfPage()?.connected ?? false,
   }));
-  const key = topics.map(keyOf).join('|');
+  const key = topics.map(topicPk).join('|');
   useEffect(() => {
     const push = pushOfPage();
     if (!push) return;

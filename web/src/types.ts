@@ -1,66 +1,17 @@
-// Owns the console's view of the API's answers (the fields it shows), as docs/commands.md lists them.
-import type { CommandStatus, FailureKind, Results } from '../../shared/commands/types.ts';
+// Owns the one answer shape the console reads that shared/ cannot give it: GET /v1/workers's page of workers.
+import type { WorkerView } from '../../shared/workers/types.ts';
 
-export interface CommandFailure {
-  kind: FailureKind | string;
-  message: string;
-}
-
-export interface CommandView {
-  commandId: string;
-  worker: string;
-  command: string;
-  args: Record<string, unknown>;
-  status: CommandStatus;
-  createdAt: string;
-  startedAt?: string;
-  completedAt?: string;
-  acked: number;
-  rc?: number;
-  elapsed?: number;
-  results?: Results;
-  failure?: CommandFailure;
-  interrupted?: Record<string, unknown>;
-  secretNames?: string[];
-}
-
-export interface CommandList {
-  commands: CommandView[];
-  next?: string;
-}
-
-/** One update as the worker sent it: {stdout}, {stderr}, {header}, {rc}, {log: [name, text]}, ... */
-export type Update = Record<string, unknown>;
-
-export interface UpdatesPage {
-  updates: [Update, number][];
-  acked: number;
-  status: CommandStatus;
-  next?: number;
-}
-
-export interface WorkerView {
-  name: string;
-  presence: 'online' | 'offline';
-  createdAt: string;
-  lastSeenAt: string | null;
-  commands: string[];
-  concurrency: number | null;
-  running: number | null;
-  version: string | null;
-  info: Record<string, unknown> | null;
-  heartbeatIntervalMs: number;
-  offlineAfterMs: number;
-}
+/**
+ * One worker as GET /v1/workers lists it: shared/workers/list.ts WorkerSummary, which the console cannot import
+ * (that module's cursor code needs Node's Buffer, and web/tsconfig.json has no Node types). Picked from
+ * WorkerView so a renamed field breaks here too; the list has no command registry nor info (GET /v1/workers/{name}).
+ */
+export type WorkerSummary = Pick<
+  WorkerView,
+  'name' | 'presence' | 'createdAt' | 'lastSeenAt' | 'concurrency' | 'running' | 'version'
+>;
 
 export interface WorkerList {
-  workers: WorkerView[];
+  workers: WorkerSummary[];
   next?: string;
-}
-
-export interface ArtifactView {
-  name: string;
-  size: number;
-  sha256: string;
-  createdAt: string;
 }

@@ -4,7 +4,9 @@ import { ApiProblem, call } from '../api.ts';
 import { Badge, Json, Problem, Time, duration, resultName } from '../components.tsx';
 import { usePolled } from '../live.ts';
 import { usePush } from '../push.ts';
-import type { ArtifactView, CommandView, WorkerView } from '../types.ts';
+import type { ArtifactView } from '../../../shared/artifacts/wire.ts';
+import type { CommandView } from '../../../shared/commands/wire.ts';
+import type { WorkerView } from '../../../shared/workers/types.ts';
 import { LogView } from './Log.tsx';
 import { summary } from './Commands.tsx';
 

@@ -4,7 +4,9 @@ import { Badge, Problem, Time, duration } from '../components.tsx';
 import { usePolled } from '../live.ts';
 import { usePush } from '../push.ts';
 import { COMMAND_STATUS, RESULT_NAMES } from '../../../shared/commands/types.ts';
-import type { CommandList, CommandView, WorkerList } from '../types.ts';
+import type { CommandList } from '../../../shared/commands/apiTypes.ts';
+import type { CommandView } from '../../../shared/commands/wire.ts';
+import type { WorkerList } from '../types.ts';
 
 /** Workers read at once for "all workers" (GET /v1/commands lists one worker's commands). */
 const MAX_WORKERS = 20;

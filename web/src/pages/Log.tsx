@@ -8,7 +8,8 @@ import { Backoff } from '../../../shared/retry.ts';
 import { pushWait } from '../live.ts';
 import { usePush } from '../push.ts';
 import type { Pushed } from '../push.ts';
-import type { Update, UpdatesPage } from '../types.ts';
+import type { UpdatesPage } from '../../../shared/commands/apiTypes.ts';
+import type { CommandUpdate } from '../../../shared/commands/wire.ts';
 
 type Stream = 'stdout' | 'stderr' | 'header';
 
@@ -47,7 +48,7 @@ function useUpdates(
     const styles: Record<Stream, AnsiStyle> = { stdout: {}, stderr: {}, header: {} };
     let after = -1;
     setState({ chunks: [], done: false, dropped: 0 });
-    const take = (updates: [Update, number][]): Chunk[] => {
+    const take = (updates: [CommandUpdate, number][]): Chunk[] => {
       const chunks: Chunk[] = [];
       for (const [update, seq] of updates) {
         if (seq <= after) continue; // a repeat (push and poll both deliver): keep each seq once

@@ -1,7 +1,9 @@
 // Owns the Workers page: each worker online or offline, last seen, its running commands and what it reported.
+import { useState } from 'preact/hooks';
 import { call } from '../api.ts';
 import { Json, Problem, Time } from '../components.tsx';
 import { usePolled } from '../live.ts';
+import type { WorkerView } from '../../../shared/workers/types.ts';
 import type { WorkerList } from '../types.ts';
 
 export function WorkersPage() {
@@ -34,8 +36,6 @@ export function WorkersPage() {
                   {worker.running ?? 0} of {worker.concurrency ?? '?'}
                 </a>
               </dd>
-              <dt>Commands</dt>
-              <dd>{worker.commands.join(', ') || '–'}</dd>
               <dt>Version</dt>
               <dd>{worker.version ?? '–'}</dd>
               <dt>Registered</dt>
@@ -43,15 +43,43 @@ export function WorkersPage() {
                 <Time iso={worker.createdAt} />
               </dd>
             </dl>
-            {worker.info && (
-              <details>
-                <summary>Worker info</summary>
-                <Json value={worker.info} />
-              </details>
-            )}
+            <WorkerDetails name={worker.name} />
           </li>
         ))}
       </ul>
     </section>
+  );
+}
+
+/**
+ * A worker's registered commands and info: GET /v1/workers lists neither, so they are read from
+ * GET /v1/workers/{name}, only while the reader has them open (one Lambda call a poll per open worker, not per worker).
+ */
+function WorkerDetails({ name }: { name: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details onToggle={(event) => setOpen((event.currentTarget as HTMLDetailsElement).open)}>
+      <summary>Commands and worker info</summary>
+      {open && <WorkerFacts name={name} />}
+    </details>
+  );
+}
+
+function WorkerFacts({ name }: { name: string }) {
+  const { data, problem } = usePolled(
+    (signal) => call<WorkerView>('GET', `/v1/workers/${encodeURIComponent(name)}`, { signal }),
+    [name],
+    { maxMs: 5000 },
+  );
+  if (problem && !data) return <Problem problem={problem} />;
+  if (!data) return <p class="muted">Loading…</p>;
+  return (
+    <>
+      <dl class="facts">
+        <dt>Commands</dt>
+        <dd class="worker-commands">{data.commands.join(', ') || '–'}</dd>
+      </dl>
+      {data.info ? <Json value={data.info} /> : <p class="muted">No worker info reported yet.</p>}
+    </>
   );
 }
