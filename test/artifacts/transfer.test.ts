@@ -1,12 +1,13 @@
 // uploadFile and downloadFile run by a real worker process against the local stack: bytes, sums, maxsize, bad paths.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { artifactLocation, uploadBlob } from '../../shared/artifacts/calls.ts';
 import type { ApiConnection } from '../../shared/client/http.ts';
 import { listArtifacts, readLog, registerWorker, runToEnd } from '../support/api.ts';
+import { once, sha256 } from '../support/bytes.ts';
 import { useStack } from '../support/stack.ts';
 import { spawnWorker, workerStackFixture } from '../worker/helpers.ts';
 import type { WorkerProcess } from '../worker/helpers.ts';
@@ -15,17 +16,11 @@ const t = workerStackFixture(useStack);
 let worker: { name: string; proc: WorkerProcess };
 let client: ApiConnection;
 
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
-}
-
 /** Runs a command on the worker to its end: its id, view and stdio text. */
 const run = (command: string, args: Record<string, unknown>) =>
   runToEnd(t.stack, worker.name, command, args, 20_000);
 
 const artifactsOf = (id: string) => listArtifacts(t.stack, id);
-
-const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 let ready: Promise<void> | undefined;
 

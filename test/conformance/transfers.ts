@@ -1,12 +1,11 @@
 // What the conformance suite observes of a transfer: the artifacts (bytes checked against their recorded sha256), a tar's contents, a written file.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { artifactLocation, uploadBlob } from '../../shared/artifacts/calls.ts';
-import type { ArtifactList } from '../../shared/artifacts/wire.ts';
-import { apiCaller } from '../support/api.ts';
+import { downloadArtifact, uploadBlob } from '../../shared/artifacts/calls.ts';
+import { listArtifacts } from '../support/api.ts';
+import { collector, once, sha256 } from '../support/bytes.ts';
 import type { TestStack } from '../support/stack.ts';
 
 /**
@@ -22,12 +21,6 @@ export interface ArtifactObservation {
   sha256?: string;
   /** A tar's entries, sorted: `d NAME mode`, `f NAME mode sha256`, `l NAME -> TARGET`. */
   entries?: string[];
-}
-
-const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
 }
 
 /** The case's args with `blob` set to a new blob of `bytes`, when the case has bytes for one. */
@@ -85,20 +78,13 @@ export async function artifactObservation(
   stack: TestStack,
   commandId: string,
 ): Promise<ArtifactObservation[]> {
-  const listed = await apiCaller(stack)<ArtifactList>(
-    stack.tokens.client,
-    'GET',
-    `/v1/commands/${commandId}/artifacts`,
-  );
   const client = { apiUrl: stack.apiUrl, token: stack.tokens.client };
   const out: ArtifactObservation[] = [];
-  for (const artifact of listed.body.artifacts) {
-    const location = await artifactLocation(client, commandId, artifact.name);
-    const bytes = Buffer.from(await (await fetch(location.url)).arrayBuffer());
-    if (bytes.length !== artifact.size || sha256(bytes) !== artifact.sha256)
-      throw new Error(
-        `artifact ${artifact.name} of ${commandId}: recorded ${artifact.size} bytes, sha256 ${artifact.sha256}; stored ${bytes.length}, ${sha256(bytes)}`,
-      );
+  for (const artifact of await listArtifacts(stack, commandId)) {
+    // downloadArtifact checks the bytes against the recorded size and sha256 (ChecksumMismatchError).
+    const sink = collector();
+    await downloadArtifact(client, commandId, artifact.name, sink);
+    const bytes = sink.bytes();
     out.push(
       /\.tar(\.gz|\.bz2)?$/.test(artifact.name)
         ? { name: artifact.name, entries: await tarEntries(bytes) }

@@ -1,6 +1,6 @@
 // Transfers through `bbs worker --engine buildbot-worker`: bbs cp both ways, bytes and sums, and what is never a success.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { artifactLocation, uploadBlob } from '../../shared/artifacts/calls.ts';
 import { runBbs } from '../cli/helpers.ts';
 import { buildbotWorkerAvailable } from '../conformance/harness.ts';
 import { apiCaller, listArtifacts, readLog, runToEnd, startCommand, waitForCommand } from '../support/api.ts';
+import { once, sha256 } from '../support/bytes.ts';
 import { waitFor } from '../support/wait.ts';
 import { oneWorkerFixture } from './helpers.ts';
 
@@ -18,12 +19,6 @@ const skip = buildbotWorkerAvailable()
 
 const t = oneWorkerFixture('stockx', ['--engine', 'buildbot-worker']);
 let here: string;
-
-const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
-}
 
 function bbs(...args: string[]) {
   return runBbs(
@@ -191,5 +186,41 @@ describe('transfers through --engine buildbot-worker', { skip }, () => {
     // Assess
     assert.equal(view.rc === 0, false, JSON.stringify(view));
     assert.equal(await readFile(path.join(t.proc.basedir, 'blocker'), 'utf8'), 'a file');
+  });
+
+  it('keeps the old file when a download is stopped after writing began, and leaves no partial file', async () => {
+    // Prepare: a destination that exists, and a blob large enough to still be arriving when the interrupt comes
+    const client = { apiUrl: t.stack.apiUrl, token: t.stack.tokens.client };
+    await mkdir(path.join(t.proc.basedir, 'kept'), { recursive: true });
+    await writeFile(path.join(t.proc.basedir, 'kept', 'old.bin'), 'old contents');
+    const big = randomBytes(128 * 1024 * 1024);
+    const { blobId } = await uploadBlob(client, once(big), big.length);
+    const id = await startCommand(t.stack, t.worker.name, 'downloadFile', {
+      blob: blobId,
+      workerdest: 'kept/old.bin',
+      workdir: '.',
+    });
+    const partialSize = async (): Promise<number> => {
+      const names = await readdir(path.join(t.proc.basedir, 'kept'));
+      const partial = names.find((name) => name.endsWith('.partial'));
+      return partial
+        ? ((await stat(path.join(t.proc.basedir, 'kept', partial)).catch(() => undefined))?.size ?? 0)
+        : 0;
+    };
+    await waitFor(
+      'the stock worker to write part of the blob',
+      async () => (await partialSize()) > 0,
+      30_000,
+      5,
+    );
+
+    // Act
+    await apiCaller(t.stack)(t.stack.tokens.client, 'POST', `/v1/commands/${id}/interrupt`, { why: 'test' });
+    const view = await waitForCommand(t.stack, id, undefined, 60_000);
+
+    // Assess
+    assert.equal(view.rc === 0, false, JSON.stringify(view));
+    assert.equal(await readFile(path.join(t.proc.basedir, 'kept', 'old.bin'), 'utf8'), 'old contents');
+    assert.deepEqual(await readdir(path.join(t.proc.basedir, 'kept')), ['old.bin']);
   });
 });
