@@ -55,7 +55,11 @@ export async function* followWithPush(
       frame(frame) {
         if (frame.type === 'updates') notify({ kind: 'updates', updates: frame.updates });
         else if (frame.type === 'acked') notify({ kind: 'read' });
-        else if (frame.type === 'status') notify({ kind: 'status', frame });
+        else if (frame.type === 'status') {
+          // A completion may carry its final updates inline: they come before the status they end with.
+          if (frame.updates) notify({ kind: 'updates', updates: frame.updates });
+          notify({ kind: 'status', frame });
+        }
       },
       dropped: () => notify({ kind: 'dropped' }),
     });
@@ -120,7 +124,7 @@ export async function* followWithPush(
         if (STATUS_ORDER[frame.status] >= STATUS_ORDER[status]) status = frame.status;
         if (frame.status === 'complete') {
           completion = frame;
-          // The completion's updates came just before it when they were small; else they are read now.
+          // The completion's updates came with it or just before it when they were small; else they are read now.
           if (acked > after && events.every((next) => next.kind !== 'updates')) needRead = true;
         }
         continue;

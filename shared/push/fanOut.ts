@@ -9,13 +9,14 @@ import { asStoredRun } from '../commands/runs.ts';
 import { COMMAND_STATUS } from '../commands/types.ts';
 import { loggableError, logger } from '../observability.ts';
 import type { PushContext } from './context.ts';
-import { commandFrames, runFrames, statusTopics } from './statusFrame.ts';
+import { commandFrames, runFrames, statusFrameOf, statusTopics } from './statusFrame.ts';
 import { publish } from './poster.ts';
 import type { PushFrame, PushTopic } from './wire.ts';
 
 /*
  * The commands table's stream (NEW_IMAGE, infra/commands-table.yml) carries every write. What is pushed:
- *   a command record (sk CMD)        → a `status` frame to the command's subscribers; to its worker's and to
+ *   a command record (sk CMD)        → a `status` frame to the command's subscribers (a completion's with
+ *                                      its final updates inline, statusFrame.ts); to its worker's and to
  *                                      everyone's too unless it is a running command's ack or heartbeat
  *                                      (status frames for watchers of many commands mean a change of status)
  *   an update run (sk UPD#<seq>)     → `updates` frames (or `acked` when large) to the command's subscribers
@@ -61,11 +62,10 @@ export async function fanOut(ctx: PushContext, records: DynamoDBRecord[]): Promi
       if (sk === 'CMD') {
         const item = asCommandItem(raw);
         pending.item = item;
-        const frames = commandFrames(item);
-        const frame = frames[frames.length - 1]!;
-        pending.frames.push(...frames);
+        pending.frames.push(...commandFrames(item));
         const ackOnly = item.status === COMMAND_STATUS.running && item.acked >= 0;
-        if (!ackOnly) pending.broadcast = frame;
+        // Watchers of many commands get the status alone, never a command's update text.
+        if (!ackOnly) pending.broadcast = statusFrameOf(item);
       } else if (sk.startsWith(UPDATE_SK_PREFIX)) {
         pending.frames.push(...runFrames(commandId, asStoredRun(raw)));
       }

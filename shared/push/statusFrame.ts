@@ -41,12 +41,19 @@ export function runFrames(commandId: string, run: StoredRun): PushFrame[] {
 }
 
 /**
- * What a command record tells its subscribers, in order: the final run an ending stored on the record (it
- * comes before the completion), then the record's `status` frame, always last. The fast path and the stream
- * fan-out both post these, so they cannot drift apart.
+ * What a command record tells its subscribers, in one frame where it can: the record's `status` frame, with
+ * the final run an ending stored on the record inline (`updates`) when it fits one frame. A final run too
+ * large for that (or in S3) goes first as its own frames, then the `status`, always last. One post per
+ * subscriber for a short command's completion, not two: each PostToConnection is a round trip the client
+ * waits for, and a message on the bill. The fast path and the stream fan-out both post these, so they
+ * cannot drift apart.
  */
 export function commandFrames(item: CommandItem): PushFrame[] {
-  const frames = item.finalRun ? runFrames(item.commandId, asStoredRun({ ...item.finalRun })) : [];
-  frames.push(statusFrameOf(item));
+  const status = statusFrameOf(item);
+  if (!item.finalRun) return [status];
+  const frames = runFrames(item.commandId, asStoredRun({ ...item.finalRun }));
+  const only = frames.length === 1 ? frames[0]! : undefined;
+  if (only?.type === 'updates') return [{ ...status, updates: only.updates }];
+  frames.push(status);
   return frames;
 }

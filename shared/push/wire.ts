@@ -21,7 +21,8 @@ import type { Infer } from '../schema.ts';
  *   subscribed    the topic is armed: read what happened before it once over HTTP, then follow the frames
  *   unsubscribed  the topic is off
  *   pong          the answer to a ping
- *   status        a command's record: queued, running, complete (results, rc, failure, timings when complete)
+ *   status        a command's record: queued, running, complete (results, rc, failure, timings when complete);
+ *                 a completion carries its final updates inline (`updates`) when they are small
  *   updates       acked updates carried inline (a run of seqs, consecutive, ascending)
  *   acked         acked moved to `acked`, updates `from`..`acked` too large to carry: GET .../updates?after=from-1
  *   error         the last message was refused (a `code` as the HTTP API's, and a message a person can act on)
@@ -89,6 +90,13 @@ export interface StatusFrame {
   failure?: CommandFailure | null;
   /** Set when an interrupt was asked for (a running command stops within about a second); `at` in ms. */
   interrupted?: { why: string; at: number };
+  /**
+   * On a completion only: the final updates the ending stored, inline (consecutive, ascending, ending at
+   * `acked`, within PUSH_INLINE_BYTES), so that one post tells a subscriber everything. Absent when there
+   * were none or they were too large: then `updates`/`acked` frames came before this one, and `acked` says
+   * how far to read. A client that ignores the field reads them over HTTP as `acked` tells it.
+   */
+  updates?: SequencedUpdate[];
 }
 
 export interface UpdatesFrame {

@@ -22,12 +22,13 @@ const isStatus =
   (frame: PushFrame): frame is StatusFrame =>
     frame.type === 'status' && frame.status === status;
 
-/** Every stdout a subscriber was pushed for `commandId`, in seq order, each seq once. */
+/** Every stdout a subscriber was pushed for `commandId` (a completion carries its final updates), in seq order, each seq once. */
 function pushedStdout(frames: PushFrame[], commandId: string): string {
   const bySeq = new Map<number, string>();
   for (const frame of frames)
-    if (frame.type === 'updates' && frame.commandId === commandId)
-      for (const [update, seq] of (frame as UpdatesFrame).updates) bySeq.set(seq, update.stdout ?? '');
+    if ((frame.type === 'updates' || frame.type === 'status') && frame.commandId === commandId)
+      for (const [update, seq] of (frame as UpdatesFrame | StatusFrame).updates ?? [])
+        bySeq.set(seq, update.stdout ?? '');
   return [...bySeq]
     .sort(([a], [b]) => a - b)
     .map(([, text]) => text)
@@ -167,6 +168,41 @@ describe('push on the local stack', () => {
       assert.equal(after.queries - before.queries, 0, 'no subscribers Query');
       assert.equal(after.failures, before.failures);
       assert.equal((await getCommand(env.stack, id)).results, 0);
+    });
+
+    it("posts a complete's final updates inside its completion frame: one post to the subscriber", async () => {
+      // Prepare: a worker of this test's own, a claimed command, and a socket subscribed to it.
+      const call = apiCaller(env.stack);
+      const worker = await registerWorker(env.stack, 'onepost');
+      const path = `/v1/workers/${worker.name}/heartbeat`;
+      expectStatus(await call(worker.token, 'POST', path, { commands: ['shell'] }), 200, 'heartbeat');
+      const id = await startCommand(env.stack, worker.name, 'shell', { command: ['true'] });
+      expectStatus(await call(worker.token, 'POST', `/v1/commands/${id}/start`), 200, 'start');
+      const socket = await openRaw(env.stack.push!.url, ['bbs.v1', `bbs.token.${env.stack.tokens.client}`]);
+      socket.send({ action: 'subscribe', commandId: id });
+      await socket.frame('subscribed', (f): f is PushFrame => f.type === 'subscribed');
+      const before = pushTally(env.stack.env);
+
+      // Act
+      const final = [
+        [{ stdout: 'done\n' }, 0],
+        [{ rc: 0 }, 1],
+      ];
+      const done = { lastSeq: 1, updates: final };
+      expectStatus(await call(worker.token, 'POST', `/v1/commands/${id}/complete`, done), 200, 'complete');
+      const complete = await socket.frame('the completion', isStatus('complete'));
+      socket.close();
+
+      // Assess
+      assert.deepEqual(complete.updates, final);
+      assert.equal(complete.acked, 1);
+      assert.equal(complete.results, 0);
+      assert.deepEqual(
+        socket.frames.filter((f) => f.type !== 'subscribed').map((f) => f.type),
+        ['status'],
+        'no separate updates frame',
+      );
+      assert.equal(pushTally(env.stack.env).posted - before.posted, 1, 'one post for the completion');
     });
 
     it('deletes a connection that went away without $disconnect, and its subscriptions, when a post meets 410', async () => {
