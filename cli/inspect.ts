@@ -33,7 +33,9 @@ export async function logsCommand(argv: string[], io: Io): Promise<number> {
   const [commandId, name = 'stdio'] = positionalsOf('logs', positionals, ['id'], ['name']);
   const api = clientFrom(values, io.env);
   if (!values.follow) {
-    await io.writeOut(await api.getLog(commandId!, name));
+    // Piece by piece as read (log objects straight from S3): a large log is never held whole. Each piece is
+    // whole updates' text, so none splits a character.
+    for await (const bytes of api.readLogBytes(commandId!, name)) await io.writeOut(bytes.toString('utf8'));
     return EXIT.ok;
   }
   const stop = new AbortController();

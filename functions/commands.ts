@@ -3,7 +3,8 @@ import { requireRole } from '../shared/auth/tokens.ts';
 import { ROLES } from '../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../shared/commands/context.ts';
 import { interruptCommand } from '../shared/commands/interrupt.ts';
-import { getLog, getUpdates } from '../shared/commands/pagedReads.ts';
+import { getLog, getLogLinks } from '../shared/commands/logPages.ts';
+import { getUpdates } from '../shared/commands/pagedReads.ts';
 import { getCommand, listCommands } from '../shared/commands/recordReads.ts';
 import { startCommand } from '../shared/commands/start.ts';
 import {
@@ -81,6 +82,24 @@ export const handler = httpRouter({
         [LOG_HEADERS.status]: page.status,
         [LOG_HEADERS.complete]: String(page.complete),
       },
+    };
+  },
+
+  'GET /v1/commands/{id}/logs/{name}/links': async (request) => {
+    asClient(request);
+    const after = parseAfterQuery(request.query);
+    const page = await getLogLinks(
+      commandsContextFromEnv(),
+      request.params.id ?? '',
+      request.params.name ?? '',
+      after,
+      { compressed: request.answerEncoding !== undefined, objects: logObjectStoreFromEnv() },
+    );
+    return {
+      statusCode: 200,
+      json: page.json,
+      incompressible: page.incompressible,
+      base64: page.encoding === 'base64',
     };
   },
 

@@ -145,6 +145,12 @@ function rows(l: Limits): Row[] {
         'takes 6 bytes); the edge compresses a page as a stream, never joined',
     },
     {
+      what: 'links in one page of `GET …/logs/{name}/links`',
+      limit: `${l.pageLinks} (each a presigned GET of a log object, about 1 KB)`,
+      answer: 'the page ends (`nextSeq`)',
+      why: 'a page stays small however much text its links stand for; the client reads them from S3',
+    },
+    {
       what: 'text batch (`application/vnd.bbs.text-batch`)',
       limit: 'worker routes only; parts must account for every byte after the header, each part valid UTF-8',
       answer: '400, nothing stored',

@@ -133,6 +133,11 @@ export const pagePlainBytes = 4 * MiB;
  * HTTP API answers 500. The local gateway refuses the same (local/gateway/server.ts). @default 6,291,556 bytes
  */
 export const lambdaResponseBytes = 6_291_556;
+/**
+ * Links one page of GET .../logs/{name}/links hands out (each a presigned GET of a log object, about 1 KB):
+ * at LOG_OBJECT_MAX_BYTES each, 512 MiB of text in one answer. @default 64
+ */
+export const pageLinks = 64;
 /** Answers shorter than this go uncompressed whatever Accept-Encoding allows. @default 1 KiB */
 export const compressAnswerBytes = 1 * KiB;
 /**

@@ -242,9 +242,14 @@ export async function putObject(url: string, body: Buffer, headers: Record<strin
 }
 
 /** GETs bytes start..end (exclusive) of the object at a presigned URL into one buffer (a log object's slice). */
-export async function getObject(url: string, start: number, end: number): Promise<Buffer> {
+export async function getObject(
+  url: string,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const size = end - start;
-  const response = await send(url, 'GET', undefined, undefined, { range: `bytes=${start}-${end - 1}` });
+  const response = await send(url, 'GET', undefined, signal, { range: `bytes=${start}-${end - 1}` });
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300)
     throw new TransferFailedError('GET of a log object', status, await textOf(response));

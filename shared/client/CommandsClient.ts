@@ -8,6 +8,8 @@ import { ApiError } from './errors.ts';
 import { apiRequest } from './http.ts';
 import { logText } from '../commands/logText.ts';
 import { followWithPush } from './pushFollow.ts';
+import { readLogBytes } from './logLinks.ts';
+import type { ReadLogOptions } from './logLinks.ts';
 import { PushSocket } from './pushSocket.ts';
 import type { StatusFrame } from '../push/wire.ts';
 import type { ApiConnection } from './http.ts';
@@ -112,6 +114,14 @@ export class CommandsClient {
   async getLogPage(commandId: string, name: string, after = -1, opts: FollowOptions = {}): Promise<LogPage> {
     const { body, ...page } = await this.readLogPage(commandId, name, after, opts, 'text');
     return { text: body.toString(), ...page };
+  }
+
+  /**
+   * The bytes of a log as stored so far, in order, never decoded: the fastest way to save or hash a large log
+   * (GET .../logs/{name}/links: log objects come straight from S3, several at once). See logLinks.ts.
+   */
+  readLogBytes(commandId: string, name: string, opts: ReadLogOptions = {}): AsyncGenerator<Buffer> {
+    return readLogBytes(this.connection, commandId, name, opts);
   }
 
   /** getLogPage with the text as its UTF-8 bytes, never decoded: for a large log that is hashed or saved. */

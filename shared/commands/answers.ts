@@ -83,6 +83,24 @@ export const commandView = v.object({
 /** GET /v1/commands: a page of a worker's commands, newest first; `next` is the cursor of the next page. */
 export const commandList = v.object({ commands: v.array(commandView), next: v.optional(v.string()) });
 
+/**
+ * GET /v1/commands/{id}/logs/{name}/links: the page of GET .../logs/{name} as pieces in order, each either
+ * its text or a link: bytes start..end (exclusive) of the object at `url`, a presigned GET the client asks
+ * with `Range: bytes=start-(end-1)` (valid LIMITS.artifactDownloadUrlSeconds). `nextSeq`, `status` and
+ * `complete` are the x-bbs-* headers of the text form.
+ */
+export const logLinksPage = v.object({
+  nextSeq: integer(-1),
+  status: commandStatus,
+  complete: v.boolean(),
+  pieces: v.array(
+    v.union([
+      v.object({ text: v.string() }),
+      v.object({ url: v.string(), start: integer(0), end: integer(0) }),
+    ]),
+  ),
+});
+
 /** GET /v1/commands/{id}/updates: acknowledged updates after `after`; `next` (as `after`) reads on. */
 export const updatesPage = v.object({
   updates: v.array(v.strictTuple([commandUpdate, integer(0)])),

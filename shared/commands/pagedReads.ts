@@ -1,22 +1,20 @@
-// Owns GET /v1/commands/{id}/updates and GET /v1/commands/{id}/logs/{name}: pages of stored runs, cut by byte budgets.
+// Owns reading pages of stored runs cut by byte budgets, and GET /v1/commands/{id}/updates (logs: logPages.ts).
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import * as LIMITS from '../limits.ts';
-import type { LogPage, SequencedUpdate } from './apiTypes.ts';
+import type { SequencedUpdate } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
-import { LogNotFoundError, PageNeedsCompressionError } from './errors.ts';
+import { PageNeedsCompressionError } from './errors.ts';
 import { checkCommandId } from './ids.ts';
-import { argsOf } from './items.ts';
 import type { CommandItem, UpdateBatchItem } from './items.ts';
 import { updateBatchKey, updateBatchRange } from './keys.ts';
 import { loadFollowedCommand } from './recordReads.ts';
 import { PlainAnswerSize, jsonPartBytes } from './escapedBytes.ts';
 import type { PlainEncoding } from './escapedBytes.ts';
-import { STREAM_LOGS, logText, streamInLog } from './logText.ts';
-import { decodeRun, isPacked, packedSize, runFragment, storedSize, textRunParts } from './runs.ts';
+import { decodeRun, isPacked, packedSize, runFragment, storedSize } from './runs.ts';
 import type { LogObjectStore } from '../logs/objects.ts';
-import { objectSlice, readObjectSlice } from '../logs/objectReads.ts';
-import type { SliceWish } from '../logs/objectReads.ts';
+import { linkSlice, objectSlice, readObjectSlice } from '../logs/objectReads.ts';
+import type { ObjectSlice, SliceWish } from '../logs/objectReads.ts';
 import type { StoredRun } from './runs.ts';
 
 /**
@@ -82,7 +80,7 @@ async function* withFinalRun(
 }
 
 /** What a page reader takes from each run: whole runs, or single updates where a run is cut. */
-interface PageSink {
+export interface PageSink {
   /**
    * Offered each run: take it whole (every seq of it is unseen and acknowledged), have it offered update by
    * update, or end the page before it.
@@ -92,6 +90,8 @@ interface PageSink {
   one(update: SequencedUpdate, first: boolean): boolean;
   /** What the sink takes of a log object, asked before its bytes are fetched (see SliceWish). */
   wish: Pick<SliceWish, 'perUpdate' | 'wants'> & { room(): number };
+  /** Takes a slice of a log object for the client to read itself (linkSlice); false when the page has no room. */
+  link?(run: StoredRun, slice: ObjectSlice): Promise<boolean>;
 }
 
 /**
@@ -99,7 +99,7 @@ interface PageSink {
  * record's final run, run by run into `sink` until the stored-bytes budget or the sink is full.
  * Returns the last seq read, and the stored and decompressed bytes of the runs read.
  */
-async function readPage(
+export async function readPage(
   ctx: CommandsContext,
   commandId: string,
   after: number,
@@ -119,6 +119,14 @@ async function readPage(
     if (found.first > seen + 1 || found.first > acked) break;
     let run = found;
     let size: number;
+    const linked =
+      found.obj !== undefined && sink.link ? linkSlice(found, seen + 1, sink.wish.wants, acked) : undefined;
+    if (linked) {
+      if (!(await sink.link!(found, linked.slice))) break;
+      seen = linked.slice.last;
+      if (seen >= acked) break;
+      continue;
+    }
     if (found.obj !== undefined) {
       // A log object's run is read as the slice the sink has room for and wants, from S3: nothing is
       // fetched that the page would not take (a read of stderr over stdout objects makes no GET).
@@ -169,7 +177,7 @@ async function readPage(
  * that is smaller. A page of control characters escapes to six times its bytes, and once cut by its raw bytes
  * alone, 4 MiB of them made a 24 MB answer that Lambda refused (500) every time the client asked again.
  */
-class PageBudget {
+export class PageBudget {
   private readonly size = new PlainAnswerSize();
 
   constructor(private readonly compressed: boolean) {}
@@ -238,7 +246,7 @@ class PageBudget {
 /** Room in a Lambda answer for what is not the page: the status, the headers, the JSON around the body. */
 const ANSWER_ENVELOPE_BYTES = 16 * 1024;
 
-function barelyCompressed(read: { packedStored: number; packedRaw: number }): boolean {
+export function barelyCompressed(read: { packedStored: number; packedRaw: number }): boolean {
   return read.packedRaw > 0 && read.packedStored / read.packedRaw > LIMITS.incompressibleRatio;
 }
 
@@ -307,78 +315,3 @@ const UPDATE_JSON_BYTES = 28;
 
 const UPDATES_HEAD = Buffer.from('{"updates":[');
 const COMMA = Buffer.from(',');
-
-/** The logs a command has: stdio and its streams, those declared in args.logfiles, and those updates have named. */
-function knownLogs(item: CommandItem): string[] {
-  const names = new Set<string>([...STREAM_LOGS, ...(item.logNames ?? [])]);
-  const logfiles = argsOf(item).logfiles;
-  if (typeof logfiles === 'object' && logfiles !== null && !Array.isArray(logfiles))
-    for (const name of Object.keys(logfiles)) names.add(name);
-  return [...names];
-}
-
-/** A LogPage as the API serves it: its text in parts (compressed as a stream), and whether it is worth compressing. */
-export interface LogPageRead extends Omit<LogPage, 'text'> {
-  /** The page's text in parts (UTF-8 bytes of a text run as stored): their concatenation is the text. */
-  texts: (string | Buffer)[];
-  incompressible: boolean;
-  /** How the answer goes when uncompressed: as text, or as base64 where escaping would cost more. */
-  encoding: PlainEncoding;
-}
-
-/**
- * GET /v1/commands/{id}/logs/{name}?after=: the text that the acknowledged updates after `after` add to
- * the log, cut at update boundaries by the page budgets (`compressed`: the answer will be compressed).
- */
-export async function getLog(
-  ctx: CommandsContext,
-  commandId: string,
-  name: string,
-  after: number,
-  opts: { compressed: boolean; objects?: LogObjectStore },
-): Promise<LogPageRead> {
-  checkCommandId(commandId);
-  const item = await loadFollowedCommand(ctx, commandId);
-  const known = knownLogs(item);
-  if (!known.includes(name)) throw new LogNotFoundError(commandId, name, known);
-  const texts: (string | Buffer)[] = [];
-  const budget = new PageBudget(opts.compressed);
-  const read = await readPage(
-    ctx,
-    commandId,
-    after,
-    item,
-    {
-      // A run larger than what is left waits for the next page rather than be decoded for a few updates.
-      // A text run taken whole gives its stored bytes as they are; any other run goes update by update.
-      whole(run, wholeAllowed) {
-        const fits = budget.mayTake(run.bytes);
-        if (texts.length > 0 && !fits) return 'full';
-        const parts = wholeAllowed && fits ? textRunParts(run) : undefined;
-        if (parts === undefined) return 'byUpdate';
-        const inLog = parts.filter((part) => streamInLog(part.stream, name)).map((part) => part.text);
-        // Its text escaped may not fit where its bytes did: the first run of a page then goes update by update.
-        if (!budget.take(inLog, 0, false)) return texts.length > 0 ? 'full' : 'byUpdate';
-        for (const text of inLog) texts.push(text);
-        return 'taken';
-      },
-      one(update, first) {
-        const text = logText([update], name);
-        if (!budget.take([text], 0, first)) return false;
-        texts.push(text);
-        return true;
-      },
-      wish: { room: () => budget.room(), perUpdate: 0, wants: (stream) => streamInLog(stream, name) },
-    },
-    opts.objects,
-  );
-  budget.checkAnswer(commandId, after);
-  const nextSeq = Math.max(read.seen, -1);
-  return {
-    texts,
-    nextSeq,
-    status: item.status,
-    complete: item.status === 'complete' && nextSeq >= item.acked,
-    ...budget.plain(texts, barelyCompressed(read)),
-  };
-}

@@ -5,7 +5,13 @@ import type { Infer } from '../schema.ts';
 import * as LIMITS from '../limits.ts';
 import { logObjectRef } from '../logs/wire.ts';
 import { SECRET_NAME } from './secrets.ts';
-import type { claimResponse, commandView, updatesResponse, workerHeartbeatResponse } from './answers.ts';
+import type {
+  claimResponse,
+  commandView,
+  logLinksPage,
+  updatesResponse,
+  workerHeartbeatResponse,
+} from './answers.ts';
 import type { completionEvent, workerMessage } from './messages.ts';
 import { commandStatus } from './wireValues.ts';
 
@@ -210,6 +216,7 @@ export type UpdatesResponse = Infer<typeof updatesResponse>;
 export type WorkerHeartbeatResponse = Infer<typeof workerHeartbeatResponse>;
 export type ClaimResponse = Infer<typeof claimResponse>;
 export type CommandView = Infer<typeof commandView>;
+export type LogLinksPage = Infer<typeof logLinksPage>;
 export type WorkerMessage = Infer<typeof workerMessage>;
 export type CompletionEvent = Infer<typeof completionEvent>;
 

@@ -1,8 +1,9 @@
-// Owns reading log objects for pages: the slice of a log object's run a page takes, fetched from S3 with one ranged GET.
+// Owns reading log objects for pages: the slice of a log object's run a page takes, fetched with one ranged GET or left to the client.
 import type { StoredRun } from '../commands/runs.ts';
 import { decodeParts, encodeParts } from '../commands/textParts.ts';
 import type { TextStream } from '../commands/textParts.ts';
 import { BuildbotError } from '../errors.ts';
+import * as LIMITS from '../limits.ts';
 import type { LogObjectStore } from './objects.ts';
 
 /**
@@ -91,4 +92,25 @@ export async function readObjectSlice(
     packed: Math.ceil(((run.packed ?? run.bytes) * bytes) / Math.max(run.bytes, 1)),
     text,
   };
+}
+
+/**
+ * The slice of `run` (a log object's) from seq `from` up to `upTo` that a client may read itself from S3
+ * (GET .../logs/{name}/links), or undefined when the page reads it as today: only when every update of the
+ * slice is one the page wants, so that its text is one byte range of the object (a stdout log over an object
+ * that also holds stderr is read by the API, which leaves the stderr out), and only when the run barely
+ * compresses (its packed size over LIMITS.incompressibleRatio of its bytes): compressible text is smaller,
+ * and as fast, through the page's compressed answer. `skipTo` is as objectSlice's.
+ */
+export function linkSlice(
+  run: StoredRun,
+  from: number,
+  wants: SliceWish['wants'],
+  upTo: number,
+): { skipTo: number; slice: ObjectSlice } | undefined {
+  if ((run.packed ?? run.bytes) <= LIMITS.incompressibleRatio * run.bytes) return undefined;
+  const cut = objectSlice(run, from, { room: Infinity, perUpdate: 0, wants, upTo, atLeastOne: true });
+  if (cut.slice === undefined || !decodeParts(cut.slice.parts).every((part) => wants(part.stream)))
+    return undefined;
+  return { skipTo: cut.skipTo, slice: cut.slice };
 }

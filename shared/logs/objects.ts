@@ -11,6 +11,7 @@ import type { LogObjectUpload } from './wire.ts';
  *   1. A worker stores a large text run              S3 PUT (presigned)  logs/<commandId>/<first seq>-<sha256>
  *   2. The API checks it before recording it         S3 HEAD             same key (once the worker says it PUT it)
  *   3. A read of the command's updates or logs       S3 GET (ranged)     same key, one per page slice
+ *   4. A client reads a log's text itself            S3 GET (presigned)  same key (GET .../logs/{name}/links)
  * The key is the command, the run's first seq and the hash of its bytes: a resend of the same run puts the
  * same bytes under the same key, and two different runs never share one. The objects expire by the
  * bucket's logs/ lifecycle rule, a day after the run items' TTL (LIMITS.retentionSeconds).
@@ -29,6 +30,8 @@ export interface LogObjectStore {
   upload(key: string, sha256: string, bytes: number): Promise<LogObjectUpload>;
   /** Bytes start..end (exclusive) of the object (exactly those, else TransferFailedError). */
   read(key: string, start: number, end: number): Promise<Buffer>;
+  /** A presigned GET of the object for a client, valid LIMITS.artifactDownloadUrlSeconds (it asks a Range of it). */
+  link(key: string): Promise<string>;
 }
 
 /** Seconds a URL the API signs for its own GET is valid: it is used at once. */
@@ -47,6 +50,7 @@ export function logObjectStore(ctx: ArtifactsContext): LogObjectStore {
     async read(key, start, end) {
       return getObject(await getUrl(ctx, key, OWN_GET_SECONDS), start, end);
     },
+    link: (key) => getUrl(ctx, key, LIMITS.artifactDownloadUrlSeconds),
   };
 }
 
@@ -58,5 +62,6 @@ export function logObjectStoreFromEnv(): LogObjectStore {
     size: (key) => get().size(key),
     upload: (key, sha256, bytes) => get().upload(key, sha256, bytes),
     read: (key, start, end) => get().read(key, start, end),
+    link: (key) => get().link(key),
   };
 }

@@ -50,6 +50,7 @@ export const COMPONENTS = {
   CommandUpdate: commands.commandUpdate,
   CommandFailure: commandFailure,
   UpdatesPage: answers.updatesPage,
+  LogLinksPage: answers.logLinksPage,
   InterruptRequest: commands.interruptRequest,
   ClaimRequest: commands.claimRequest,
   InterruptResponse: answers.interruptResponse,
@@ -204,6 +205,19 @@ export const ROUTES: RouteDoc[] = [
     params: { ...command, name: v.string() },
     query: commands.afterQuery,
     answers: { 200: { description: 'the text of the page', text: { headers: LOG_TEXT_HEADERS } } },
+    errors: [400, 404],
+  },
+  {
+    method: 'GET',
+    path: '/v1/commands/{id}/logs/{name}/links',
+    summary:
+      'The same page as pieces: text, or a presigned GET and byte range of a log object to read from S3 (text that barely compresses)',
+    roles: CLIENT,
+    params: { ...command, name: v.string() },
+    query: commands.afterQuery,
+    answers: {
+      200: { description: 'the page in pieces; `nextSeq` (as `after`) reads on', json: 'LogLinksPage' },
+    },
     errors: [400, 404],
   },
   {

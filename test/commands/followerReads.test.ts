@@ -10,7 +10,8 @@ import { TokenStore, generateToken, hashToken } from '../../shared/auth/tokens.t
 import { ROLES } from '../../shared/auth/types.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { BY_WORKER_INDEX } from '../../shared/commands/keys.ts';
-import { getLog, getUpdates } from '../../shared/commands/pagedReads.ts';
+import { getLog } from '../../shared/commands/logPages.ts';
+import { getUpdates } from '../../shared/commands/pagedReads.ts';
 import { getCommand } from '../../shared/commands/recordReads.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { lambdaContext } from '../functions/printed.ts';

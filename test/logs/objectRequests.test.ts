@@ -6,7 +6,8 @@ import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
 import { putObject } from '../../shared/artifacts/transfer.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { postUpdates } from '../../shared/commands/ingest.ts';
-import { getLog, getUpdates } from '../../shared/commands/pagedReads.ts';
+import { getLog } from '../../shared/commands/logPages.ts';
+import { getUpdates } from '../../shared/commands/pagedReads.ts';
 import { encodeParts } from '../../shared/commands/textParts.ts';
 import { logObjectStore } from '../../shared/logs/objects.ts';
 import type { LogObjectStore } from '../../shared/logs/objects.ts';
@@ -39,6 +40,7 @@ function countingStore(): {
       counted.got += end - start;
       return real.read(key, start, end);
     },
+    link: (key) => real.link(key),
   };
   return Object.assign(counted, { store });
 }

@@ -217,6 +217,9 @@ describe('real answers conform to the document', () => {
     const log = '/v1/commands/{id}/logs/{name}';
     check('GET', log, await h.call(client, 'GET', `${one}/logs/stdio`));
     check('GET', log, await h.call(client, 'GET', `${one}/logs/nolog`));
+    const links = '/v1/commands/{id}/logs/{name}/links';
+    check('GET', links, await h.call(client, 'GET', `${one}/logs/stdio/links`));
+    check('GET', links, await h.call(client, 'GET', `${one}/logs/nolog/links`));
     check(
       'POST',
       '/v1/commands/{id}/interrupt',
