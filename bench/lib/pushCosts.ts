@@ -12,6 +12,7 @@ export const WEBSOCKET_PRICES = {
 
 /**
  * What one pushed update takes, by path, as bench/push.ts measured it (defaults: its last run, 2026-11-26).
+ * A completion is priced as one update: one post per subscriber carries the status and its final run.
  * `queries`: subscriber Queries (0.5 RRU each, eventually consistent, one small partition); `posts`: frames posted
  * per subscriber; `fanoutInvocations` and `fanoutGbSeconds`: the stream fan-out's Lambda per update; `postMs`: the
  * writing handler's extra time for the fast path (its Query and post), billed at its 256 MB.
@@ -22,7 +23,8 @@ export interface PushUnitCounts {
 }
 
 export const MEASURED_PUSH_COUNTS: PushUnitCounts = {
-  fast: { queries: 1, posts: 1, postMs: 6 },
+  // No Query: the writer posts to the watchers the record it just wrote lists (shared/push/snapshot.ts).
+  fast: { queries: 0, posts: 1, postMs: 6 },
   stream: { queries: 1, posts: 1, fanoutInvocations: 1, fanoutGbSeconds: 0.25 * 0.01 },
 };
 

@@ -4,20 +4,22 @@ import type { CommandItem } from '../commands/items.ts';
 import { loggableError, logger } from '../observability.ts';
 import { pushContextFromEnv } from './context.ts';
 import type { PushContext } from './context.ts';
-import { publish } from './poster.ts';
-import { isWatched } from './snapshot.ts';
+import { postToConnections, publish } from './poster.ts';
+import { isWatched, recordWatchers, unwatchCommand } from './snapshot.ts';
 import { commandFrames, statusFrameOf } from './statusFrame.ts';
 import { updateFrames } from './wire.ts';
+import type { PushFrame } from './wire.ts';
 
 /*
  * Why here and not only from the stream: on AWS, Lambda polls a DynamoDB stream shard about 4 times a second,
  * so a fan-out fed by the stream alone adds 100–250 ms. The handler that wrote the change knows it at once and
- * posts it (one subscribers Query, then PostToConnection); the stream fan-out (fanOut.ts) posts the same
+ * posts it (to the watchers its record lists, else after one subscribers Query); the stream fan-out (fanOut.ts) posts the same
  * changes again as the backstop for a post the fast path missed (a crash between the write and the post, a
  * subscription made while the post was under way). Clients dedupe by seq and by status order.
  *
  * What it costs a write with nobody watching: nothing. It posts to the command's own subscribers only, and
- * only when the record it just wrote is marked watched (snapshot.ts): no Query otherwise. The watchers of a
+ * only when the record it just wrote is marked watched (snapshot.ts); the record lists its watchers, so a
+ * watched command's writes post with no Query either (one only when the list is full). The watchers of a
  * worker or of every command (consoles) hear of status changes from the stream fan-out alone, ~100–250 ms
  * later on AWS (docs/client.md, Push): three Queries on every claim and every ending were too much for that.
  *
@@ -38,19 +40,31 @@ async function guarded(ctx: PushContext, what: string, work: () => Promise<void>
   }
 }
 
+/**
+ * Posts `frames` to the watchers of `item`, a watched record as a write just returned it: those it lists, or
+ * the subscribers a Query finds when the list is not whole. A listed connection found gone (410) leaves the
+ * list here too: its connection's record may have expired, and with it the topics $disconnect would clear.
+ */
+async function postToWatchers(ctx: PushContext, item: CommandItem, frames: PushFrame[]): Promise<void> {
+  const listed = recordWatchers(item);
+  if (listed === undefined) return publish(ctx, [{ commandId: item.commandId }], frames);
+  const gone = await postToConnections(ctx, listed, frames);
+  await Promise.all(gone.map((id) => unwatchCommand(ctx.db, ctx.commandsTable, item.commandId, id)));
+}
+
 /** After a claim (queued → running): `item` is the record the claim wrote (ALL_NEW). */
 export async function pushStatus(item: CommandItem): Promise<void> {
   const ctx = fastPathContext();
   if (!ctx || !isWatched(item)) return;
-  await guarded(ctx, 'a status', () => publish(ctx, [{ commandId: item.commandId }], [statusFrameOf(item)]));
+  await guarded(ctx, 'a status', () => postToWatchers(ctx, item, [statusFrameOf(item)]));
 }
 
 /**
  * After POST .../updates answered `acked`: the request's updates up to it are stored (a resent one again, which
  * the client drops by seq). Small ones go inline; a large one is announced (`acked`) for the client to read.
- * `record` is the record as this process last wrote it (recordCache.ts): when it is at least as far as `acked`
- * and not watched, nobody is to hear of it (a subscription made after that write got it in its snapshot).
- * Without one (or an older one), the subscribers are queried, as the safe way.
+ * `record` is the record as this process last wrote it (recordCache.ts): when it is at least as far as `acked`,
+ * its watchers are the ones to hear of it (a subscription made after that write got it in its snapshot), and
+ * none when it is not watched. Without one (or an older one), the subscribers are queried, as the safe way.
  */
 export async function pushUpdates(
   commandId: string,
@@ -60,10 +74,15 @@ export async function pushUpdates(
 ): Promise<void> {
   const ctx = fastPathContext();
   if (!ctx) return;
-  if (record && record.acked >= acked && !isWatched(record)) return;
+  // The write that stored them, or a later one: its mark and list are what the race in snapshot.ts needs.
+  const written = record && record.acked >= acked ? record : undefined;
+  if (written && !isWatched(written)) return;
   const stored = updates.filter(([, seq]) => seq <= acked);
   if (stored.length === 0) return;
-  await guarded(ctx, 'updates', () => publish(ctx, [{ commandId }], updateFrames(commandId, stored)));
+  const frames = updateFrames(commandId, stored);
+  await guarded(ctx, 'updates', () =>
+    written ? postToWatchers(ctx, written, frames) : publish(ctx, [{ commandId }], frames),
+  );
 }
 
 /**
@@ -74,7 +93,5 @@ export async function pushUpdates(
 export async function pushCompletion(item: CommandItem): Promise<void> {
   const ctx = fastPathContext();
   if (!ctx || !isWatched(item)) return;
-  await guarded(ctx, 'a completion', () =>
-    publish(ctx, [{ commandId: item.commandId }], commandFrames(item)),
-  );
+  await guarded(ctx, 'a completion', () => postToWatchers(ctx, item, commandFrames(item)));
 }

@@ -28,20 +28,28 @@ async function postAll(ctx: PushContext, connectionId: string, frames: Uint8Arra
   return true;
 }
 
-/** Posts `frames` to these connections (each in order, the connections at once). Never throws: see publish(). */
+/**
+ * Posts `frames` to these connections (each in order, the connections at once), and answers those found gone
+ * (410; their connection records are deleted). Never throws: see publish().
+ */
 export async function postToConnections(
   ctx: PushContext,
   connectionIds: string[],
   frames: PushFrame[],
-): Promise<void> {
-  if (connectionIds.length === 0 || frames.length === 0) return;
+): Promise<string[]> {
+  if (connectionIds.length === 0 || frames.length === 0) return [];
   const encoded = frames.map((frame) => utf8.encode(encodeFrame(frame)));
   const results = await Promise.allSettled(connectionIds.map((id) => postAll(ctx, id, encoded)));
-  for (const result of results) {
-    if (result.status === 'fulfilled') continue;
+  const gone: string[] = [];
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') {
+      if (!result.value) gone.push(connectionIds[i]!);
+      return;
+    }
     ctx.tally.failures++;
     logger.warn('push: a post failed', { error: loggableError(result.reason as Error) });
-  }
+  });
+  return gone;
 }
 
 /**

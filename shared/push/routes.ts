@@ -6,10 +6,10 @@ import { ValidationError } from '../errors.ts';
 import { parse } from '../schema.ts';
 import { openConnection, subscribe, unsubscribe } from './connections.ts';
 import { closeConnection } from './close.ts';
-import { watchCommand } from './snapshot.ts';
+import { unwatchCommand, watchCommand } from './snapshot.ts';
 import type { PushContext } from './context.ts';
 import { encodeFrame, pushClientMessage, topicOf } from './wire.ts';
-import type { PushFrame } from './wire.ts';
+import type { PushFrame, PushTopic } from './wire.ts';
 
 /*
  * The token travels in Sec-WebSocket-Protocol, not in the URL: a browser cannot set an Authorization header
@@ -53,8 +53,19 @@ export async function connect(
   return { accepted: true, protocol: PUSH_PROTOCOL };
 }
 
+/** Takes the connection off the watcher lists of the commands among `topics` (snapshot.ts). */
+async function unwatch(ctx: PushContext, connectionId: string, topics: PushTopic[]): Promise<void> {
+  await Promise.all(
+    topics.map((topic) =>
+      'commandId' in topic
+        ? unwatchCommand(ctx.db, ctx.commandsTable, topic.commandId, connectionId)
+        : undefined,
+    ),
+  );
+}
+
 export async function disconnect(ctx: PushContext, connectionId: string): Promise<void> {
-  await closeConnection(ctx, connectionId);
+  await unwatch(ctx, connectionId, await closeConnection(ctx, connectionId));
 }
 
 function errorFrame(code: string, message: string): PushFrame {
@@ -88,7 +99,7 @@ export async function onMessage(
   const topic = topicOf(message);
   if (message.action === 'ping' || !topic) return encodeFrame({ type: 'pong' });
   if (message.action === 'unsubscribe') {
-    await unsubscribe(ctx, connectionId, topic);
+    await Promise.all([unsubscribe(ctx, connectionId, topic), unwatch(ctx, connectionId, [topic])]);
     return encodeFrame({ type: 'unsubscribed', topic });
   }
   if (!(await subscribe(ctx, connectionId, topic)))
@@ -98,6 +109,8 @@ export async function onMessage(
   // The subscription is stored before the command is marked watched (snapshot.ts): a write that sees the
   // mark finds the subscriber.
   const snapshot =
-    'commandId' in topic ? await watchCommand(ctx.db, ctx.commandsTable, topic.commandId) : undefined;
+    'commandId' in topic
+      ? await watchCommand(ctx.db, ctx.commandsTable, topic.commandId, connectionId)
+      : undefined;
   return encodeFrame({ type: 'subscribed', topic, ...(snapshot ? { snapshot } : {}) });
 }

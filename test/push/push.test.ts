@@ -11,7 +11,9 @@ import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import * as ENV from '../../shared/config.ts';
 import { pushTally } from '../../shared/push/context.ts';
+import { commandKey } from '../../shared/commands/keys.ts';
 import { connectionKey, topicPk } from '../../shared/push/keys.ts';
+import { watchCommand } from '../../shared/push/snapshot.ts';
 import type { PushFrame, StatusFrame, SubscribedFrame, UpdatesFrame } from '../../shared/push/wire.ts';
 import { apiCaller, expectStatus, getCommand, registerWorker, startCommand } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
@@ -202,7 +204,13 @@ describe('push on the local stack', () => {
         ['status'],
         'no separate updates frame',
       );
-      assert.equal(pushTally(env.stack.env).posted - before.posted, 1, 'one post for the completion');
+      const after = pushTally(env.stack.env);
+      assert.equal(after.posted - before.posted, 1, 'one post for the completion');
+      assert.equal(
+        after.queries - before.queries,
+        0,
+        'posted to the watcher the ended record lists, no Query',
+      );
     });
 
     it('deletes a connection that went away without $disconnect, and its subscriptions, when a post meets 410', async () => {
@@ -242,6 +250,8 @@ describe('push on the local stack', () => {
             Item: { pk: topicPk({ commandId: id }), sk: gone, expiresAt: 0 },
           }),
         );
+        // As its subscribe did: the command's record lists it among its watchers.
+        await watchCommand(db, env.stack.env[ENV.commandsTable]!, id, gone);
       });
 
       // Assess
@@ -262,6 +272,10 @@ describe('push on the local stack', () => {
         new GetCommand({ TableName: table, Key: { pk: topicPk({ commandId }), sk: gone } }),
       );
       assert.equal(commandSubscription, undefined, "the gone connection's command subscription is deleted");
+      const { Item: command } = await db.send(
+        new GetCommand({ TableName: env.stack.env[ENV.commandsTable]!, Key: commandKey(commandId) }),
+      );
+      assert.ok(!(command?.watchers as Set<string> | undefined)?.has(gone), 'the record lists it no more');
     });
   });
 
