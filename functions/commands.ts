@@ -11,6 +11,7 @@ import {
   LOG_HEADERS,
   interruptRequest,
   parseAfterQuery,
+  parseLogQuery,
   parseListCommandsQuery,
   startCommandRequest,
 } from '../shared/commands/wire.ts';
@@ -64,13 +65,17 @@ export const handler = httpRouter({
 
   'GET /v1/commands/{id}/logs/{name}': async (request) => {
     asClient(request);
-    const after = parseAfterQuery(request.query);
+    const { after, links } = parseLogQuery(request.query);
     const page = await getLog(
       commandsContextFromEnv(),
       request.params.id ?? '',
       request.params.name ?? '',
       after,
-      { compressed: request.answerEncoding !== undefined, objects: logObjectStoreFromEnv() },
+      {
+        compressed: request.answerEncoding !== undefined,
+        objects: logObjectStoreFromEnv(),
+        links: links ? 'stop' : 'none',
+      },
     );
     return {
       statusCode: 200,
@@ -81,6 +86,7 @@ export const handler = httpRouter({
         [LOG_HEADERS.nextSeq]: String(page.nextSeq),
         [LOG_HEADERS.status]: page.status,
         [LOG_HEADERS.complete]: String(page.complete),
+        ...(page.next === 'links' ? { [LOG_HEADERS.next]: page.next } : {}),
       },
     };
   },

@@ -146,8 +146,8 @@ function rows(l: Limits): Row[] {
     },
     {
       what: 'links in one page of `GET …/logs/{name}/links`',
-      limit: `${l.pageLinks} (each a presigned GET of a log object, about 1 KB)`,
-      answer: 'the page ends (`nextSeq`)',
+      limit: `${l.pageLinks} (each a presigned GET of a log object, about 1 KB), and ${bytes(l.pageLinkTextBytes)} of text between them`,
+      answer: 'the page ends (`nextSeq`; `next: "text"` when text comes next, for the text form)',
       why: 'a page stays small however much text its links stand for; the client reads them from S3',
     },
     {

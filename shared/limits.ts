@@ -138,6 +138,11 @@ export const lambdaResponseBytes = 6_291_556;
  * at LOG_OBJECT_MAX_BYTES each, 512 MiB of text in one answer. @default 64
  */
 export const pageLinks = 64;
+/**
+ * Text one page of GET .../logs/{name}/links carries between its links (headers, short runs): more ends the
+ * page, and the client reads it through the text form, bytes compressed as a stream. @default 256 KiB
+ */
+export const pageLinkTextBytes = 256 * KiB;
 /** Answers shorter than this go uncompressed whatever Accept-Encoding allows. @default 1 KiB */
 export const compressAnswerBytes = 1 * KiB;
 /**

@@ -1,6 +1,8 @@
 // Owns reading a log through GET .../logs/{name}/links: the pages' text, and the log objects' bytes straight from S3, several at once.
 import { getObject } from '../artifacts/transfer.ts';
+import { LOG_HEADERS } from '../commands/wire.ts';
 import type { LogLinksPage } from '../commands/wire.ts';
+import { ApiError } from './errors.ts';
 import { apiRequest } from './http.ts';
 import type { ApiConnection } from './http.ts';
 
@@ -17,12 +19,13 @@ export interface ReadLogOptions {
 }
 
 /**
- * The bytes of a log as stored so far, in order, each once: UTF-8 text, never decoded. A log object whose
- * text barely compresses comes from S3 itself (a presigned ranged GET the page names), up to LINKS_IN_FLIGHT
- * at once; the rest comes in the pages. Ends once the log is final, or once everything stored so far is read
- * (a running command: read again from the last page's nextSeq for more). A GET that fails or returns other
- * than its range's size throws TransferFailedError (an expired link, after LIMITS.artifactDownloadUrlSeconds,
- * is one): nothing after it is given out.
+ * The bytes of a log as stored so far, in order, each once: UTF-8 text, never decoded. Text comes through
+ * GET .../logs/{name}?links=1 (bytes, compressed as a stream), which ends a page before a log object whose
+ * text barely compresses (x-bbs-log-next: links); such objects come through GET .../links as presigned ranged
+ * GETs, read from S3 itself, up to LINKS_IN_FLIGHT at once, until that page says text comes next. Ends once
+ * the log is final, or once everything stored so far is read (a running command: read again from where it
+ * ended for more). A GET that fails or returns other than its range's size throws TransferFailedError (an
+ * expired link, after LIMITS.artifactDownloadUrlSeconds, is one): nothing after it is given out.
  */
 export async function* readLogBytes(
   connection: ApiConnection,
@@ -31,18 +34,50 @@ export async function* readLogBytes(
   opts: ReadLogOptions = {},
 ): AsyncGenerator<Buffer> {
   let after = opts.after ?? -1;
-  const path = `/v1/commands/${encodeURIComponent(commandId)}/logs/${encodeURIComponent(name)}/links`;
+  const path = `/v1/commands/${encodeURIComponent(commandId)}/logs/${encodeURIComponent(name)}`;
+  let links = false;
+  let stalls = 0;
   for (;;) {
-    const page = await apiRequest<LogLinksPage>(connection, 'GET', `${path}?after=${after}`, {
-      signal: opts.signal,
-    });
-    const reads = page.pieces.map((piece) =>
-      'url' in piece
-        ? () => getObject(piece.url, piece.start, piece.end, opts.signal)
-        : () => Promise.resolve(Buffer.from(piece.text, 'utf8')),
-    );
-    yield* inOrder(reads, LINKS_IN_FLIGHT);
-    if (page.complete || page.nextSeq <= after) return;
+    let page: { nextSeq: number; complete: boolean; next?: string };
+    if (links) {
+      const read = await apiRequest<LogLinksPage>(connection, 'GET', `${path}/links?after=${after}`, {
+        signal: opts.signal,
+      });
+      const reads = read.pieces.map((piece) =>
+        'url' in piece
+          ? () => getObject(piece.url, piece.start, piece.end, opts.signal)
+          : () => Promise.resolve(Buffer.from(piece.text, 'utf8')),
+      );
+      yield* inOrder(reads, LINKS_IN_FLIGHT);
+      page = read;
+    } else {
+      let headers: Headers | undefined;
+      const body = await apiRequest<Buffer>(connection, 'GET', `${path}?after=${after}&links=1`, {
+        bytes: true,
+        signal: opts.signal,
+        onHeaders: (received) => (headers = received),
+      });
+      if (body.length > 0) yield body;
+      page = {
+        nextSeq: Number(headers?.get(LOG_HEADERS.nextSeq)),
+        complete: headers?.get(LOG_HEADERS.complete) === 'true',
+        next: headers?.get(LOG_HEADERS.next) ?? undefined,
+      };
+      if (!Number.isInteger(page.nextSeq))
+        throw new ApiError('GET', `${path}`, 200, {
+          message: `the answer lacks the ${LOG_HEADERS.nextSeq} header: is this the buildbot-serverless API?`,
+        });
+    }
+    if (page.complete) return;
+    // The other form reads on from here (a text page may end at once, before a log object).
+    const switching: boolean = links ? page.next === 'text' : page.next === 'links';
+    if (page.nextSeq <= after) {
+      if (!switching) return;
+      // Each form sends the client to the other without moving on: an API that disagrees with itself.
+      if (++stalls > 1)
+        throw new ApiError('GET', path, 200, { message: `the log's pages do not move on from seq ${after}` });
+    } else stalls = 0;
+    if (switching) links = !links;
     after = page.nextSeq;
   }
 }

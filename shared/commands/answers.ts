@@ -93,6 +93,8 @@ export const logLinksPage = v.object({
   nextSeq: integer(-1),
   status: commandStatus,
   complete: v.boolean(),
+  /** 'text': the page ended before more text than it carries; read on from nextSeq with GET .../logs/{name}?links=1. */
+  next: v.optional(v.picklist(['text'])),
   pieces: v.array(
     v.union([
       v.object({ text: v.string() }),

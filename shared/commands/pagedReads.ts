@@ -92,6 +92,8 @@ export interface PageSink {
   wish: Pick<SliceWish, 'perUpdate' | 'wants'> & { room(): number };
   /** Takes a slice of a log object for the client to read itself (linkSlice); false when the page has no room. */
   link?(run: StoredRun, slice: ObjectSlice): Promise<boolean>;
+  /** Whether the page reads a log object that is no link as text (default yes); false ends the page before it. */
+  objectsAsText?(): boolean;
 }
 
 /**
@@ -122,11 +124,12 @@ export async function readPage(
     const linked =
       found.obj !== undefined && sink.link ? linkSlice(found, seen + 1, sink.wish.wants, acked) : undefined;
     if (linked) {
-      if (!(await sink.link!(found, linked.slice))) break;
-      seen = linked.slice.last;
+      if (linked.slice && !(await sink.link!(found, linked.slice))) break;
+      seen = Math.max(seen, linked.through);
       if (seen >= acked) break;
       continue;
     }
+    if (found.obj !== undefined && sink.objectsAsText?.() === false) break;
     if (found.obj !== undefined) {
       // A log object's run is read as the slice the sink has room for and wants, from S3: nothing is
       // fetched that the page would not take (a read of stderr over stdout objects makes no GET).
@@ -135,7 +138,8 @@ export async function readPage(
         perUpdate: sink.wish.perUpdate,
         wants: sink.wish.wants,
         upTo: acked,
-        atLeastOne: stored === 0,
+        // Only on an empty page (links and skipped updates leave `stored` at 0 on a page that is not).
+        atLeastOne: stored === 0 && seen === after,
       });
       // The updates skipped are not in what the sink reads: they are read, with nothing to take.
       seen = Math.max(seen, cut.skipTo);

@@ -211,6 +211,14 @@ export function parseAfterQuery(query: Record<string, string | undefined>): numb
   return parse(afterQuery, { after: asNumber(query.after) }).after ?? -1;
 }
 
+/** GET .../logs/{name}: `after`, and `links=1` from a client that reads log objects through GET .../links. */
+export const logQuery = v.object({ ...afterQuery.entries, links: v.optional(v.picklist(['1'])) });
+
+export function parseLogQuery(query: Record<string, string | undefined>): { after: number; links: boolean } {
+  const parsed = parse(logQuery, { after: asNumber(query.after), links: query.links });
+  return { after: parsed.after ?? -1, links: parsed.links === '1' };
+}
+
 /** Answers and queue messages: their schemas live in answers.ts and messages.ts, apart from the functions that never read them. */
 export type UpdatesResponse = Infer<typeof updatesResponse>;
 export type WorkerHeartbeatResponse = Infer<typeof workerHeartbeatResponse>;
@@ -228,4 +236,6 @@ export const LOG_HEADERS = {
   status: 'x-bbs-command-status',
   /** 'true' once the command is complete and this page reached its last update: stop following. */
   complete: 'x-bbs-log-complete',
+  /** 'links' (asked with `?links=1`): the page ended before a log object; read on from x-bbs-next-seq with GET .../links. */
+  next: 'x-bbs-log-next',
 } as const;

@@ -95,22 +95,24 @@ export async function readObjectSlice(
 }
 
 /**
- * The slice of `run` (a log object's) from seq `from` up to `upTo` that a client may read itself from S3
- * (GET .../logs/{name}/links), or undefined when the page reads it as today: only when every update of the
- * slice is one the page wants, so that its text is one byte range of the object (a stdout log over an object
- * that also holds stderr is read by the API, which leaves the stderr out), and only when the run barely
- * compresses (its packed size over LIMITS.incompressibleRatio of its bytes): compressible text is smaller,
- * and as fast, through the page's compressed answer. `skipTo` is as objectSlice's.
+ * What of `run` (a log object's), from seq `from` up to `upTo`, a client may read itself from S3
+ * (GET .../logs/{name}/links): `slice`, the updates the page wants, and `through`, the last seq this covers
+ * (updates the page does not want, after the slice or instead of one, are read with nothing to take).
+ * Undefined when the page reads the run as today: when an update it does not want sits between two it wants
+ * (its text would not be one byte range of the object: a stdout log over an object that also holds stderr is
+ * read by the API, which leaves the stderr out), or when the run compresses (its packed size at most
+ * LIMITS.incompressibleRatio of its bytes): compressible text is smaller, and as fast, through the page's
+ * compressed answer.
  */
 export function linkSlice(
   run: StoredRun,
   from: number,
   wants: SliceWish['wants'],
   upTo: number,
-): { skipTo: number; slice: ObjectSlice } | undefined {
+): { through: number; slice?: ObjectSlice } | undefined {
   if ((run.packed ?? run.bytes) <= LIMITS.incompressibleRatio * run.bytes) return undefined;
   const cut = objectSlice(run, from, { room: Infinity, perUpdate: 0, wants, upTo, atLeastOne: true });
-  if (cut.slice === undefined || !decodeParts(cut.slice.parts).every((part) => wants(part.stream)))
+  if (cut.slice !== undefined && !decodeParts(cut.slice.parts).every((part) => wants(part.stream)))
     return undefined;
-  return { skipTo: cut.skipTo, slice: cut.slice };
+  return { through: Math.min(run.last, upTo), ...(cut.slice ? { slice: cut.slice } : {}) };
 }

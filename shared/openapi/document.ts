@@ -86,7 +86,11 @@ function answerOf(answer: AnswerDoc): JsonObject {
       headers: Object.fromEntries(
         Object.entries(answer.text.headers).map(([name, description]) => [
           name,
-          { description, schema: { type: 'string' } },
+          {
+            description,
+            required: !(answer.text!.optional ?? []).includes(name),
+            schema: { type: 'string' },
+          },
         ]),
       ),
       content: { 'text/plain': { schema: { type: 'string' } } },

@@ -84,7 +84,8 @@ export type ComponentName = keyof typeof COMPONENTS;
 export interface AnswerDoc {
   description: string;
   json?: ComponentName;
-  text?: { headers: Record<string, string> };
+  /** A text/plain answer: its headers, each sent on every answer unless named in `optional`. */
+  text?: { headers: Record<string, string>; optional?: string[] };
 }
 
 export interface RouteDoc {
@@ -115,6 +116,8 @@ const LOG_TEXT_HEADERS = {
   [commands.LOG_HEADERS.nextSeq]: 'the seq this page read up to: pass it as `after` to read on',
   [commands.LOG_HEADERS.status]: "the command's status when the page was read",
   [commands.LOG_HEADERS.complete]: "'true' once the command is complete and this page reached its end",
+  [commands.LOG_HEADERS.next]:
+    "'links' (asked with links=1): the page ended before a log object to read with GET .../links from x-bbs-next-seq",
 };
 
 export const ROUTES: RouteDoc[] = [
@@ -203,8 +206,13 @@ export const ROUTES: RouteDoc[] = [
     summary: "The text of a command's log after `after` (`stdio`: stdout, stderr and headers)",
     roles: CLIENT,
     params: { ...command, name: v.string() },
-    query: commands.afterQuery,
-    answers: { 200: { description: 'the text of the page', text: { headers: LOG_TEXT_HEADERS } } },
+    query: commands.logQuery,
+    answers: {
+      200: {
+        description: 'the text of the page',
+        text: { headers: LOG_TEXT_HEADERS, optional: [commands.LOG_HEADERS.next] },
+      },
+    },
     errors: [400, 404],
   },
   {

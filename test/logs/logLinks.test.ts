@@ -12,6 +12,7 @@ import { postUpdates } from '../../shared/commands/ingest.ts';
 import { getLogLinks } from '../../shared/commands/logPages.ts';
 import type { TextStream } from '../../shared/commands/textParts.ts';
 import { encodeParts } from '../../shared/commands/textParts.ts';
+import { LOG_HEADERS } from '../../shared/commands/wire.ts';
 import type { LogLinksPage } from '../../shared/commands/wire.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { logObjectStore } from '../../shared/logs/objects.ts';
@@ -118,20 +119,23 @@ describe('log links', () => {
       1,
       first.map((text) => ['stdout', text]),
     );
-    await storeObject(
-      worker,
-      commandId,
-      21,
-      second.map((text) => ['stdout', text]),
-    );
+    // The second object ends with a line of stderr: a stdout log links the rest of it, and reads on past it.
+    const secondPieces: Piece[] = [...second.map((text): Piece => ['stdout', text]), ['stderr', 'late\n']];
+    await storeObject(worker, commandId, 21, secondPieces);
     await storeUpdates(worker, commandId, [
-      [{ stderr: 'warning\n' }, 31],
-      [{ rc: 0 }, 32],
+      [{ stderr: 'warning\n' }, 32],
+      [{ rc: 0 }, 33],
     ]);
     const counted = countingStore();
 
     // Act
+    const textPage = await t.h.call(
+      t.stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdio?links=1`,
+    );
     const page = await linksPage(commandId, 'stdio');
+    const stdoutPage = await linksPage(commandId, 'stdout');
     const inProcess = await getLogLinks(commandsContextFromEnv(t.stack.env), commandId, 'stdio', -1, {
       compressed: false,
       objects: counted.store,
@@ -140,14 +144,20 @@ describe('log links', () => {
     const stdout = await readAll(commandId, 'stdout');
 
     // Assess
+    assert.equal(textPage.status, 200);
+    assert.equal(textPage.text, 'cat big\n', 'the text form ends before the first object');
+    assert.equal(textPage.headers.get(LOG_HEADERS.next), 'links');
+    assert.equal(textPage.headers.get(LOG_HEADERS.nextSeq), '0');
     assert.equal(page.status, 200);
     assert.equal(urlsOf(page.body), 2, JSON.stringify(page.body.pieces.map((piece) => Object.keys(piece))));
     assert.deepEqual(page.body.pieces[0], { text: 'cat big\n' });
     assert.deepEqual(page.body.pieces.at(-1), { text: 'warning\n' });
-    assert.equal(page.body.nextSeq, 32);
+    assert.equal(page.body.nextSeq, 33);
+    assert.equal(urlsOf(stdoutPage.body), 2);
+    assert.equal(stdoutPage.body.nextSeq, 33, 'past the stderr line that ends the second object');
     assert.equal(counted.gets(), 0, 'the API fetched none of the objects');
     assert.ok(inProcess.json.length > 0);
-    assert.equal(stdio, `cat big\n${first.join('')}${second.join('')}warning\n`);
+    assert.equal(stdio, `cat big\n${first.join('')}${second.join('')}late\nwarning\n`);
     assert.equal(stdout, `${first.join('')}${second.join('')}`);
   });
 
@@ -171,13 +181,19 @@ describe('log links', () => {
 
     // Act
     const stdoutPage = await linksPage(commandId, 'stdout');
-    const stdioPage = await linksPage(commandId, 'stdio');
+    const stdioPage = await linksPage(commandId, 'stdio', 9);
+    const textFirst = await linksPage(commandId, 'stdio');
     const stdout = await readAll(commandId, 'stdout');
     const stderr = await readAll(commandId, 'stderr');
 
     // Assess
     assert.equal(urlsOf(stdoutPage.body), 0, 'neither object is a link of stdout');
     assert.equal(urlsOf(stdioPage.body), 1, 'the mixed object is one link of stdio');
+    assert.deepEqual(
+      { pieces: textFirst.body.pieces, next: textFirst.body.next, nextSeq: textFirst.body.nextSeq },
+      { pieces: [], next: 'text', nextSeq: -1 },
+      'the links form leaves 400 KB of compressible text to the text form',
+    );
     const text = (stream: TextStream) =>
       mixed
         .filter(([s]) => s === stream)
@@ -222,12 +238,17 @@ describe('log links', () => {
     // Act
     const broken = await getObject(url.toString(), 0, link.end).catch((error: unknown) => error);
     const badAfter = await t.h.call(t.stack.tokens.client, 'GET', `${path}?after=abc`);
+    const badLinks = await t.h.call(
+      t.stack.tokens.client,
+      'GET',
+      `/v1/commands/${commandId}/logs/stdout?links=yes`,
+    );
     const unknownLog = await t.h.call(
       t.stack.tokens.client,
       'GET',
       `/v1/commands/${commandId}/logs/nope/links`,
     );
-    const noToken = await t.h.call('', 'GET', path);
+    const noToken = await t.h.call(undefined, 'GET', path);
     const asWorker = await t.h.call(worker.token, 'GET', path);
     const unknownCommand = await t.h.call(
       t.stack.tokens.client,
@@ -238,6 +259,7 @@ describe('log links', () => {
     // Assess
     assert.ok(broken instanceof TransferFailedError, String(broken));
     assert.equal(badAfter.status, 400);
+    assert.equal(badLinks.status, 400);
     assert.equal(unknownLog.status, 404);
     assert.equal(noToken.status, 401);
     assert.equal(asWorker.status, 403);
