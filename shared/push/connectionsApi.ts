@@ -1,4 +1,6 @@
 // Owns PostToConnection as one SigV4-signed HTTPS POST to the WebSocket API's @connections endpoint.
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '../aws/sha256.ts';
 import { PostToConnectionError } from './errors.ts';
@@ -44,29 +46,64 @@ export function connectionsApi(opts: ConnectionsApiOptions): ConnectionsApi {
         headers: { host: base.host, 'content-type': 'application/octet-stream' },
         body: data,
       });
-      // One retry on a network error, as the SDK client was configured (maxAttempts 2), within one deadline
-      // for both attempts: a subscriber that never answers holds the write path timeoutMs, not twice that.
+      // One retry on a network error (a kept-alive socket the server had just closed), as the SDK client was
+      // configured (maxAttempts 2), within one deadline for both attempts: a subscriber that never answers
+      // holds the write path timeoutMs, not twice that.
       const deadline = AbortSignal.timeout(timeoutMs);
       for (let attempt = 1; ; attempt++) {
-        let response: Response;
+        let response: { status: number; text: string };
         try {
-          response = await fetch(`${base.origin}${path}`, {
-            method: 'POST',
-            headers: signed.headers,
-            body: data,
-            signal: deadline,
-          });
+          response = await send(base, path, signed.headers, data, deadline);
         } catch (error) {
-          if (attempt < 2 && !deadline.aborted) continue;
+          if (deadline.aborted) throw deadline.reason;
+          if (attempt < 2) continue;
           throw error;
         }
         if (response.status === 410) return 'gone';
-        if (response.ok) {
-          await response.body?.cancel();
-          return 'posted';
-        }
-        throw new PostToConnectionError(response.status, await response.text().catch(() => ''));
+        if (response.status >= 200 && response.status < 300) return 'posted';
+        throw new PostToConnectionError(response.status, response.text);
       }
     },
   };
+}
+
+/*
+ * Why node:http(s) and not fetch: a post is on the path a waiting client's completion takes, and undici's
+ * fetch cost ~2.5 ms more per post than a kept-alive node:http request on the loaded local stack (3.8–4.3 ms
+ * against 1.2 ms from the post to the frame's arrival, measured side by side in one process). One agent per
+ * scheme, keeping sockets alive between posts (an idle one does not hold Node's event loop).
+ */
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+function send(
+  base: URL,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  const https = base.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const request = (https ? httpsRequest : httpRequest)(
+      {
+        agent: https ? agents.https : agents.http,
+        method: 'POST',
+        hostname: base.hostname,
+        ...(base.port ? { port: Number(base.port) } : {}),
+        path,
+        headers: { ...headers, 'content-length': String(body.length) },
+        signal,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
