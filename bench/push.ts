@@ -167,6 +167,9 @@ interface CompletionSamples {
   serverMs: number[];
   /** The commands the floor was taken on: before the POST → the ending write answered; a bare post; their sum. */
   floor: { writtenMs: number[]; postMs: number[]; floorMs: number[]; clientMs: number[]; serverMs: number[] };
+  /** Of the floor's write: before the POST → createdAt, and completedAt → the ending write answered (epoch ms). */
+  inboundMs: number[];
+  endingWriteMs: number[];
 }
 
 /**
@@ -184,6 +187,8 @@ async function completions(
     clientMs: [],
     serverMs: [],
     floor: { writtenMs: [], postMs: [], floorMs: [], clientMs: [], serverMs: [] },
+    inboundMs: [],
+    endingWriteMs: [],
   };
   // One unmeasured command first: the socket opens, the functions load.
   for (let i = -1; i < (probe ? 2 * count : count); i++) {
@@ -201,6 +206,9 @@ async function completions(
     const floor = await probe.taken();
     const written = (floor?.answeredAt ?? Number.NaN) - started;
     samples.floor.writtenMs.push(written);
+    samples.inboundMs.push(Date.parse(cmd.view!.createdAt) - (performance.timeOrigin + started));
+    const answered = performance.timeOrigin + (floor?.answeredAt ?? Number.NaN);
+    samples.endingWriteMs.push(answered - Date.parse(cmd.view!.completedAt!));
     samples.floor.postMs.push(floor?.postMs ?? Number.NaN);
     samples.floor.floorMs.push(written + (floor?.postMs ?? Number.NaN));
   }
@@ -316,15 +324,16 @@ export const push: Benchmark = {
         value: floorP50 / floorServerP50,
         unit: '×',
       },
-      {
-        name: 'completion: floor p50, every other command',
-        value: floorP50,
-        unit: 'ms',
-        floor: floorServerP50,
-      },
+      { name: 'completion: floor p50 (other commands)', value: floorP50, unit: 'ms', floor: floorServerP50 },
       {
         name: 'completion: POST → ending write answered p50',
         value: p50(pushed.floor.writtenMs),
+        unit: 'ms',
+      },
+      { name: 'of which: before the POST → createdAt p50', value: p50(pushed.inboundMs), unit: 'ms' },
+      {
+        name: 'of which: completedAt → the ending write answered p50',
+        value: p50(pushed.endingWriteMs),
         unit: 'ms',
       },
       { name: 'completion: a bare post, from that answer p50', value: p50(pushed.floor.postMs), unit: 'ms' },
@@ -360,6 +369,8 @@ export const push: Benchmark = {
         completionClientPushMs: pushed.clientMs,
         completionServerPushMs: pushed.serverMs,
         completionFloorWrittenMs: pushed.floor.writtenMs,
+        completionInboundMs: pushed.inboundMs,
+        completionEndingWriteMs: pushed.endingWriteMs,
         completionFloorPostMs: pushed.floor.postMs,
         completionFloorMs: pushed.floor.floorMs,
         completionFloorClientMs: pushed.floor.clientMs,
