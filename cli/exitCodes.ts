@@ -16,4 +16,6 @@ export const EXIT = {
   retry: 75,
   /** The command was interrupted (CANCELLED), by Ctrl-C or by anyone else; 128 + SIGINT as shells report it. */
   cancelled: 130,
+  /** Whoever read stdout went away (`bbs logs ID | head`): 128 + SIGPIPE, as a shell tool that got it. */
+  brokenPipe: 141,
 } as const;

@@ -1,3 +1,6 @@
+// Owns what bbs touches outside itself: the environment, stdout and stderr, Ctrl-C and piped stdin.
+import { EXIT } from './exitCodes.ts';
+
 /**
  * What a subcommand touches outside itself, so main() can be driven by a test or by the real process.
  * Writes resolve once the text is handed to the stream (back-pressure on a slow pipe).
@@ -23,6 +26,12 @@ function writer(stream: NodeJS.WritableStream): (text: string) => Promise<void> 
 }
 
 export function processIo(): Io {
+  // A reader that goes away (`bbs logs ID | head`) ends bbs quietly, as SIGPIPE ends a shell tool, rather than
+  // with an unhandled EPIPE: nothing more can be said on a closed stdout. The remote command is not touched.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(EXIT.brokenPipe);
+  });
   return {
     env: process.env,
     writeOut: writer(process.stdout),

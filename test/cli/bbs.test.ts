@@ -259,6 +259,29 @@ describe('bbs against the local stack with a real worker', () => {
     }
   });
 
+  it('bbs logs ends quietly with 141 when its reader goes away (| head), as SIGPIPE ends a shell tool', async () => {
+    // Prepare: a log far larger than a pipe holds
+    const ran = await runBbs(
+      ['run', '-q', '--', 'sh', '-c', 'yes 0123456789abcdef | head -c 4000000'],
+      bbsEnv,
+      {
+        onStdout: (_text, child) => child.stdout!.destroy(),
+      },
+    );
+    const listed = await runBbs(['list', '--json'], bbsEnv);
+    const id = (JSON.parse(listed.stdout) as { commands: { commandId: string }[] }).commands[0]!.commandId;
+
+    // Act: the reader closes its end after the first chunk
+    const result = await runBbs(['logs', id, 'stdout'], bbsEnv, {
+      onStdout: (_text, child) => child.stdout!.destroy(),
+    });
+
+    // Assess
+    assert.equal(ran.code, 141, ran.stderr);
+    assert.equal(result.code, 141, result.stderr);
+    assert.equal(result.stderr, '', 'no stack trace, no message');
+  });
+
   it('bbs state set then get round-trips a JSON value', async () => {
     // Prepare
     const idResult = await runBbs(['state', 'id', `cli-${process.pid}`, 'CliTest'], bbsEnv);
