@@ -86,18 +86,28 @@ async function textOf(response: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The answer when S3 took the request (2xx); else TransferFailedError with S3's body (its <Code>). */
+async function accepted(what: string, response: IncomingMessage): Promise<IncomingMessage> {
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw new TransferFailedError(what, status, await textOf(response));
+  return response;
+}
+
 /**
  * PUTs one part; its ETag, as S3 answered it (quoted), is what completing the upload names. A content type
  * goes with every part: the local emulator reads an empty body without one as no body at all (500). It is not
  * signed (only `host` is), so S3 takes it as it comes.
  */
 async function putPart(part: PresignedPart, bytes: Buffer, signal?: AbortSignal): Promise<UploadedPart> {
-  const response = await send(part.url, 'PUT', bytes, signal);
-  const text = await textOf(response);
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) throw new TransferFailedError(`part ${part.partNumber}`, status, text);
+  const response = await accepted(`part ${part.partNumber}`, await send(part.url, 'PUT', bytes, signal));
+  await textOf(response);
   const etag = response.headers.etag;
-  if (!etag) throw new TransferFailedError(`part ${part.partNumber}`, status, 'no ETag in the answer');
+  if (!etag)
+    throw new TransferFailedError(
+      `part ${part.partNumber}`,
+      response.statusCode ?? 0,
+      'no ETag in the answer',
+    );
   return { partNumber: part.partNumber, etag };
 }
 
@@ -235,10 +245,7 @@ export async function completeWithUrl(url: string, parts: UploadedPart[]): Promi
 
 /** PUTs one whole object to a presigned URL, with the headers it was signed for (a log object: shared/logs). */
 export async function putObject(url: string, body: Buffer, headers: Record<string, string>): Promise<void> {
-  const response = await send(url, 'PUT', body, undefined, headers);
-  const text = await textOf(response);
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) throw new TransferFailedError('PUT of a log object', status, text);
+  await textOf(await accepted('PUT of a log object', await send(url, 'PUT', body, undefined, headers)));
 }
 
 /** GETs bytes start..end (exclusive) of the object at a presigned URL into one buffer (a log object's slice). */
@@ -249,10 +256,9 @@ export async function getObject(
   signal?: AbortSignal,
 ): Promise<Buffer> {
   const size = end - start;
-  const response = await send(url, 'GET', undefined, signal, { range: `bytes=${start}-${end - 1}` });
+  const range = { range: `bytes=${start}-${end - 1}` };
+  const response = await accepted('GET of a log object', await send(url, 'GET', undefined, signal, range));
   const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300)
-    throw new TransferFailedError('GET of a log object', status, await textOf(response));
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
   for await (const chunk of response) {
@@ -272,9 +278,6 @@ export async function downloadStream(
   url: string,
   signal?: AbortSignal,
 ): Promise<{ size: number; body: Readable }> {
-  const response = await send(url, 'GET', undefined, signal);
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300)
-    throw new TransferFailedError('download', status, await textOf(response));
+  const response = await accepted('download', await send(url, 'GET', undefined, signal));
   return { size: Number(response.headers['content-length'] ?? NaN), body: response };
 }
