@@ -107,8 +107,10 @@ export async function endCommand(
   });
   if (!outcome.won) return undefined;
   countCommandEnded(outcome.item);
-  // Subscribers hear of it at once (shared/push/fastPath.ts; it never rejects), while the event goes out.
-  await Promise.all([pushCompletion(outcome.item), publishCompletion(ctx, outcome.item)]);
+  // Subscribers hear of it first (shared/push/fastPath.ts; it never rejects), then the event goes out: see
+  // complete.ts for why not both at once.
+  await pushCompletion(outcome.item);
+  await publishCompletion(ctx, outcome.item);
   return outcome.item;
 }
 
