@@ -1,10 +1,51 @@
 // API Gateway HTTP API payload format 2.0: the event a request becomes, and the HTTP answer a function's result becomes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { GatewayBodyTooLargeError } from '../errors.ts';
 import { LOCAL_ACCOUNT_ID } from '../serverless/intrinsics.ts';
 import type { CompiledRoute } from './routes.ts';
 
 const TEXT_TYPES = [/^text\//, /json/, /xml/, /javascript/, /^application\/x-www-form-urlencoded/, /yaml/];
+
+/**
+ * A request's headers as API Gateway hands them to a function: one value each, repeats joined with commas;
+ * names lower-cased (an HTTP API's payload 2.0) or as sent (a WebSocket API's $connect).
+ */
+export function requestHeaders(req: IncomingMessage, lowerCase: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const raw = req.rawHeaders[i] as string;
+    const name = lowerCase ? raw.toLowerCase() : raw;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return headers;
+}
+
+/** A request's body, refused (GatewayBodyTooLargeError) past `maxBytes`, declared or sent, as API Gateway's limits are. */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolveBody, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) {
+      reject(new GatewayBodyTooLargeError(`request body over ${maxBytes} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatewayBodyTooLargeError(`request body over ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
 
 /** An answer with a body, JSON unless `headers` say otherwise (API Gateway's own answers are JSON). */
 export function send(
@@ -34,12 +75,7 @@ export function buildEvent(
   const url = new URL(req.url ?? '/', 'http://localhost');
   const rawPath = url.pathname;
   const rawQueryString = url.search.startsWith('?') ? url.search.slice(1) : '';
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = (req.rawHeaders[i] as string).toLowerCase();
-    const value = req.rawHeaders[i + 1] as string;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-  }
+  const headers = requestHeaders(req, true);
   // Payload 2.0 moves cookies out of the headers into their own list.
   const cookies = headers.cookie ? headers.cookie.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
   delete headers.cookie;

@@ -9,7 +9,7 @@ import type { FunctionRunner } from '../handlers.ts';
 import type { HttpAuthorizerDef, HttpRouteDef } from '../serverless/service.ts';
 import { Authorizers } from './authorizers.ts';
 import type { CachedDecision } from './authorizers.ts';
-import { buildEvent, send, sendResult } from './events.ts';
+import { buildEvent, readBody, send, sendResult } from './events.ts';
 import { compile, findRoute } from './routes.ts';
 import { WEBSOCKET_PATH, startWebSocketGateway } from './websocket.ts';
 import type { WebSocketGateway, WebSocketRouteDef } from './websocket.ts';
@@ -54,30 +54,6 @@ export function responsePayloadBytes(result: unknown): number {
   return Buffer.byteLength(JSON.stringify(result ?? null) ?? 'null');
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > LIMITS.gatewayBodyBytes) {
-      reject(new GatewayBodyTooLargeError(`request body over ${LIMITS.gatewayBodyBytes} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > LIMITS.gatewayBodyBytes) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new GatewayBodyTooLargeError(`request body over ${LIMITS.gatewayBodyBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const routes = opts.routes.map(compile);
   const authorizers = new Authorizers(opts.authorizers, opts.runner);
@@ -106,7 +82,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readBody(req, LIMITS.gatewayBodyBytes);
     } catch (error) {
       if (!(error instanceof GatewayBodyTooLargeError)) throw error;
       res.setHeader('connection', 'close');

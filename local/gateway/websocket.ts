@@ -8,7 +8,8 @@ import type { FunctionRunner } from '../handlers.ts';
 import { LOCAL_ACCOUNT_ID } from '../serverless/intrinsics.ts';
 import { isMap } from '../serverless/yaml.ts';
 import type { Resolved } from '../serverless/yaml.ts';
-import { send } from './events.ts';
+import { GatewayBodyTooLargeError } from '../errors.ts';
+import { readBody, requestHeaders, send } from './events.ts';
 
 /**
  * serverless.yml's `websocket` events, served as API Gateway serves them:
@@ -90,30 +91,9 @@ export interface WebSocketGateway {
   close(): Promise<void>;
 }
 
-function singleHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] as string;
-    headers[name] =
-      headers[name] === undefined
-        ? (req.rawHeaders[i + 1] as string)
-        : `${headers[name]},${req.rawHeaders[i + 1]}`;
-  }
-  return headers;
-}
-
 /** A connection id as API Gateway makes them: 16 characters of base64 (with its `=`, `/` and `+`). */
 function newConnectionId(): string {
   return randomBytes(10).toString('base64').slice(0, 15) + '=';
-}
-
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolveBody(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 export function startWebSocketGateway(opts: WebSocketGatewayOptions): WebSocketGateway {
@@ -180,7 +160,7 @@ export function startWebSocketGateway(opts: WebSocketGatewayOptions): WebSocketG
       let result: RouteResult;
       try {
         result = await invoke(connectRoute, {
-          headers: singleHeaders(req),
+          headers: requestHeaders(req, false),
           isBase64Encoded: false,
           requestContext: requestContext('$connect', 'CONNECT', connectionId, connectedAt, sourceIp),
         });
@@ -266,18 +246,21 @@ export function startWebSocketGateway(opts: WebSocketGatewayOptions): WebSocketG
   async function manage(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
     const connection = connections.get(connectionId);
     const method = (req.method ?? 'GET').toUpperCase();
-    const body = await readAll(req);
+    let body: Buffer;
+    try {
+      body = await readBody(req, WEBSOCKET_MESSAGE_BYTES);
+    } catch (error) {
+      if (!(error instanceof GatewayBodyTooLargeError)) throw error;
+      send(res, 413, JSON.stringify({ message: 'Message too long' }), {
+        'x-amzn-errortype': 'PayloadTooLargeException',
+      });
+      return;
+    }
     if (!connection || connection.socket.readyState !== OPEN) {
       send(res, 410, JSON.stringify({ message: 'Gone' }), { 'x-amzn-errortype': 'GoneException' });
       return;
     }
     if (method === 'POST') {
-      if (body.length > WEBSOCKET_MESSAGE_BYTES) {
-        send(res, 413, JSON.stringify({ message: 'Message too long' }), {
-          'x-amzn-errortype': 'PayloadTooLargeException',
-        });
-        return;
-      }
       connection.socket.send(body.toString('utf8'));
       send(res, 200, '');
       return;
