@@ -6,6 +6,7 @@ import * as LIMITS from '../limits.ts';
 import { logger } from '../observability.ts';
 import type { CommandList } from './apiTypes.ts';
 import type { CommandsContext } from './context.ts';
+import { CommandNotFoundError } from './errors.ts';
 import { jsonStringBytes } from './escapedBytes.ts';
 import { checkCommandId } from './ids.ts';
 import { asCommandItem, commandView, loadCommand } from './items.ts';
@@ -35,7 +36,12 @@ export async function loadFollowedCommand(ctx: CommandsContext, commandId: strin
   const { Item } = await ctx.db.send(
     new GetCommand({ TableName: ctx.tableName, Key: commandKey(commandId), ConsistentRead: false }),
   );
-  return Item ? (Item as CommandItem) : loadCommand(ctx, commandId);
+  const item = Item ? (Item as CommandItem) : await loadCommand(ctx, commandId);
+  // Past its retention the command is gone, though DynamoDB's TTL may take days to delete it: its log objects
+  // expire by S3's own rule meanwhile (infra/artifacts.yml), and a page would fail on one instead of a 404.
+  if (item.expiresAt !== undefined && item.expiresAt * 1000 <= ctx.now())
+    throw new CommandNotFoundError(commandId);
+  return item;
 }
 
 /** A cursor that is not one this API returned for this worker's list: 400, nothing queried. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
 import { TransferFailedError } from '../../shared/artifacts/errors.ts';
 import { getObject, putObject } from '../../shared/artifacts/transfer.ts';
@@ -9,6 +10,7 @@ import { CommandsClient } from '../../shared/client/CommandsClient.ts';
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { postUpdates } from '../../shared/commands/ingest.ts';
+import { commandKey } from '../../shared/commands/keys.ts';
 import { getLogLinks } from '../../shared/commands/logPages.ts';
 import type { TextStream } from '../../shared/commands/textParts.ts';
 import { encodeParts } from '../../shared/commands/textParts.ts';
@@ -223,6 +225,30 @@ describe('log links', () => {
     assert.equal(page.body.nextSeq, LIMITS.pageLinks - 1);
     assert.equal(page.body.complete, false);
     assert.equal(whole, texts.join(''));
+  });
+
+  it('answers 404 for the log of a command past its retention, which DynamoDB has not deleted yet', async () => {
+    // Prepare: a command with a log object, its record's TTL passed
+    const worker = await t.h.onlineWorker();
+    const commandId = await t.h.claimed(worker);
+    await storeObject(worker, commandId, 0, [['stdout', randomText(50_000)]]);
+    await t.h.db.send(
+      new UpdateCommand({
+        TableName: t.h.table,
+        Key: commandKey(commandId),
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+      }),
+    );
+
+    // Act
+    const links = await linksPage(commandId, 'stdout');
+    const text = await t.h.call(t.stack.tokens.client, 'GET', `/v1/commands/${commandId}/logs/stdout`);
+
+    // Assess
+    assert.equal(links.status, 404);
+    assert.equal(text.status, 404);
+    assert.equal((text.body as { code?: string }).code, 'command_not_found');
   });
 
   it('fails a read whose link names no object (TransferFailedError), and answers bad requests with 4xx', async () => {
