@@ -4,6 +4,7 @@ import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import { commandKey } from '../commands/keys.ts';
 import { asCommandItem } from '../commands/items.ts';
 import type { CommandItem } from '../commands/items.ts';
+import { COMMAND_STATUS } from '../commands/types.ts';
 import { CONNECTION_TTL_SECONDS } from './keys.ts';
 import { statusFrameOf } from './statusFrame.ts';
 import type { StatusFrame } from './wire.ts';
@@ -26,8 +27,8 @@ import type { StatusFrame } from './wire.ts';
  *   S before W: W's record carries the mark and S's connection → W's writer posts to it
  *   W before S: S's answer (ALL_NEW, the snapshot) already shows W → the subscriber has it without a post
  * Either way nothing is missed; and the list is read in the write itself, where a Query after it reads an
- * index of subscriptions that may lag (eventually consistent). Leaving takes the connection off the list
- * (unwatchCommand: unsubscribe, $disconnect, a post that met 410). One left on it (on AWS an unsubscribe may
+ * index of subscriptions that may lag (eventually consistent). Leaving takes the connection off the list of
+ * a command not yet complete (unwatchCommand: unsubscribe, $disconnect, a post that met 410). One left on it (on AWS an unsubscribe may
  * run before its own subscribe, each message being its own invocation) costs a post the client ignores, or
  * a 410 that takes it off. The mark is not cleared at unsubscribe (another connection may watch the same
  * command): a mark with nobody behind it costs the writes nothing more once its list is empty.
@@ -108,7 +109,12 @@ export async function watchCommand(
   return marked.won ? statusFrameOf(marked.item) : undefined;
 }
 
-/** Takes `connectionId` off the command's list of watchers (a missing command or list: nothing to do). */
+/**
+ * Takes `connectionId` off the command's list of watchers (a missing command or list: nothing to do). A
+ * complete command's list is left as it is: no writer posts from it again (claims, acks and the ending are
+ * all behind it), and the write would be one more stream record for the fan-out to post about, right as a
+ * client that saw the end unsubscribes.
+ */
 export async function unwatchCommand(
   db: DynamoDBDocumentClient,
   commandsTable: string,
@@ -119,8 +125,9 @@ export async function unwatchCommand(
     tableName: commandsTable,
     key: commandKey(commandId),
     update: 'DELETE watchers :me',
-    condition: { listsIt: 'contains(watchers, :id)' },
-    values: { ':me': new Set([connectionId]), ':id': connectionId },
+    condition: { listsIt: 'contains(watchers, :id)', notComplete: '#status <> :complete' },
+    names: { '#status': 'status' },
+    values: { ':me': new Set([connectionId]), ':id': connectionId, ':complete': COMMAND_STATUS.complete },
     decode: asCommandItem,
   });
 }

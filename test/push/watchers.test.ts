@@ -69,6 +69,23 @@ describe("a command's watchers on its record", () => {
     one.socket.close();
   });
 
+  it("leaves a complete command's list as it is at unsubscribe: no writer reads it again", async () => {
+    // Prepare: a command run to its end with a subscriber.
+    const id = await startCommand(stack, worker.name, 'shell', { command: ['true'] });
+    const { socket, connectionId } = await subscribed(id);
+    expectStatus(await call()(worker.token, 'POST', `/v1/commands/${id}/start`), 200, 'start');
+    const done = { lastSeq: 0, updates: [[{ rc: 0 }, 0]] };
+    expectStatus(await call()(worker.token, 'POST', `/v1/commands/${id}/complete`, done), 200, 'complete');
+
+    // Act
+    socket.send({ action: 'unsubscribe', commandId: id });
+    await socket.frame('unsubscribed', (f): f is PushFrame => f.type === 'unsubscribed');
+    socket.close();
+
+    // Assess: no write of the record (its stream would carry one more record for the fan-out to post about).
+    assert.deepEqual((await listOf(id)).watchers, [connectionId]);
+  });
+
   it('marks the list not whole past RECORD_WATCHERS, and the writers then query the subscribers', async () => {
     // Prepare: one subscriber more than the record lists.
     const id = await startCommand(stack, worker.name, 'shell', { command: ['true'] });
