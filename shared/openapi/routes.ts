@@ -218,8 +218,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'GET',
     path: '/v1/commands/{id}/logs/{name}/links',
-    summary:
-      'The same page as pieces: text, or a presigned GET and byte range of a log object to read from S3 (text that barely compresses)',
+    summary: 'The same page as pieces: text, or links to log objects the client reads from S3 itself',
     roles: CLIENT,
     params: { ...command, name: v.string() },
     query: commands.afterQuery,
