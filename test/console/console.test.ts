@@ -10,8 +10,8 @@ import { spawnWorker, workerStackFixture } from '../worker/helpers.ts';
 import type { WorkerProcess } from '../worker/helpers.ts';
 import { NO_BROWSER, launchBrowser, screenshot } from './browser.ts';
 
-// A stack of its own: the Workers and State pages show the first 100 and 20 workers by registration
-// (docs/console.md), and the shared stack holds hundreds from the other files, registered before this one's.
+// A stack of its own: the Workers page shows the first 100 workers by registration until asked for more, and the
+// State page the first 20 (docs/console.md); the shared stack holds hundreds from the other files, registered first.
 const t = workerStackFixture(() => ownStack());
 let browser: Browser | undefined;
 let worker: { name: string; proc: WorkerProcess };
@@ -359,6 +359,26 @@ describe('the web console', { skip: NO_BROWSER }, () => {
     assert.equal(await fetched.text(), 'the artifact body\n');
     await popup.waitForURL(/report\.txt/, { timeout: 10_000 }).catch(() => undefined);
     await screenshot(page, 'artifact');
+    await context.close();
+  });
+
+  // Last: it registers over a page of workers, which the State test's first 20 would not hold.
+  it('shows the workers past the first 100 when asked: "Show 100 more workers"', async () => {
+    // Prepare: over 100 workers registered, the newest after the first page
+    const registered: string[] = [];
+    for (let i = 0; i < 101; i++) registered.push((await registerWorker(t.stack, 'many')).name);
+    const newest = registered.at(-1)!;
+    const { page, context } = await signedIn('#/workers');
+    await page.locator('li[data-worker]').first().waitFor({ timeout: 10_000 });
+    const before = await page.locator(`li[data-worker="${newest}"]`).count();
+
+    // Act
+    await page.getByRole('button', { name: 'Show 100 more workers' }).click();
+
+    // Assess
+    await page.locator(`li[data-worker="${newest}"]`).waitFor({ timeout: 10_000 });
+    assert.equal(before, 0, 'the newest worker is past the first page');
+    assert.ok((await page.locator('li[data-worker]').count()) > 100);
     await context.close();
   });
 });

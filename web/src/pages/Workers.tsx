@@ -4,12 +4,30 @@ import { call } from '../api.ts';
 import { Json, Problem, Time } from '../components.tsx';
 import { usePolled } from '../live.ts';
 import type { WorkerView } from '../../../shared/workers/types.ts';
-import type { WorkerList } from '../types.ts';
+import type { WorkerList, WorkerSummary } from '../types.ts';
+
+/** Workers a page of GET /v1/workers holds here (its largest `limit`). @default 100 */
+const PAGE_WORKERS = 100;
+/** Pages the list follows at most, one more each "Show more": 1,000 workers (bbs workers lists the rest). @default 10 */
+const MAX_PAGES = 10;
 
 export function WorkersPage() {
+  // The list is oldest registration first: "Show more" follows `next` one more page on every poll.
+  const [pages, setPages] = useState(1);
   const { data, problem } = usePolled(
-    (signal) => call<WorkerList>('GET', '/v1/workers', { query: { limit: 100 }, signal }),
-    [],
+    async (signal) => {
+      const workers: WorkerSummary[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < pages; page++) {
+        const query = { limit: PAGE_WORKERS, cursor };
+        const list = await call<WorkerList>('GET', '/v1/workers', { query, signal });
+        workers.push(...list.workers);
+        cursor = list.next;
+        if (cursor === undefined) break;
+      }
+      return { workers, more: cursor !== undefined };
+    },
+    [pages],
     { maxMs: 2000 },
   );
   return (
@@ -47,6 +65,16 @@ export function WorkersPage() {
           </li>
         ))}
       </ul>
+      {data?.more &&
+        (pages < MAX_PAGES ? (
+          <button type="button" class="more" onClick={() => setPages(pages + 1)}>
+            Show {PAGE_WORKERS} more workers
+          </button>
+        ) : (
+          <p class="muted">
+            The first {PAGE_WORKERS * MAX_PAGES} workers are shown: npx bbs workers --cursor C lists the rest.
+          </p>
+        ))}
     </section>
   );
 }
