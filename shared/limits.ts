@@ -241,3 +241,16 @@ export const artifactPartsInFlight = 3;
 export const artifactNameLength = 255;
 /** Artifacts one command may store (each a small item beside the command record, not in it). @default 16 */
 export const artifactsPerCommand = 16;
+
+// Push (shared/push; docs/client.md, Push)
+
+/** Topics one push connection may hold: each is an item to delete at $disconnect. @default 100 */
+export const pushTopicsPerConnection = 100;
+/** API Gateway's longest WebSocket connection, 2 hours, and a margin: its items' TTL. @default 7,800 s */
+export const pushConnectionSeconds = 2 * 3600 + 600;
+/** Connection ids a watched command's record lists (about 20 bytes each, on every write of it). @default 8 */
+export const pushRecordWatchers = 8;
+/** The inline text of one `updates` frame, in bytes of JSON: API Gateway bills messages in 32 KB units. @default 30,000 */
+export const pushInlineBytes = 30_000;
+/** API Gateway's largest WebSocket message, either way; `updates` above pushInlineBytes become `acked`. @default 128 KiB */
+export const pushFrameBytes = 128 * KiB;

@@ -1,4 +1,5 @@
 // API Gateway's WebSocket API on the local gateway: upgrades, route events for the push function, and the @connections endpoint.
+import * as LIMITS from '../../shared/limits.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,8 +27,6 @@ import { readBody, requestHeaders, send } from './events.ts';
 
 /** The path clients connect to: the local push URL is `ws://127.0.0.1:<port>/v1/push`. */
 export const WEBSOCKET_PATH = '/v1/push';
-/** API Gateway's largest WebSocket message (a frame, or several of one message). */
-export const WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
 const CONNECTIONS_PREFIX = '/@connections/';
 /** ws's readyState of an open socket. */
 const OPEN = 1;
@@ -103,7 +102,7 @@ export function startWebSocketGateway(opts: WebSocketGatewayOptions): WebSocketG
   const chosen = new WeakMap<IncomingMessage, string>();
   const server = new WebSocketServer({
     noServer: true,
-    maxPayload: WEBSOCKET_MESSAGE_BYTES,
+    maxPayload: LIMITS.pushFrameBytes,
     handleProtocols: (_offered, req) => chosen.get(req) ?? false,
   });
 
@@ -248,7 +247,7 @@ export function startWebSocketGateway(opts: WebSocketGatewayOptions): WebSocketG
     const method = (req.method ?? 'GET').toUpperCase();
     let body: Buffer;
     try {
-      body = await readBody(req, WEBSOCKET_MESSAGE_BYTES);
+      body = await readBody(req, LIMITS.pushFrameBytes);
     } catch (error) {
       if (!(error instanceof GatewayBodyTooLargeError)) throw error;
       send(res, 413, JSON.stringify({ message: 'Message too long' }), {

@@ -1,15 +1,13 @@
 // Owns what a connection does to the connections table: open, subscribe, unsubscribe (the push function's writes).
+import * as LIMITS from '../limits.ts';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Role } from '../auth/types.ts';
 import type { PushContext } from './context.ts';
-import { CONNECTION_TTL_SECONDS, connectionKey, subscriptionKey, topicPk } from './keys.ts';
+import { connectionKey, subscriptionKey, topicPk } from './keys.ts';
 import type { PushTopic } from './wire.ts';
 
-/** Topics one connection may hold: each is an item to delete at $disconnect. @default 100 */
-export const TOPICS_PER_CONNECTION = 100;
-
 function expiresAt(now: number): number {
-  return Math.floor(now / 1000) + CONNECTION_TTL_SECONDS;
+  return Math.floor(now / 1000) + LIMITS.pushConnectionSeconds;
 }
 
 /** $connect: the connection's record (pattern 1), with the caller's role. */
@@ -26,7 +24,7 @@ export async function openConnection(ctx: PushContext, connectionId: string, rol
 /**
  * Subscribes a connection to a topic: the subscription item (pattern 2) and the topic on the connection's record,
  * both at once (the subscribe is on the path a follower waits for). Answers false when the connection holds
- * TOPICS_PER_CONNECTION other topics already; the item put for it is then taken back.
+ * LIMITS.pushTopicsPerConnection other topics already; the item put for it is then taken back.
  */
 export async function subscribe(ctx: PushContext, connectionId: string, topic: PushTopic): Promise<boolean> {
   const pk = topicPk(topic);
@@ -40,7 +38,11 @@ export async function subscribe(ctx: PushContext, connectionId: string, topic: P
         UpdateExpression: 'ADD topics :topic',
         ConditionExpression:
           'attribute_exists(pk) AND (attribute_not_exists(topics) OR contains(topics, :pk) OR size(topics) < :max)',
-        ExpressionAttributeValues: { ':topic': new Set([pk]), ':pk': pk, ':max': TOPICS_PER_CONNECTION },
+        ExpressionAttributeValues: {
+          ':topic': new Set([pk]),
+          ':pk': pk,
+          ':max': LIMITS.pushTopicsPerConnection,
+        },
       }),
     )
     .then(

@@ -19,9 +19,6 @@ export interface ConnectionKey {
   sk: string;
 }
 
-/** API Gateway's longest connection, 2 hours, and a margin: after it, the items of a connection are garbage. */
-export const CONNECTION_TTL_SECONDS = 2 * 3600 + 600;
-
 /** Pattern 1. */
 export function connectionKey(connectionId: string): ConnectionKey {
   return { pk: `CONN#${connectionId}`, sk: 'CONN' };

@@ -1,11 +1,11 @@
 // Owns a command's watch mark (`watchedUntil`, and the watchers' connection ids) on its record, and the `subscribed` snapshot.
+import * as LIMITS from '../limits.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { conditionalUpdate } from '../aws/conditionalWrite.ts';
 import { commandKey } from '../commands/keys.ts';
 import { asCommandItem } from '../commands/items.ts';
 import type { CommandItem } from '../commands/items.ts';
 import { COMMAND_STATUS } from '../commands/types.ts';
-import { CONNECTION_TTL_SECONDS } from './keys.ts';
 import { statusFrameOf } from './statusFrame.ts';
 import type { StatusFrame } from './wire.ts';
 
@@ -18,7 +18,7 @@ import type { StatusFrame } from './wire.ts';
  * Why the watchers' connection ids on it too (`watchers`, with `watchList` saying the list is whole): the
  * writer then posts straight from the record it just wrote, with no subscribers Query between the ending write
  * and the post, a round trip that every pushed change of a watched command waited for (6 ms on a quiet local
- * stack, 15 under load; a completion's client is waiting on it). The list is capped at RECORD_WATCHERS, as
+ * stack, 15 under load; a completion's client is waiting on it). The list is capped at LIMITS.pushRecordWatchers, as
  * each write of the record is billed by its size: a subscription past the cap sets `watchList` false for
  * good, and the writers query the subscribers instead (as they do for a record marked before lists were).
  * The connections table keeps every subscription as before: the stream backstop and $disconnect read it.
@@ -38,10 +38,7 @@ import type { StatusFrame } from './wire.ts';
 const WATCHED_UNTIL = 'watchedUntil';
 
 /** A subscription lives at most as long as its connection (2 hours): the mark lasts as long. */
-const WATCH_MS = CONNECTION_TTL_SECONDS * 1000;
-
-/** Connection ids a record lists at most (~20 bytes each, on every write of the record). @default 8 */
-export const RECORD_WATCHERS = 8;
+const WATCH_MS = LIMITS.pushConnectionSeconds * 1000;
 
 /** True when `item` (a record as just written, ALL_NEW) may have subscribers to post to. */
 export function isWatched(item: CommandItem, now = Date.now()): boolean {
@@ -90,7 +87,7 @@ export async function watchCommand(
       ':true': true,
       ':me': new Set([connectionId]),
       ':now': now,
-      ':max': RECORD_WATCHERS,
+      ':max': LIMITS.pushRecordWatchers,
       ':id': connectionId,
     },
     decode: asCommandItem,

@@ -1,4 +1,5 @@
 // Owns the push frames: what a WebSocket client sends (subscribe, unsubscribe, ping) and what the server posts to it.
+import * as LIMITS from '../limits.ts';
 import * as v from 'valibot';
 import { commandId, workerName } from '../commands/wire.ts';
 import type { SequencedUpdate } from '../commands/apiTypes.ts';
@@ -31,11 +32,6 @@ import type { Infer } from '../schema.ts';
  * fan-out (the backstop) both post. A client keeps the highest seq it has and ignores updates at or below it,
  * and never lets a status go back (queued < running < complete).
  */
-
-/** The inline text of one `updates` frame, in bytes of JSON: API Gateway bills messages in 32 KB units. @default 30,000 */
-export const PUSH_INLINE_BYTES = 30_000;
-/** The largest frame API Gateway delivers, 128 KB; `updates` above PUSH_INLINE_BYTES become `acked`. */
-export const PUSH_FRAME_BYTES = 128 * 1024;
 
 /** What one subscription follows. */
 export type PushTopic = { commandId: string } | { worker: string } | { all: true };
@@ -92,7 +88,7 @@ export interface StatusFrame {
   interrupted?: { why: string; at: number };
   /**
    * On a completion only: the final updates the ending stored, inline (consecutive, ascending, ending at
-   * `acked`, within PUSH_INLINE_BYTES), so that one post tells a subscriber everything. Absent when there
+   * `acked`, within LIMITS.pushInlineBytes), so that one post tells a subscriber everything. Absent when there
    * were none or they were too large: then `updates`/`acked` frames came before this one, and `acked` says
    * how far to read. A client that ignores the field reads them over HTTP as `acked` tells it.
    */
@@ -145,7 +141,7 @@ export function decodeFrame(text: string): PushFrame | undefined {
 }
 
 /**
- * `updates` frames of at most PUSH_INLINE_BYTES each for a run of stored updates, or one `acked` frame for
+ * `updates` frames of at most LIMITS.pushInlineBytes each for a run of stored updates, or one `acked` frame for
  * the run (from its first seq) when one update alone is larger.
  */
 /** Browser-safe byte counts (no Buffer): the web console imports this file. */
@@ -158,13 +154,13 @@ export function updateFrames(id: string, updates: SequencedUpdate[]): Array<Upda
   for (let i = 0; i < updates.length; i++) {
     const entry = updates[i]!;
     const bytes = utf8.encode(JSON.stringify(entry)).length + 1;
-    if (bytes > PUSH_INLINE_BYTES) {
+    if (bytes > LIMITS.pushInlineBytes) {
       if (batch.length > 0) frames.push({ type: 'updates', commandId: id, updates: batch });
       const last = updates[updates.length - 1]![1];
       frames.push({ type: 'acked', commandId: id, from: entry[1], acked: last });
       return frames;
     }
-    if (size + bytes > PUSH_INLINE_BYTES && batch.length > 0) {
+    if (size + bytes > LIMITS.pushInlineBytes && batch.length > 0) {
       frames.push({ type: 'updates', commandId: id, updates: batch });
       batch = [];
       size = 0;

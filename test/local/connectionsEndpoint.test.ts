@@ -1,7 +1,7 @@
 // The local gateway's @connections endpoint (PostToConnection) answers as API Gateway's: 410 for a gone connection, 413 past 128 KB.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WEBSOCKET_MESSAGE_BYTES } from '../../local/gateway/websocket.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import * as ENV from '../../shared/config.ts';
 import { useStack } from '../support/stack.ts';
 import type { TestStack } from '../support/stack.ts';
@@ -29,8 +29,8 @@ describe('the local @connections endpoint', () => {
 
   it('answers 413 PayloadTooLargeException past 128 KB, whether declared or sent', async () => {
     // Act
-    const over = await post('bm9uZXN1Y2g=', Buffer.alloc(WEBSOCKET_MESSAGE_BYTES + 1, 'a'));
-    const atLimit = await post('bm9uZXN1Y2g=', Buffer.alloc(WEBSOCKET_MESSAGE_BYTES, 'a'));
+    const over = await post('bm9uZXN1Y2g=', Buffer.alloc(LIMITS.pushFrameBytes + 1, 'a'));
+    const atLimit = await post('bm9uZXN1Y2g=', Buffer.alloc(LIMITS.pushFrameBytes, 'a'));
 
     // Assess
     assert.equal(over.status, 413);

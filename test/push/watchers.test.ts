@@ -8,7 +8,7 @@ import { dynamoDocumentClient } from '../../shared/aws/clients.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
 import * as ENV from '../../shared/config.ts';
 import { pushTally } from '../../shared/push/context.ts';
-import { RECORD_WATCHERS } from '../../shared/push/snapshot.ts';
+import * as LIMITS from '../../shared/limits.ts';
 import type { PushFrame, StatusFrame } from '../../shared/push/wire.ts';
 import { apiCaller, expectStatus, registerWorker, startCommand } from '../support/api.ts';
 import { waitFor } from '../support/wait.ts';
@@ -86,11 +86,11 @@ describe("a command's watchers on its record", () => {
     assert.deepEqual((await listOf(id)).watchers, [connectionId]);
   });
 
-  it('marks the list not whole past RECORD_WATCHERS, and the writers then query the subscribers', async () => {
+  it('marks the list not whole past LIMITS.pushRecordWatchers, and the writers then query the subscribers', async () => {
     // Prepare: one subscriber more than the record lists.
     const id = await startCommand(stack, worker.name, 'shell', { command: ['true'] });
     const sockets: RawPushClient[] = [];
-    for (let i = 0; i <= RECORD_WATCHERS; i++) sockets.push((await subscribed(id)).socket);
+    for (let i = 0; i <= LIMITS.pushRecordWatchers; i++) sockets.push((await subscribed(id)).socket);
     const list = await listOf(id);
     const before = pushTally(stack.env);
 
@@ -101,7 +101,7 @@ describe("a command's watchers on its record", () => {
     for (const socket of sockets)
       await socket.frame('running', (f): f is StatusFrame => f.type === 'status' && f.status === 'running');
     for (const socket of sockets) socket.close();
-    assert.equal(list.watchers.length, RECORD_WATCHERS);
+    assert.equal(list.watchers.length, LIMITS.pushRecordWatchers);
     assert.equal(list.watchList, false);
     assert.equal(pushTally(stack.env).queries - before.queries, 1, 'one subscribers Query');
   });
