@@ -20,6 +20,8 @@ import type { ChildProcess } from 'node:child_process';
  */
 const KEEPER_SCRIPT = `
 trap '' INT TERM HUP QUIT PIPE
+echo ready
+exec 1>/dev/null
 groups=' '
 while IFS= read -r line; do
   case $line in
@@ -31,14 +33,29 @@ done
 for g in $groups; do kill -9 -$g 2>/dev/null; done
 `;
 
+/*
+ * Ready before the first command: spawn() returns once the keeper is forked, not once it runs /bin/sh, and on a
+ * loaded machine a command started at once could run (and its agent be SIGKILLed) before the keeper had even
+ * exec'd. A clean-clone CI run lost that race: the group it should have killed outlived the agent (reproduced
+ * 2 times in 6 with two busy loops beside the test, 0 in 16 once the agent waits for the keeper's `ready`).
+ */
 class GroupKeeper {
   private readonly child: ChildProcess;
+  /** Resolves once the keeper runs its loop (it says `ready`), or has failed to start (commands run anyway). */
+  readonly ready: Promise<void>;
 
   constructor() {
     this.child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT], {
       detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
+      stdio: ['pipe', 'pipe', 'ignore'],
     });
+    const stdout = this.child.stdout!;
+    this.ready = new Promise<void>((resolve) => {
+      stdout.once('data', () => resolve());
+      stdout.once('close', () => resolve());
+      this.child.once('error', () => resolve());
+    });
+    void this.ready.then(() => (stdout as NodeJS.ReadableStream & { unref?: () => void }).unref?.());
     // Neither the keeper nor its pipe keeps the agent running; the agent's exit is what the keeper waits for.
     this.child.unref();
     const stdin = this.child.stdin! as NodeJS.WritableStream & { unref?: () => void };

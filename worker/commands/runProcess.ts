@@ -117,6 +117,8 @@ export class RunProcess implements StartedCommand {
     }
 
     const [file, ...rest] = opts.argv.real;
+    // The keeper runs before the command exists (groupKeeper.ts): a no-op wait after the first command.
+    await groupKeeper().ready;
     // detached: the child leads its own process group, so a kill reaches everything it started.
     const child = spawn(file!, rest, { cwd: opts.workdir, env: opts.env, detached: true, stdio: 'pipe' });
     this.child = child;
