@@ -1,6 +1,5 @@
 // GET .../logs/{name}/links and the client's readLogBytes: log objects handed out as links, read byte-exact, and what is never a link.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
@@ -13,7 +12,6 @@ import { postUpdates } from '../../shared/commands/ingest.ts';
 import { commandKey } from '../../shared/commands/keys.ts';
 import { getLogLinks } from '../../shared/commands/logPages.ts';
 import type { TextStream } from '../../shared/commands/textParts.ts';
-import { encodeParts } from '../../shared/commands/textParts.ts';
 import { LOG_HEADERS } from '../../shared/commands/wire.ts';
 import type { LogLinksPage } from '../../shared/commands/wire.ts';
 import * as LIMITS from '../../shared/limits.ts';
@@ -22,6 +20,8 @@ import type { LogObjectStore } from '../../shared/logs/objects.ts';
 import type { TestWorker } from '../commands/helpers.ts';
 import { commandsFixture } from '../commands/helpers.ts';
 import { useStack } from '../support/stack.ts';
+import { objectOf, randomText } from './helpers.ts';
+import type { Piece } from './helpers.ts';
 
 const t = commandsFixture(useStack);
 
@@ -35,15 +35,6 @@ function countingStore(): { store: LogObjectStore; gets: () => number } {
   };
 }
 
-/** Random base64 text: barely compressible. */
-function randomText(bytes: number): string {
-  return randomBytes(Math.ceil((bytes * 3) / 4))
-    .toString('base64')
-    .slice(0, bytes);
-}
-
-type Piece = [TextStream, string];
-
 /**
  * Stores `pieces` (seqs first..) as one log object, as a worker does: the upload it is asked for, the PUT,
  * the record. `packedRatio` is the worker's estimate of how it compresses (random base64: about 0.76).
@@ -56,13 +47,7 @@ async function storeObject(
   packedRatio = 0.76,
 ): Promise<void> {
   const ctx = commandsContextFromEnv(t.stack.env);
-  const text = Buffer.from(pieces.map(([, piece]) => piece).join(''), 'utf8');
-  const ref = {
-    first,
-    parts: encodeParts(pieces.map(([stream, piece]) => ({ stream, bytes: Buffer.byteLength(piece) }))),
-    sha256: createHash('sha256').update(text).digest('hex'),
-    packed: Math.ceil(text.length * packedRatio),
-  };
+  const { ref, text } = objectOf(first, pieces, packedRatio);
   const store = logObjectStore(artifactsContextFromEnv(t.stack.env));
   const asked = await postUpdates(ctx, worker.name, commandId, [], undefined, { ref, store });
   await putObject(asked.upload!.url, text, asked.upload!.headers);

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { putObject } from '../../shared/artifacts/transfer.ts';
 import type { SequencedUpdate } from '../../shared/commands/apiTypes.ts';
 import type { UpdatesResponse } from '../../shared/commands/wire.ts';
-import { encodeParts } from '../../shared/commands/textParts.ts';
 import type { LogObjectRef } from '../../shared/logs/wire.ts';
 import { commandItems, commandsFixture } from '../commands/helpers.ts';
 import type { TestWorker } from '../commands/helpers.ts';
 import { readLog, readUpdates } from '../support/api.ts';
 import { useStack } from '../support/stack.ts';
+import { objectOf, randomText } from './helpers.ts';
 
 /** Log objects through the API as a worker drives it: the upload it asks for, the record, resends, and reads. */
 
@@ -18,18 +17,7 @@ const updatesPath = (id: string) => `/v1/commands/${id}/updates`;
 
 /** Random base64 text (barely compressible), as `count` stdout updates of `bytes` each. */
 function randomOutput(count: number, bytes: number): string[] {
-  return Array.from({ length: count }, () => randomBytes(bytes).toString('base64').slice(0, bytes));
-}
-
-function objectOf(first: number, texts: string[]): { ref: LogObjectRef; text: Buffer } {
-  const text = Buffer.from(texts.join(''), 'utf8');
-  const ref = {
-    first,
-    parts: encodeParts(texts.map((t) => ({ stream: 'stdout' as const, bytes: Buffer.byteLength(t) }))),
-    sha256: createHash('sha256').update(text).digest('hex'),
-    packed: Math.ceil(text.length * 0.76),
-  };
-  return { ref, text };
+  return Array.from({ length: count }, () => randomText(bytes));
 }
 
 /** The request again once the worker has PUT its object: it says `stored`, and only then does the API look in S3. */

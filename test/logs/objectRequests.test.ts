@@ -1,6 +1,5 @@
 // The S3 requests a log object costs the API: no HEAD before the PUT, none for a stream the read skips, each byte fetched once over pages.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
 import { putObject } from '../../shared/artifacts/transfer.ts';
@@ -8,12 +7,11 @@ import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { postUpdates } from '../../shared/commands/ingest.ts';
 import { getLog } from '../../shared/commands/logPages.ts';
 import { getUpdates } from '../../shared/commands/pagedReads.ts';
-import { encodeParts } from '../../shared/commands/textParts.ts';
 import { logObjectStore } from '../../shared/logs/objects.ts';
 import type { LogObjectStore } from '../../shared/logs/objects.ts';
-import type { LogObjectRef } from '../../shared/logs/wire.ts';
 import { commandsFixture } from '../commands/helpers.ts';
 import { useStack } from '../support/stack.ts';
+import { objectOf, randomText } from './helpers.ts';
 
 /**
  * The S3 requests a log object costs, counted at the store the API uses (its HEADs, PUT URLs and ranged
@@ -43,24 +41,6 @@ function countingStore(): {
     link: (key) => real.link(key),
   };
   return Object.assign(counted, { store });
-}
-
-/** Random base64 text: barely compressible. */
-function randomText(bytes: number): string {
-  return randomBytes(Math.ceil((bytes * 3) / 4))
-    .toString('base64')
-    .slice(0, bytes);
-}
-
-function objectOf(first: number, texts: string[]): { ref: LogObjectRef; text: Buffer } {
-  const text = Buffer.from(texts.join(''), 'utf8');
-  const ref = {
-    first,
-    parts: encodeParts(texts.map((part) => ({ stream: 'stdout' as const, bytes: Buffer.byteLength(part) }))),
-    sha256: createHash('sha256').update(text).digest('hex'),
-    packed: Math.ceil(text.length * 0.76),
-  };
-  return { ref, text };
 }
 
 /** A claimed command whose seqs 0..79 are one 5 MiB log object of stdout, and seq 80 a line of stderr. */

@@ -1,0 +1,37 @@
+// The log object tests' moves: barely compressible text, and a log object's ref and bytes as a worker makes them.
+import { createHash, randomBytes } from 'node:crypto';
+import { encodeParts } from '../../shared/commands/textParts.ts';
+import type { TextStream } from '../../shared/commands/textParts.ts';
+import type { LogObjectRef } from '../../shared/logs/wire.ts';
+
+/** Random base64 text of `bytes` characters: barely compressible. */
+export function randomText(bytes: number): string {
+  return randomBytes(Math.ceil((bytes * 3) / 4))
+    .toString('base64')
+    .slice(0, bytes);
+}
+
+/** One update's text in a log object: stdout, or the stream named. */
+export type Piece = string | [TextStream, string];
+
+/**
+ * `pieces` (seqs first..) as one log object: its ref and its bytes. `packedRatio` is the worker's estimate
+ * of how it compresses (random base64: about 0.76).
+ */
+export function objectOf(
+  first: number,
+  pieces: Piece[],
+  packedRatio = 0.76,
+): { ref: LogObjectRef; text: Buffer } {
+  const parts = pieces.map((piece): [TextStream, string] =>
+    typeof piece === 'string' ? ['stdout', piece] : piece,
+  );
+  const text = Buffer.from(parts.map(([, piece]) => piece).join(''), 'utf8');
+  const ref = {
+    first,
+    parts: encodeParts(parts.map(([stream, piece]) => ({ stream, bytes: Buffer.byteLength(piece) }))),
+    sha256: createHash('sha256').update(text).digest('hex'),
+    packed: Math.ceil(text.length * packedRatio),
+  };
+  return { ref, text };
+}
