@@ -2,6 +2,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { encodeParts } from '../../shared/commands/textParts.ts';
 import type { TextStream } from '../../shared/commands/textParts.ts';
+import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
+import { logObjectStore } from '../../shared/logs/objects.ts';
+import type { LogObjectStore } from '../../shared/logs/objects.ts';
 import type { LogObjectRef } from '../../shared/logs/wire.ts';
 
 /** Random base64 text of `bytes` characters: barely compressible. */
@@ -34,4 +37,30 @@ export function objectOf(
     packed: Math.ceil(text.length * packedRatio),
   };
   return { ref, text };
+}
+
+/**
+ * The stack's log object store, counting its calls and the bytes its GETs fetch (its HEADs, URLs and ranged GETs
+ * are presigned fetches, which no SDK client counts).
+ */
+export function countingStore(env: Record<string, string | undefined>): {
+  store: LogObjectStore;
+  heads: number;
+  uploads: number;
+  gets: number;
+  got: number;
+} {
+  const real = logObjectStore(artifactsContextFromEnv(env));
+  const counted = { heads: 0, uploads: 0, gets: 0, got: 0 };
+  const store: LogObjectStore = {
+    size: (key) => (counted.heads++, real.size(key)),
+    upload: (key, sha256, bytes) => (counted.uploads++, real.upload(key, sha256, bytes)),
+    read: async (key, start, end) => {
+      counted.gets++;
+      counted.got += end - start;
+      return real.read(key, start, end);
+    },
+    link: (key) => real.link(key),
+  };
+  return Object.assign(counted, { store });
 }

@@ -16,24 +16,13 @@ import { LOG_HEADERS } from '../../shared/commands/wire.ts';
 import type { LogLinksPage } from '../../shared/commands/wire.ts';
 import * as LIMITS from '../../shared/limits.ts';
 import { logObjectStore } from '../../shared/logs/objects.ts';
-import type { LogObjectStore } from '../../shared/logs/objects.ts';
 import type { TestWorker } from '../commands/helpers.ts';
 import { commandsFixture } from '../commands/helpers.ts';
 import { useStack } from '../support/stack.ts';
-import { objectOf, randomText } from './helpers.ts';
+import { countingStore, objectOf, randomText } from './helpers.ts';
 import type { Piece } from './helpers.ts';
 
 const t = commandsFixture(useStack);
-
-/** The stack's log object store, counting the GETs the API itself makes. */
-function countingStore(): { store: LogObjectStore; gets: () => number } {
-  const real = logObjectStore(artifactsContextFromEnv(t.stack.env));
-  let gets = 0;
-  return {
-    store: { ...real, read: (key, start, end) => (gets++, real.read(key, start, end)) },
-    gets: () => gets,
-  };
-}
 
 /**
  * Stores `pieces` (seqs first..) as one log object, as a worker does: the upload it is asked for, the PUT,
@@ -113,7 +102,7 @@ describe('log links', () => {
       [{ stderr: 'warning\n' }, 32],
       [{ rc: 0 }, 33],
     ]);
-    const counted = countingStore();
+    const counted = countingStore(t.stack.env);
 
     // Act
     const textPage = await t.h.call(
@@ -142,7 +131,7 @@ describe('log links', () => {
     assert.equal(page.body.nextSeq, 33);
     assert.equal(urlsOf(stdoutPage.body), 2);
     assert.equal(stdoutPage.body.nextSeq, 33, 'past the stderr line that ends the second object');
-    assert.equal(counted.gets(), 0, 'the API fetched none of the objects');
+    assert.equal(counted.gets, 0, 'the API fetched none of the objects');
     assert.ok(inProcess.json.length > 0);
     assert.equal(stdio, `cat big\n${first.join('')}${second.join('')}late\nwarning\n`);
     assert.equal(stdout, `${first.join('')}${second.join('')}`);

@@ -1,17 +1,15 @@
 // The S3 requests a log object costs the API: no HEAD before the PUT, none for a stream the read skips, each byte fetched once over pages.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { artifactsContextFromEnv } from '../../shared/artifacts/context.ts';
 import { putObject } from '../../shared/artifacts/transfer.ts';
 import { commandsContextFromEnv } from '../../shared/commands/context.ts';
 import { postUpdates } from '../../shared/commands/ingest.ts';
 import { getLog } from '../../shared/commands/logPages.ts';
 import { getUpdates } from '../../shared/commands/pagedReads.ts';
-import { logObjectStore } from '../../shared/logs/objects.ts';
 import type { LogObjectStore } from '../../shared/logs/objects.ts';
 import { commandsFixture } from '../commands/helpers.ts';
 import { useStack } from '../support/stack.ts';
-import { objectOf, randomText } from './helpers.ts';
+import { countingStore, objectOf, randomText } from './helpers.ts';
 
 /**
  * The S3 requests a log object costs, counted at the store the API uses (its HEADs, PUT URLs and ranged
@@ -20,29 +18,6 @@ import { objectOf, randomText } from './helpers.ts';
  */
 const t = commandsFixture(useStack);
 
-/** The stack's log object store, counting its calls and the bytes its GETs fetch. */
-function countingStore(): {
-  store: LogObjectStore;
-  heads: number;
-  uploads: number;
-  gets: number;
-  got: number;
-} {
-  const real = logObjectStore(artifactsContextFromEnv(t.stack.env));
-  const counted = { heads: 0, uploads: 0, gets: 0, got: 0 };
-  const store: LogObjectStore = {
-    size: (key) => (counted.heads++, real.size(key)),
-    upload: (key, sha256, bytes) => (counted.uploads++, real.upload(key, sha256, bytes)),
-    read: async (key, start, end) => {
-      counted.gets++;
-      counted.got += end - start;
-      return real.read(key, start, end);
-    },
-    link: (key) => real.link(key),
-  };
-  return Object.assign(counted, { store });
-}
-
 /** A claimed command whose seqs 0..79 are one 5 MiB log object of stdout, and seq 80 a line of stderr. */
 async function stdoutObjectThenStderr(): Promise<{ commandId: string; stdout: string }> {
   const worker = await t.h.onlineWorker();
@@ -50,7 +25,7 @@ async function stdoutObjectThenStderr(): Promise<{ commandId: string; stdout: st
   const ctx = commandsContextFromEnv(t.stack.env);
   const texts = Array.from({ length: 80 }, () => randomText(64 * 1024));
   const object = objectOf(0, texts);
-  const { store } = countingStore();
+  const { store } = countingStore(t.stack.env);
   const tail: [{ stderr: string }, number][] = [[{ stderr: 'done\n' }, 80]];
   const asked = await postUpdates(ctx, worker.name, commandId, tail, undefined, { ref: object.ref, store });
   await putObject(asked.upload!.url, object.text, asked.upload!.headers);
@@ -84,7 +59,7 @@ describe('S3 requests of log objects', () => {
     const commandId = await t.h.claimed(worker);
     const ctx = commandsContextFromEnv(t.stack.env);
     const object = objectOf(0, [randomText(60_000)]);
-    const counted = countingStore();
+    const counted = countingStore(t.stack.env);
     const input = { ref: object.ref, store: counted.store };
     // Act
     const asked = await postUpdates(ctx, worker.name, commandId, [], undefined, input);
@@ -110,7 +85,7 @@ describe('S3 requests of log objects', () => {
     // Prepare
     const { commandId } = await stdoutObjectThenStderr();
     for (const compressed of [false, true]) {
-      const counted = countingStore();
+      const counted = countingStore(t.stack.env);
       // Act
       const { text } = await readAll(commandId, 'stderr', compressed, counted.store);
       // Assess
@@ -123,7 +98,7 @@ describe('S3 requests of log objects', () => {
     // Prepare
     const { commandId, stdout } = await stdoutObjectThenStderr();
     for (const compressed of [false, true]) {
-      const counted = countingStore();
+      const counted = countingStore(t.stack.env);
       // Act
       const { text, pages } = await readAll(commandId, 'stdout', compressed, counted.store);
       // Assess
@@ -138,7 +113,7 @@ describe('S3 requests of log objects', () => {
     // Prepare
     const { commandId, stdout } = await stdoutObjectThenStderr();
     const ctx = commandsContextFromEnv(t.stack.env);
-    const counted = countingStore();
+    const counted = countingStore(t.stack.env);
     const texts: string[] = [];
     // Act
     let after = -1;
