@@ -133,6 +133,8 @@ describe('log links', () => {
     assert.equal(stdoutPage.body.nextSeq, 33, 'past the stderr line that ends the second object');
     assert.equal(counted.gets, 0, 'the API fetched none of the objects');
     assert.ok(inProcess.json.length > 0);
+    const inProcessPage = JSON.parse(Buffer.concat(inProcess.json).toString('utf8')) as LogLinksPage;
+    assert.equal(urlsOf(inProcessPage), 2, 'the counted read is the same page, with its two links');
     assert.equal(stdio, `cat big\n${first.join('')}${second.join('')}late\nwarning\n`);
     assert.equal(stdout, `${first.join('')}${second.join('')}`);
   });
